@@ -1,0 +1,266 @@
+"""The ``compass`` command: thin glue from arguments to services and renderers."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from bot import services, terminal
+from bot.config import DEFAULT_QUESTIONS, ConfigError, Settings
+from bot.db.models import LOCAL_WORKSPACE
+from bot.db.setup import Database, open_database
+from bot.domain.flow import Status
+from bot.domain.questionnaire import Questionnaire, QuestionnaireError, load_questionnaire
+from bot.errors import CompassError
+from bot.services import Progress, Who
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+def _bank(path: Path) -> Questionnaire:
+    try:
+        return load_questionnaire(path)
+    except QuestionnaireError as exc:
+        _fail(str(exc))
+
+
+def _database(settings: Settings) -> Database:
+    return open_database(settings.DATABASE_URL)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mlops-compass")
+def main() -> None:
+    """MLOps Compass: find where your MLOps practice is weakest and what to improve next."""
+
+
+@main.group()
+def questions() -> None:
+    """Work with the question bank."""
+
+
+@questions.command("check")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+def questions_check(path: Path | None) -> None:
+    """Validate a question bank (default: COMPASS_QUESTIONS or the shipped questions.json)."""
+    import os
+
+    target = path or Path(os.environ.get("COMPASS_QUESTIONS") or DEFAULT_QUESTIONS)
+    bank = _bank(target)
+    click.echo(
+        f"OK: {target} is valid: {len(bank)} questions in {len(bank.dimensions)} dimensions "
+        f"(version {bank.version}, hash {bank.content_hash})"
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Run the migrations up to the newest schema (the release step)."""
+    from bot.db import migrate
+    from bot.db.session import make_engine
+
+    settings = _settings()
+    engine = make_engine(settings.DATABASE_URL)
+    migrate.upgrade(engine)
+    engine.dispose()
+    click.echo("database is at the newest schema")
+
+
+def _read_answers(source: str, bank: Questionnaire) -> dict[str, int | None]:
+    """Parse and check an answers file: {"question id": 1-4 or "na"}."""
+    try:
+        raw = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot read answers file {source}: {exc.strerror or exc}")
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        _fail(f"answers file {source} is not valid JSON: {exc.msg} at line {exc.lineno}")
+    if isinstance(data, dict) and isinstance(data.get("answers"), dict):
+        data = data["answers"]
+    if not isinstance(data, dict):
+        _fail(f'answers file {source} must be a JSON object like {{"question id": 3}}')
+    problems = []
+    answers: dict[str, int | None] = {}
+    for key, value in data.items():
+        if not bank.has_question(key):
+            problems.append(f"{key}: no such question in bank version {bank.version}")
+            continue
+        question = bank.question(key)
+        if isinstance(value, str) and value.strip().lower() in ("na", "n/a"):
+            value = None
+        if value is None:
+            if not question.allow_na:
+                problems.append(f"{key}: 'not applicable' is not an allowed answer to this question")
+            answers[key] = None
+        elif isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 4:
+            answers[key] = value
+        else:
+            problems.append(f'{key}: answer must be a level 1-4 or "na", got {json.dumps(value)}')
+    if problems:
+        _fail(f"answers file {source} has problems:\n" + "\n".join(f"  - {p}" for p in problems))
+    return answers
+
+
+@main.command()
+@click.option("--answers", "answers_source", metavar="FILE", help='Answer from a JSON file ("-" for stdin).')
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--restart", is_flag=True, help="Abandon an unfinished assessment and start over.")
+@click.option("--user", default=None, help="Whose assessment (default: your login name).")
+def assess(answers_source: str | None, as_json: bool, restart: bool, user: str | None) -> None:
+    """Take the assessment in the terminal; Ctrl-C keeps your progress."""
+    settings = _settings()
+    bank = _bank(settings.COMPASS_QUESTIONS)
+    scripted = _read_answers(answers_source, bank) if answers_source else None
+    database = _database(settings)
+    who = Who(LOCAL_WORKSPACE, user or getpass.getuser())
+    console = terminal.make_console(stderr=as_json)
+    try:
+        progress = _begin(database, bank, who, restart, interactive=scripted is None, console=console)
+        if scripted is not None:
+            missing = [q.id for q in bank.questions[progress.position :] if q.id not in scripted]
+            if missing:
+                _fail(
+                    "answers file has no answer for question(s): "
+                    + ", ".join(missing)
+                    + f"\n(progress kept: question {progress.number} of {progress.total})"
+                )
+            progress = _answer_scripted(database, bank, who, progress, scripted)
+        else:
+            progress = _answer_interactively(database, bank, who, progress, console)
+    except KeyboardInterrupt:
+        console.print("\nProgress saved. Run [bold]compass assess[/bold] again to resume.")
+        sys.exit(130)
+    except CompassError as exc:
+        _fail(exc.detail)
+    finally:
+        database.dispose()
+    report = progress.report
+    assert report is not None
+    if as_json:
+        click.echo(json.dumps({"assessment_id": progress.assessment_id, **report.to_json_dict()}, indent=2))
+    else:
+        terminal.make_console().print(terminal.render_report(report))
+
+
+def _begin(
+    database: Database, bank: Questionnaire, who: Who, restart: bool, interactive: bool, console: Any
+) -> Progress:
+    if restart:
+        return services.restart_assessment(database.sessions, bank, who, _now())
+    started = services.start_assessment(database.sessions, bank, who, _now())
+    if not started.resumable:
+        return started.progress
+    p = started.progress
+    if not interactive:
+        return p
+    console.print(f"You have an unfinished assessment at question {p.number} of {p.total}.")
+    while True:
+        choice = console.input("[R]esume or [s]tart over? ").strip().lower()
+        if choice in ("", "r", "resume"):
+            return p
+        if choice in ("s", "start over", "restart"):
+            return services.restart_assessment(database.sessions, bank, who, _now())
+        console.print("Please type r to resume or s to start over.")
+
+
+def _answer_scripted(
+    database: Database, bank: Questionnaire, who: Who, progress: Progress, answers: dict[str, int | None]
+) -> Progress:
+    while progress.status is Status.ASKING:
+        assert progress.question is not None
+        qid = progress.question.id
+        result = services.record_answer(database.sessions, bank, who, progress.assessment_id, qid, answers[qid], _now())
+        progress = result.progress
+    return progress
+
+
+def _answer_interactively(
+    database: Database, bank: Questionnaire, who: Who, progress: Progress, console: Any
+) -> Progress:
+    while progress.status is Status.ASKING:
+        question = progress.question
+        assert question is not None
+        console.print()
+        console.print(terminal.render_question(progress))
+        can_go_back = progress.position > 0
+        while True:
+            try:
+                raw = console.input(terminal.prompt_hint(question, can_go_back) + ": ")
+            except EOFError:
+                raise KeyboardInterrupt from None
+            key = terminal.parse_key(raw, question, can_go_back)
+            if key != "":
+                break
+            console.print(f"[red]{raw.strip() or 'Nothing'} is not an answer here.[/red] Try again.")
+        if key == "back":
+            result = services.go_back(database.sessions, bank, who, progress.assessment_id, question.id, _now())
+        else:
+            level = key if isinstance(key, int) else None
+            result = services.record_answer(
+                database.sessions, bank, who, progress.assessment_id, question.id, level, _now()
+            )
+        progress = result.progress
+    return progress
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 500))
+@click.option("--user", default=None, help="Whose history (default: your login name).")
+def history(as_json: bool, limit: int, user: str | None) -> None:
+    """Past results with the change since the previous one."""
+    settings = _settings()
+    database = _database(settings)
+    try:
+        entries = services.history(database.sessions, Who(LOCAL_WORKSPACE, user or getpass.getuser()), limit)
+    finally:
+        database.dispose()
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "assessment_id": e.assessment_id,
+                        "completed_at": e.completed_at.isoformat(),
+                        "overall": e.overall,
+                        "level": e.level,
+                        "change": e.change,
+                        "bank_version": e.bank_version,
+                    }
+                    for e in entries
+                ],
+                indent=2,
+            )
+        )
+        return
+    console = terminal.make_console()
+    if not entries:
+        console.print("No completed assessments yet. Run [bold]compass assess[/bold] to take one.")
+        return
+    console.print(terminal.render_history(entries))

@@ -1,0 +1,117 @@
+"""Settings from the environment, validated once at start with one message listing every problem."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_QUESTIONS = PROJECT_ROOT / "questions.json"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME", str(Path.home()))) / ".local" / "share")
+    return Path(base) / "mlops-compass"
+
+
+def default_database_url(environ: Mapping[str, str] | None = None) -> str:
+    return f"sqlite:///{default_data_dir(environ) / 'compass.db'}"
+
+
+def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    return env.get("DATABASE_URL") or default_database_url(env)
+
+
+class ConfigError(ValueError):
+    """The environment is incomplete or wrong; the message lists every problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("configuration problems:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class Settings(BaseModel):
+    """Typed, immutable settings; build with ``Settings.from_env``."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    DATABASE_URL: str = ""
+    COMPASS_QUESTIONS: Path = DEFAULT_QUESTIONS
+    SLACK_BOT_TOKEN: SecretStr | None = None
+    SLACK_SIGNING_SECRET: SecretStr | None = None
+    SLACK_APP_TOKEN: SecretStr | None = None
+    SLACK_API_URL: str = DEFAULT_SLACK_API_URL
+    PORT: int = Field(default=3000, ge=1, le=65535)
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Scheduler and digests.
+    COMPASS_MIN_RESPONDENTS: int = Field(default=5, ge=3)
+    COMPASS_CADENCE_DAYS: int = Field(default=90, ge=1, le=3650)
+    COMPASS_WORK_DAYS: str = "tue,wed,thu"
+    COMPASS_WORK_HOURS: str = "10-16"
+    COMPASS_TICK_MINUTES: int = Field(default=15, ge=1, le=1440)
+
+    @field_validator("SLACK_API_URL")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("SLACK_BOT_TOKEN")
+    @classmethod
+    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value() and not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return value or None
+
+    @field_validator("SLACK_APP_TOKEN")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value() and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return value or None
+
+    @field_validator("COMPASS_QUESTIONS")
+    @classmethod
+    def _questions(cls, value: Path) -> Path:
+        if not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        values = {k: v for k, v in env.items() if k in cls.model_fields and v != ""}
+        try:
+            settings = cls.model_validate(values)
+        except ValidationError as exc:
+            raise ConfigError([_describe(err) for err in exc.errors()]) from exc
+        if not settings.DATABASE_URL:
+            settings = settings.model_copy(update={"DATABASE_URL": default_database_url(env)})
+        return settings
+
+    def require_slack(self, mode: Literal["socket", "http"]) -> None:
+        """Raise ConfigError naming every variable the chosen Slack mode still lacks."""
+        problems = []
+        if self.SLACK_BOT_TOKEN is None:
+            problems.append("SLACK_BOT_TOKEN: missing (the Bot User OAuth Token, xoxb-...)")
+        if mode == "http" and self.SLACK_SIGNING_SECRET is None:
+            problems.append("SLACK_SIGNING_SECRET: missing (Basic Information > Signing Secret), needed for HTTP")
+        if mode == "socket" and self.SLACK_APP_TOKEN is None:
+            problems.append("SLACK_APP_TOKEN: missing (an app-level token xapp-... with connections:write)")
+        if problems:
+            raise ConfigError(problems)
+
+
+def _describe(err: Mapping[str, object]) -> str:
+    loc = ".".join(str(part) for part in err.get("loc", ()))  # type: ignore[attr-defined]
+    message = str(err.get("msg", "invalid"))
+    message = message.removeprefix("Value error, ")
+    return f"{loc}: {message}"

@@ -1,0 +1,183 @@
+"""Query functions. Each takes the session first, never commits, and returns rows or domain data."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.db.models import Answer, Assessment, DimensionScore, Respondent, Workspace
+from bot.domain.flow import RunState, Status
+from bot.domain.questionnaire import Questionnaire
+from bot.domain.report import Report
+from bot.domain.scoring import Score
+
+
+def insert_ignore(session: Session, model: type[Any], values: dict[str, Any], conflict: Sequence[str]) -> None:
+    """INSERT that silently does nothing when a row with the same unique key exists."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict)
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise RuntimeError(f"unsupported database {dialect}")
+    session.execute(stmt)
+
+
+def get_or_create_respondent(session: Session, workspace: str, user: str, now: datetime) -> Respondent:
+    insert_ignore(session, Workspace, {"external_id": workspace, "created_at": now}, ["external_id"])
+    ws_id = session.scalars(select(Workspace.id).where(Workspace.external_id == workspace)).one()
+    insert_ignore(
+        session,
+        Respondent,
+        {"workspace_id": ws_id, "user_id": user, "created_at": now},
+        ["workspace_id", "user_id"],
+    )
+    return session.scalars(select(Respondent).where(Respondent.workspace_id == ws_id, Respondent.user_id == user)).one()
+
+
+def find_respondent(session: Session, workspace: str, user: str) -> Respondent | None:
+    return session.scalars(
+        select(Respondent).join(Workspace).where(Workspace.external_id == workspace, Respondent.user_id == user)
+    ).one_or_none()
+
+
+def open_assessment(session: Session, respondent_id: int, lock: bool = False) -> Assessment | None:
+    stmt = select(Assessment).where(Assessment.respondent_id == respondent_id, Assessment.status == Status.ASKING.value)
+    if lock:
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).one_or_none()
+
+
+def get_assessment(session: Session, assessment_id: int, lock: bool = False) -> Assessment | None:
+    stmt = select(Assessment).where(Assessment.id == assessment_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).one_or_none()
+
+
+def add_assessment(session: Session, respondent_id: int, bank: Questionnaire, state: RunState) -> Assessment:
+    assert state.started_at is not None and state.updated_at is not None
+    row = Assessment(
+        respondent_id=respondent_id,
+        status=state.status.value,
+        position=state.position,
+        version=state.version,
+        bank_version=bank.version,
+        bank_hash=bank.content_hash,
+        started_at=state.started_at,
+        updated_at=state.updated_at,
+        answered_count=0,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def load_state(session: Session, row: Assessment) -> RunState:
+    answers = session.execute(select(Answer.question_id, Answer.level).where(Answer.assessment_id == row.id)).all()
+    return RunState(
+        status=Status(row.status),
+        position=row.position,
+        answers=MappingProxyType({qid: level for qid, level in answers}),
+        version=row.version,
+        started_at=row.started_at,
+        updated_at=row.updated_at,
+        completed_at=row.completed_at,
+    )
+
+
+class ConcurrentUpdate(RuntimeError):
+    """Another writer changed the assessment between our read and our write."""
+
+
+def save_state(
+    session: Session, row: Assessment, bank: Questionnaire, old: RunState, new: RunState, now: datetime
+) -> None:
+    """Write a transition: the row (guarded by its version) and any changed answers."""
+    result = session.execute(
+        update(Assessment)
+        .where(Assessment.id == row.id, Assessment.version == old.version)
+        .values(
+            status=new.status.value,
+            position=new.position,
+            version=new.version,
+            updated_at=new.updated_at or now,
+            completed_at=new.completed_at,
+            answered_count=sum(1 for v in new.answers.values() if v is not None),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConcurrentUpdate(f"assessment {row.id} changed concurrently")
+    for question_id, level in new.answers.items():
+        if question_id in old.answers and old.answers[question_id] == level:
+            continue
+        if question_id in old.answers:
+            session.execute(
+                update(Answer)
+                .where(Answer.assessment_id == row.id, Answer.question_id == question_id)
+                .values(level=level, answered_at=now)
+            )
+        else:
+            q = bank.question(question_id)
+            session.add(
+                Answer(
+                    assessment_id=row.id,
+                    question_id=question_id,
+                    dimension_id=q.dimension,
+                    level=level,
+                    weight=float(q.weight),
+                    answered_at=now,
+                )
+            )
+    session.flush()
+    session.refresh(row)
+
+
+def save_result(session: Session, row: Assessment, score: Score, report: Report) -> None:
+    row.overall_score = None if score.overall is None else float(score.overall)
+    row.overall_level = score.level
+    row.report_json = json.dumps(report.to_json_dict())
+    for d in score.dimensions:
+        session.add(
+            DimensionScore(
+                assessment_id=row.id,
+                dimension_id=d.dimension_id,
+                score=None if d.score is None else float(d.score),
+                level=d.level,
+                answered=d.answered,
+            )
+        )
+    session.flush()
+
+
+def set_message(session: Session, assessment_id: int, channel_id: str, message_ts: str) -> None:
+    session.execute(
+        update(Assessment).where(Assessment.id == assessment_id).values(channel_id=channel_id, message_ts=message_ts)
+    )
+
+
+def completed_assessments(session: Session, respondent_id: int, limit: int) -> list[Assessment]:
+    """The newest completed assessments first."""
+    return list(
+        session.scalars(
+            select(Assessment)
+            .where(Assessment.respondent_id == respondent_id, Assessment.status == Status.COMPLETE.value)
+            .order_by(Assessment.completed_at.desc(), Assessment.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def stored_report(row: Assessment) -> Report | None:
+    if row.report_json is None:
+        return None
+    return Report.from_json_dict(json.loads(row.report_json))

@@ -1,0 +1,98 @@
+"""Shared fixtures: question banks, and databases on SQLite and (when configured) PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot.db import migrate
+from bot.db.base import Base
+from bot.db.session import make_engine, normalize_url
+from bot.db.setup import Database, open_database
+from bot.domain.questionnaire import Questionnaire, load_questionnaire
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).parent / "data"
+SMALL_BANK = DATA / "questions_small.json"
+SHIPPED_BANK = ROOT / "questions.json"
+POSTGRES_URL = os.environ.get("COMPASS_TEST_POSTGRES_URL")
+NO_POSTGRES = "COMPASS_TEST_POSTGRES_URL is not set; PostgreSQL tests need a server (CI sets it)"
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def small_bank() -> Questionnaire:
+    """Five questions in two dimensions; one allows N/A."""
+    return load_questionnaire(SMALL_BANK)
+
+
+@pytest.fixture(scope="session")
+def shipped_bank() -> Questionnaire:
+    return load_questionnaire(SHIPPED_BANK)
+
+
+def create_postgres_database() -> str:
+    """A fresh, empty database on the test server; returns its URL."""
+    assert POSTGRES_URL
+    admin = create_engine(normalize_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    name = f"compass_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(normalize_url(POSTGRES_URL)).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(url: str) -> None:
+    assert POSTGRES_URL
+    admin = create_engine(normalize_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """One migrated PostgreSQL database per test process; tests truncate it."""
+    if not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
+    url = create_postgres_database()
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    yield url
+    drop_postgres_database(url)
+
+
+def _truncate(database: Database) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with database.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database URL on each supported backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'compass.db'}"
+        return
+    url = request.getfixturevalue("postgres_url")
+    database = open_database(url, auto_migrate=False)
+    _truncate(database)
+    database.dispose()
+    yield url
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    """An open, migrated, empty database on each backend."""
+    db = open_database(database_url, auto_migrate=True)
+    yield db
+    db.dispose()
