@@ -141,15 +141,14 @@ def assess(answers_source: str | None, as_json: bool, restart: bool, user: str |
     who = Who(LOCAL_WORKSPACE, user or getpass.getuser())
     console = terminal.make_console(stderr=as_json)
     try:
+        if scripted is not None:
+            # Check before starting (or restarting) anything, so an incomplete file
+            # neither leaves an empty assessment behind nor throws progress away.
+            pending = None if restart else services.current_progress(database.sessions, bank, who, _now())
+            _check_complete(bank, scripted, pending)
         progress = _begin(database, bank, who, restart, interactive=scripted is None, console=console)
         if scripted is not None:
-            missing = [q.id for q in bank.questions[progress.position :] if q.id not in scripted]
-            if missing:
-                _fail(
-                    "answers file has no answer for question(s): "
-                    + ", ".join(missing)
-                    + f"\n(progress kept: question {progress.number} of {progress.total})"
-                )
+            _check_complete(bank, scripted, progress)
             progress = _answer_scripted(database, bank, who, progress, scripted)
         else:
             progress = _answer_interactively(database, bank, who, progress, console)
@@ -166,6 +165,15 @@ def assess(answers_source: str | None, as_json: bool, restart: bool, user: str |
         click.echo(json.dumps({"assessment_id": progress.assessment_id, **report.to_json_dict()}, indent=2))
     else:
         terminal.make_console().print(terminal.render_report(report))
+
+
+def _check_complete(bank: Questionnaire, answers: dict[str, int | None], progress: Progress | None) -> None:
+    """Fail unless the answers cover every question from where the assessment stands."""
+    position = 0 if progress is None else progress.position
+    missing = [q.id for q in bank.questions[position:] if q.id not in answers]
+    if missing:
+        kept = "" if progress is None else f"\n(progress kept: question {progress.number} of {progress.total})"
+        _fail("answers file has no answer for question(s): " + ", ".join(missing) + kept)
 
 
 def _begin(
@@ -264,3 +272,43 @@ def history(as_json: bool, limit: int, user: str | None) -> None:
         console.print("No completed assessments yet. Run [bold]compass assess[/bold] to take one.")
         return
     console.print(terminal.render_history(entries))
+
+
+@main.command()
+@click.option("--socket", "mode", flag_value="socket", help="Force Socket Mode (needs SLACK_APP_TOKEN).")
+@click.option("--http", "mode", flag_value="http", help="Force HTTP on $PORT (needs SLACK_SIGNING_SECRET).")
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(1, 64),
+    help="HTTP worker processes (default: WEB_CONCURRENCY or 1).",
+)
+def serve(mode: str | None, workers: int | None) -> None:
+    """Run the Slack app: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on $PORT."""
+    import logging
+    import os
+
+    from bot import web, wiring
+
+    settings = _settings()
+    mode = mode or ("socket" if settings.SLACK_APP_TOKEN else "http")
+    try:
+        settings.require_slack("socket" if mode == "socket" else "http")
+    except ConfigError as exc:
+        _fail(str(exc))
+    _bank(settings.COMPASS_QUESTIONS)  # refuse to start on an invalid bank, with the located problems
+    logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if mode == "socket":
+        deps = wiring.build_deps(settings)
+        web.serve_socket(wiring.build_app(settings, deps), settings)
+        return
+    # The database is migrated once here, before gunicorn forks its workers.
+    open_database(settings.DATABASE_URL).dispose()
+
+    def build() -> object:
+        deps = wiring.build_deps(settings, open_database(settings.DATABASE_URL, auto_migrate=False))
+        return web.build_wsgi(wiring.build_app(settings, deps), deps)
+
+    count = workers or int(os.environ.get("WEB_CONCURRENCY") or 1)
+    click.echo(f"MLOps Compass listening on 0.0.0.0:{settings.PORT}{web.EVENTS_PATH} ({count} worker(s))")
+    web.serve_http(settings, build, count)  # type: ignore[arg-type]

@@ -180,6 +180,7 @@ def _apply(
     assessment_id: int,
     now: datetime,
     transition: Callable[[RunState], flow.Step],
+    message_ts: str | None = None,
 ) -> AnswerResult:
     for attempt in range(RETRIES):
         try:
@@ -189,6 +190,10 @@ def _apply(
                     raise BankChanged()
                 state = queries.load_state(session, row)
                 step = transition(state)
+                if step.changed and message_ts and row.message_ts and message_ts != row.message_ts:
+                    # A click on a message that no longer carries the assessment: only
+                    # the live message's buttons count, whatever question they show.
+                    step = flow.Step(state, Outcome.STALE)
                 if not step.changed:
                     report = _report_for(session, row) if row.status == Status.COMPLETE.value else None
                     return AnswerResult(step.outcome, _progress(bank, row, state, report))
@@ -217,16 +222,29 @@ def record_answer(
     question_id: str,
     level: int | None,
     now: datetime,
+    message_ts: str | None = None,
 ) -> AnswerResult:
-    """Store an answer (level 1-4, or None for N/A); stale and repeated clicks change nothing."""
-    return _apply(sessions, bank, who, assessment_id, now, lambda s: flow.answer(bank, s, question_id, level, now))
+    """Store an answer (level 1-4, or None for N/A); stale and repeated clicks change nothing.
+
+    ``message_ts`` names the chat message the click came from; when the assessment
+    now lives in another message, the click is stale.
+    """
+    return _apply(
+        sessions, bank, who, assessment_id, now, lambda s: flow.answer(bank, s, question_id, level, now), message_ts
+    )
 
 
 def go_back(
-    sessions: SessionFactory, bank: Questionnaire, who: Who, assessment_id: int, question_id: str, now: datetime
+    sessions: SessionFactory,
+    bank: Questionnaire,
+    who: Who,
+    assessment_id: int,
+    question_id: str,
+    now: datetime,
+    message_ts: str | None = None,
 ) -> AnswerResult:
     """Step back to the previous question so its answer can be changed."""
-    return _apply(sessions, bank, who, assessment_id, now, lambda s: flow.back(bank, s, question_id, now))
+    return _apply(sessions, bank, who, assessment_id, now, lambda s: flow.back(bank, s, question_id, now), message_ts)
 
 
 def attach_message(sessions: SessionFactory, assessment_id: int, channel_id: str, message_ts: str) -> None:
@@ -281,3 +299,9 @@ def history(sessions: SessionFactory, who: Who, limit: int = 10) -> list[History
             HistoryEntry(row.id, row.completed_at, row.overall_score, row.overall_level, change, row.bank_version)
         )
     return entries
+
+
+def claim_event(sessions: SessionFactory, event_id: str, now: datetime) -> bool:
+    """True the first time an Events API event id is seen, False for retries and duplicates."""
+    with sessions.begin() as session:
+        return queries.claim_event(session, event_id, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 from rich.console import Console, Group
@@ -160,5 +161,10 @@ def _date(when: datetime) -> str:
 
 
 def make_console(stderr: bool = False) -> Console:
-    # rich already honours NO_COLOR and drops styling when output is not a terminal.
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    # rich drops styling when output is not a terminal, but under NO_COLOR it only
+    # removes colors and still writes bold and dim escapes; no color system at all
+    # makes the output plain text.
+    plain = os.environ.get("NO_COLOR", "") != ""
+    return Console(
+        stderr=stderr, highlight=False, soft_wrap=False, no_color=plain or None, color_system=None if plain else "auto"
+    )

@@ -96,3 +96,12 @@ class DimensionScore(Base):
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     level: Mapped[int | None] = mapped_column(Integer, nullable=True)
     answered: Mapped[int] = mapped_column(Integer)
+
+
+class ProcessedEvent(Base):
+    """Events API deliveries already handled; Slack retries reuse the event_id."""
+
+    __tablename__ = "processed_events"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

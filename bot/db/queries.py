@@ -181,3 +181,28 @@ def stored_report(row: Assessment) -> Report | None:
     if row.report_json is None:
         return None
     return Report.from_json_dict(json.loads(row.report_json))
+
+
+def claim_event(session: Session, event_id: str, now: datetime) -> bool:
+    """Record an event id; False when it was recorded before (a retry or duplicate)."""
+    from bot.db.models import ProcessedEvent
+
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(ProcessedEvent)
+        .values(event_id=event_id, received_at=now)
+        .on_conflict_do_nothing()
+        .returning(ProcessedEvent.event_id)
+    )
+    # rowcount is not reliable for INSERT .. ON CONFLICT across drivers; RETURNING is.
+    return session.execute(stmt).first() is not None
+
+
+def purge_events(session: Session, before: datetime) -> int:
+    from sqlalchemy import delete
+
+    from bot.db.models import ProcessedEvent
+
+    result = session.execute(delete(ProcessedEvent).where(ProcessedEvent.received_at < before))
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -171,6 +172,9 @@ class _Checker:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.add(f"{path}.weight", "missing or not a number")
             return Fraction(1)
+        if isinstance(value, float) and not math.isfinite(value):  # json.loads accepts NaN and Infinity
+            self.add(f"{path}.weight", f"must be a finite number, got {value}")
+            return Fraction(1)
         if value <= 0:
             self.add(f"{path}.weight", f"must be greater than 0, got {value}")
             return Fraction(1)
@@ -259,7 +263,7 @@ class _Checker:
                 self.add(f"{path}.id", f"duplicate question id {ident!r}")
             seen.add(ident)
             dimension = item.get("dimension")
-            if dimension not in known_dimensions:
+            if not isinstance(dimension, str) or dimension not in known_dimensions:
                 self.add(f"{path}.dimension", f"unknown dimension {dimension!r}")
             allow_na = item.get("allow_na", False)
             if not isinstance(allow_na, bool):

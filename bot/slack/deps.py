@@ -1,0 +1,29 @@
+"""What listeners need, built once at start and handed to them through Bolt's context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.db.session import SessionFactory
+from bot.domain.questionnaire import Questionnaire
+
+CONTEXT_KEY = "compass"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Deps:
+    sessions: SessionFactory
+    bank: Questionnaire
+    clock: Callable[[], datetime] = utc_now
+
+
+def deps_of(context: Any) -> Deps:
+    deps: Deps = context[CONTEXT_KEY]
+    return deps

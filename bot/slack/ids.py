@@ -1,0 +1,72 @@
+"""Every action_id, block_id and callback value shared by the Block Kit builders and the listeners."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.errors import CompassError
+
+COMMAND = "/compass"
+
+
+class Action(StrEnum):
+    # Answer buttons are answer_1 .. answer_4; the listener matches them with ANSWER_PATTERN.
+    NOT_APPLICABLE = "not_applicable"
+    BACK = "back"
+    RESUME = "resume"
+    START_OVER = "start_over"
+    START = "start"  # App Home and re-assessment prompts: begin (or offer to resume) in the DM
+
+
+ANSWER_PREFIX = "answer_"
+ANSWER_PATTERN = re.compile(r"^answer_[1-4]$")
+
+
+def answer_action(level: int) -> str:
+    return f"{ANSWER_PREFIX}{level}"
+
+
+class Block(StrEnum):
+    QUESTION = "question"
+    OPTIONS = "options"
+    ANSWERS = "answers"
+    CONTROLS = "controls"
+    PROGRESS = "progress"
+    HOME_ACTIONS = "home_actions"
+
+
+class StaleButton(CompassError):
+    user_message = "That button is out of date. Run `/compass start` to carry on."
+
+
+# Button values carry what the click refers to, so a late or repeated click can be
+# recognised as such: the assessment and the question the button was shown for.
+_VALUE = re.compile(r"^v1\|(?P<assessment>\d+)\|(?P<question>[a-z0-9_.]+)(\|(?P<level>[1-4]|na))?$")
+
+
+@dataclass(frozen=True)
+class ButtonRef:
+    assessment_id: int
+    question_id: str
+    level: int | None = None  # None with is_na False means "no level" (Back, Resume)
+    is_na: bool = False
+
+
+def encode(assessment_id: int, question_id: str, level: int | None = None, na: bool = False) -> str:
+    suffix = "|na" if na else "" if level is None else f"|{level}"
+    return f"v1|{assessment_id}|{question_id}{suffix}"
+
+
+def decode(value: str | None) -> ButtonRef:
+    match = _VALUE.match(value or "")
+    if not match:
+        raise StaleButton(f"unrecognised button value {value!r}")
+    level = match.group("level")
+    return ButtonRef(
+        assessment_id=int(match.group("assessment")),
+        question_id=match.group("question"),
+        level=int(level) if level and level != "na" else None,
+        is_na=level == "na",
+    )

@@ -1,0 +1,82 @@
+"""Serving the app: HTTP under gunicorn (Bolt's WSGI adapter plus /healthz), or Socket Mode."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from sqlalchemy import text
+
+from bot.config import Settings
+from bot.slack.deps import Deps
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+HTTP_THREADS = 8
+
+
+def build_wsgi(app: App, deps: Deps) -> Callable[..., Iterable[bytes]]:
+    """POST /slack/events goes to Bolt; GET /healthz checks the database."""
+    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            try:
+                with deps.sessions() as session:
+                    session.execute(text("SELECT 1"))
+            except Exception:
+                log.warning("health check: database unavailable", exc_info=True)
+                start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+                return [b"database unavailable\n"]
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok\n"]
+        return slack(environ, start_response)
+
+    return wsgi
+
+
+def serve_http(settings: Settings, build: Callable[[], Callable[..., Iterable[bytes]]], workers: int) -> None:
+    """Run gunicorn in this process: 0.0.0.0:$PORT, threaded workers, graceful on SIGTERM."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            options = {
+                "bind": f"0.0.0.0:{settings.PORT}",
+                "workers": workers,
+                "worker_class": "gthread",
+                "threads": HTTP_THREADS,
+                "timeout": 30,
+                "graceful_timeout": 25,  # Heroku sends SIGKILL 30 s after SIGTERM
+                "accesslog": None,
+                "loglevel": settings.LOG_LEVEL.lower(),
+            }
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Callable[..., Iterable[bytes]]:
+            return build()
+
+    Server().run()
+
+
+def serve_socket(app: App, settings: Settings) -> None:
+    """Socket Mode: no public URL needed; SIGTERM closes the connection cleanly."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    assert settings.SLACK_APP_TOKEN is not None
+    handler = SocketModeHandler(app, settings.SLACK_APP_TOKEN.get_secret_value())
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    handler.connect()
+    log.info("connected to Slack in Socket Mode")
+    stop.wait()
+    handler.close()

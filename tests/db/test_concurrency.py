@@ -1,0 +1,234 @@
+"""Concurrent clicks on one assessment never create two answer rows nor skip a question.
+
+Threads are released together by a barrier, on SQLite and on PostgreSQL; a last test
+runs two ``compass assess`` processes against the same database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from conftest import SHIPPED_BANK, T0
+from sqlalchemy import func, select
+
+from bot import services
+from bot.db.models import Answer, Assessment, DimensionScore
+from bot.db.setup import Database, open_database
+from bot.domain.flow import Outcome, Status
+from bot.domain.questionnaire import Questionnaire, load_questionnaire
+from bot.services import Who
+
+R = TypeVar("R")
+WHO = Who("T0001", "U0001")
+COMPASS = Path(sys.executable).with_name("compass")
+
+
+def together(count: int, action: Callable[[int], R]) -> list[R]:
+    """Run ``action(i)`` in ``count`` threads released at the same moment; re-raise any failure."""
+    barrier = threading.Barrier(count)
+    results: list[R | None] = [None] * count
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[i] = action(i)
+        except BaseException as exc:  # noqa: BLE001 - handed back to the test thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a thread hung"
+    if errors:
+        raise errors[0]
+    return results  # type: ignore[return-value]
+
+
+def answers_of(database: Database, assessment_id: int) -> list[tuple[str, int | None]]:
+    with database.sessions() as session:
+        return list(
+            session.execute(
+                select(Answer.question_id, Answer.level)
+                .where(Answer.assessment_id == assessment_id)
+                .order_by(Answer.question_id)
+            ).tuples()
+        )
+
+
+def assessment(database: Database, assessment_id: int) -> Assessment:
+    with database.sessions() as session:
+        row = session.get(Assessment, assessment_id)
+        assert row is not None
+        return row
+
+
+def open_assessments(database: Database) -> int:
+    with database.sessions() as session:
+        return session.scalar(select(func.count()).where(Assessment.status == Status.ASKING.value)) or 0
+
+
+@pytest.mark.parametrize("threads", [2, 8])
+def test_simultaneous_identical_answers_store_one_row_and_advance_once(database, small_bank, threads):
+    started = services.start_assessment(database.sessions, small_bank, WHO, T0).progress
+    question = small_bank.questions[0]
+
+    results = together(
+        threads,
+        lambda i: services.record_answer(
+            database.sessions, small_bank, WHO, started.assessment_id, question.id, 3, T0 + timedelta(seconds=i)
+        ),
+    )
+
+    outcomes = sorted(r.outcome for r in results)
+    assert outcomes.count(Outcome.ACCEPTED) == 1
+    assert set(outcomes) <= {Outcome.ACCEPTED, Outcome.DUPLICATE}
+    assert answers_of(database, started.assessment_id) == [(question.id, 3)]
+    row = assessment(database, started.assessment_id)
+    assert row.position == started.position + 1
+    assert row.version == started.version + 1
+    assert row.answered_count == 1
+    assert {r.progress.position for r in results} == {started.position + 1}
+
+
+@pytest.mark.parametrize("threads", [2, 8])
+def test_simultaneous_different_answers_keep_exactly_the_winning_one(database, small_bank, threads):
+    started = services.start_assessment(database.sessions, small_bank, WHO, T0).progress
+    question = small_bank.questions[0]
+
+    results = together(
+        threads,
+        lambda i: services.record_answer(
+            database.sessions, small_bank, WHO, started.assessment_id, question.id, i % 4 + 1, T0
+        ),
+    )
+
+    winners = [i for i, r in enumerate(results) if r.outcome is Outcome.ACCEPTED]
+    assert len(winners) == 1
+    stored = answers_of(database, started.assessment_id)
+    assert stored == [(question.id, winners[0] % 4 + 1)]
+    losers = {r.outcome for i, r in enumerate(results) if i != winners[0]}
+    assert losers <= {Outcome.STALE, Outcome.DUPLICATE}
+    assert assessment(database, started.assessment_id).position == 1
+
+
+def test_answers_sent_from_one_stale_view_accept_only_the_current_question(database, small_bank):
+    started = services.start_assessment(database.sessions, small_bank, WHO, T0).progress
+    ids = [q.id for q in small_bank]
+
+    # every thread saw question 1 as current; each answers a different question from that view
+    results = together(
+        len(ids),
+        lambda i: services.record_answer(database.sessions, small_bank, WHO, started.assessment_id, ids[i], 2, T0),
+    )
+
+    accepted = [ids[i] for i, r in enumerate(results) if r.outcome is Outcome.ACCEPTED]
+    assert accepted == [ids[0]]
+    assert answers_of(database, started.assessment_id) == [(ids[0], 2)]
+    assert assessment(database, started.assessment_id).position == 1
+
+
+def run_to_completion(database: Database, bank: Questionnaire, assessment_id: int, level: int) -> list[Outcome]:
+    """Keep answering whatever the database says is the current question until it is closed."""
+    outcomes = []
+    for attempt in range(5 * len(bank)):
+        progress = services.current_progress(database.sessions, bank, WHO, T0 + timedelta(seconds=attempt))
+        if progress is None or progress.question is None:
+            break
+        result = services.record_answer(
+            database.sessions, bank, WHO, assessment_id, progress.question.id, level, T0 + timedelta(seconds=attempt)
+        )
+        outcomes.append(result.outcome)
+    return outcomes
+
+
+@pytest.mark.parametrize("threads", [2, 6])
+def test_threads_racing_through_successive_questions_end_complete_and_consistent(database, small_bank, threads):
+    started = services.start_assessment(database.sessions, small_bank, WHO, T0).progress
+
+    results = together(threads, lambda i: run_to_completion(database, small_bank, started.assessment_id, 2))
+
+    every = [o for outcomes in results for o in outcomes]
+    assert every.count(Outcome.ACCEPTED) == len(small_bank) - 1
+    assert every.count(Outcome.COMPLETED) == 1
+    assert set(every) <= {Outcome.ACCEPTED, Outcome.COMPLETED, Outcome.DUPLICATE, Outcome.CLOSED}
+    assert answers_of(database, started.assessment_id) == sorted((q.id, 2) for q in small_bank)
+    row = assessment(database, started.assessment_id)
+    assert row.status == Status.COMPLETE.value
+    assert row.answered_count == len(small_bank)
+    assert row.version == started.version + len(small_bank)
+    with database.sessions() as session:
+        scores = session.scalars(select(DimensionScore).where(DimensionScore.assessment_id == row.id)).all()
+    assert sorted(s.dimension_id for s in scores) == sorted(d.id for d in small_bank.dimensions)
+
+
+@pytest.mark.parametrize("threads", [2, 8])
+def test_simultaneous_starts_leave_one_assessment_in_progress(database, small_bank, threads):
+    results = together(threads, lambda i: services.start_assessment(database.sessions, small_bank, WHO, T0))
+
+    assert sum(not r.resumable for r in results) == 1
+    assert len({r.progress.assessment_id for r in results}) == 1
+    assert open_assessments(database) == 1
+    with database.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Assessment)) == 1
+
+
+def test_simultaneous_restarts_leave_one_assessment_in_progress(database, small_bank):
+    services.start_assessment(database.sessions, small_bank, WHO, T0)
+
+    results = together(
+        4, lambda i: services.restart_assessment(database.sessions, small_bank, WHO, T0 + timedelta(minutes=1))
+    )
+
+    assert open_assessments(database) == 1
+    with database.sessions() as session:
+        statuses = session.scalars(select(Assessment.status)).all()
+    assert sorted(statuses) == sorted([Status.ABANDONED.value] * 4 + [Status.ASKING.value])
+    survivor = max(r.assessment_id for r in results)
+    assert assessment(database, survivor).status == Status.ASKING.value
+
+
+def test_two_processes_answering_the_same_assessment_store_each_answer_once(database_url, tmp_path):
+    """Two ``compass assess --answers`` runs for one person against one (fresh) database."""
+    bank = load_questionnaire(SHIPPED_BANK)
+    answers = {q.id: i % 4 + 1 for i, q in enumerate(bank)}
+    answers_file = tmp_path / "answers.json"
+    answers_file.write_text(json.dumps(answers), encoding="utf-8")
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "DATABASE_URL": database_url,
+        "COMPASS_QUESTIONS": str(SHIPPED_BANK),
+        "NO_COLOR": "1",
+    }
+    command = [str(COMPASS), "assess", "--answers", str(answers_file), "--json", "--user", "racer"]
+
+    runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outputs = [run.communicate(timeout=60) for run in runs]
+
+    for run, (out, err) in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, err.decode()
+        assert json.loads(out)["answered"] == len(bank)
+    database = open_database(database_url, auto_migrate=False)
+    try:
+        with database.sessions() as session:
+            rows = session.scalars(select(Assessment)).all()
+            assert rows and all(r.status == Status.COMPLETE.value for r in rows)
+            for row in rows:
+                stored = session.execute(
+                    select(Answer.question_id, Answer.level).where(Answer.assessment_id == row.id)
+                ).all()
+                assert sorted(stored) == sorted(answers.items())
+    finally:
+        database.dispose()

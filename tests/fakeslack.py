@@ -1,0 +1,335 @@
+"""A fake Slack Web API on 127.0.0.1, for tests and benchmarks.
+
+It speaks the wire format slack_sdk uses (JSON bodies, form bodies, query strings,
+Bearer tokens), records every call, checks every Block Kit payload with slack_sdk's
+models, and can be told to fail: HTTP 429 with Retry-After, 5xx, or ``ok: false``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlparse
+
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+BOT_TOKEN = "xoxb-test-token"
+TEAM_ID = "T0TEST"
+BOT_USER_ID = "U0BOT"
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    token: str | None
+    at: float
+
+
+@dataclass
+class Failure:
+    status: int
+    body: dict[str, Any]
+    times: int
+    retry_after: int | None = None
+
+
+@dataclass
+class Message:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    thread_ts: str | None = None
+    updates: int = 0
+
+
+@dataclass
+class RateLimit:
+    per_second: float
+    burst: int
+    tokens: float = 0.0
+    last: float = field(default_factory=time.monotonic)
+
+
+class FakeSlack:
+    """Start with ``with FakeSlack() as slack:``; point SLACK_API_URL at ``slack.api_url``."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.responses: list[dict[str, Any]] = []  # POSTs to response_url
+        self.messages: dict[tuple[str, str], Message] = {}
+        self.views: dict[str, dict[str, Any]] = {}
+        self.block_errors: list[str] = []
+        self.users: dict[str, dict[str, Any]] = {}
+        self.channel_members: dict[str, list[str]] = {}
+        self.channels: dict[str, dict[str, Any]] = {}
+        self.delay: dict[str, float] = {}
+        self.rate_limits: dict[str, RateLimit] = {}
+        self.rate_limited: int = 0
+        self._failures: dict[str, deque[Failure]] = defaultdict(deque)
+        self._ts = itertools.count(1)
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    # -- lifecycle ---------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    def response_url(self, key: str = "r") -> str:
+        return f"{self.base_url}/response/{key}"
+
+    def __enter__(self) -> FakeSlack:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # -- scripting -----------------------------------------------------------------
+    def fail(
+        self,
+        method: str,
+        status: int = 500,
+        times: int = 1,
+        error: str = "internal_error",
+        retry_after: int | None = None,
+    ) -> None:
+        """The next ``times`` calls of ``method`` answer with this failure."""
+        body = {"ok": False, "error": "ratelimited" if status == 429 else error}
+        self._failures[method].append(Failure(status, body, times, retry_after))
+
+    def limit(self, method: str, per_second: float, burst: int = 1) -> None:
+        """Emulate Slack's rate limit for a method: 429 + Retry-After beyond it."""
+        self.rate_limits[method] = RateLimit(per_second, burst, tokens=float(burst))
+
+    def add_user(
+        self, user_id: str, tz: str = "UTC", deleted: bool = False, is_bot: bool = False, **extra: Any
+    ) -> None:
+        self.users[user_id] = {
+            "id": user_id,
+            "team_id": TEAM_ID,
+            "name": user_id.lower(),
+            "deleted": deleted,
+            "is_bot": is_bot,
+            "tz": tz,
+            **extra,
+        }
+
+    # -- queries -------------------------------------------------------------------
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def dm_messages(self, user_id: str) -> list[Message]:
+        channel = f"D{user_id}"
+        with self._lock:
+            return [m for (ch, _), m in sorted(self.messages.items(), key=lambda kv: float(kv[0][1])) if ch == channel]
+
+    def channel_messages(self, channel: str) -> list[Message]:
+        with self._lock:
+            return [m for (ch, _), m in sorted(self.messages.items(), key=lambda kv: float(kv[0][1])) if ch == channel]
+
+    def wait_for(self, predicate: Any, timeout: float = 10.0) -> Any:
+        """Poll until ``predicate()`` is truthy (listeners run after the ack)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.02)
+        raise AssertionError(f"timed out after {timeout}s waiting for {getattr(predicate, '__name__', predicate)}")
+
+    def wait_idle(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
+        """Wait until no call has arrived for ``quiet`` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                last = self.calls[-1].at if self.calls else 0.0
+            if time.monotonic() - last >= quiet:
+                return
+            time.sleep(0.05)
+
+    # -- behaviour ---------------------------------------------------------------
+    def _validate_blocks(self, method: str, params: dict[str, Any]) -> None:
+        try:
+            if "blocks" in params:
+                blocks = params["blocks"]
+                if isinstance(blocks, str):
+                    blocks = json.loads(blocks)
+                if len(blocks) > 50:
+                    raise ValueError(f"{len(blocks)} blocks in one message")
+                for parsed in Block.parse_all(blocks):
+                    if parsed is None:
+                        raise ValueError("unknown block type")
+                    parsed.to_dict()
+                if not params.get("text"):
+                    raise ValueError("message without fallback text")
+            if "view" in params:
+                view = params["view"]
+                View(**(json.loads(view) if isinstance(view, str) else view)).to_dict()
+        except Exception as exc:  # recorded, asserted empty by the tests
+            self.block_errors.append(f"{method}: {exc}")
+
+    def _rate_limited(self, method: str) -> int | None:
+        limit = self.rate_limits.get(method)
+        if limit is None:
+            return None
+        now = time.monotonic()
+        limit.tokens = min(limit.burst, limit.tokens + (now - limit.last) * limit.per_second)
+        limit.last = now
+        if limit.tokens >= 1:
+            limit.tokens -= 1
+            return None
+        self.rate_limited += 1
+        return max(1, int((1 - limit.tokens) / limit.per_second + 0.999))
+
+    def handle(
+        self, method: str, params: dict[str, Any], token: str | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        if method in self.delay:
+            time.sleep(self.delay[method])
+        with self._lock:
+            self.calls.append(Call(method, params, token, time.monotonic()))
+            retry = self._rate_limited(method)
+            if retry is not None:
+                return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry)}
+            queue = self._failures.get(method)
+            if queue:
+                failure = queue[0]
+                failure.times -= 1
+                if failure.times <= 0:
+                    queue.popleft()
+                headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+                return failure.status, failure.body, headers
+            if token != BOT_TOKEN and method != "api.test":
+                return 200, {"ok": False, "error": "invalid_auth"}, {}
+            self._validate_blocks(method, params)
+            return 200, self._answer(method, params), {}
+
+    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://fake.slack.test/",
+                "team": "Test",
+                "user": "compass",
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "bot_id": "B0BOT",
+            }
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": f"D{params.get('users')}"}}
+        if method == "chat.postMessage":
+            ts = f"{1700000000 + next(self._ts)}.000100"
+            blocks = params.get("blocks") or []
+            channel = str(params["channel"])
+            if channel.startswith("U"):
+                channel = f"D{channel}"
+            self.messages[(channel, ts)] = Message(channel, ts, params.get("text", ""), blocks, params.get("thread_ts"))
+            return {"ok": True, "channel": channel, "ts": ts}
+        if method == "chat.update":
+            key = (str(params["channel"]), str(params["ts"]))
+            if key not in self.messages:
+                return {"ok": False, "error": "message_not_found"}
+            message = self.messages[key]
+            message.text = params.get("text", "")
+            message.blocks = params.get("blocks") or []
+            message.updates += 1
+            return {"ok": True, "channel": key[0], "ts": key[1]}
+        if method == "views.publish":
+            view = params["view"]
+            self.views[str(params["user_id"])] = json.loads(view) if isinstance(view, str) else view
+            return {"ok": True, "view": {"id": "V1"}}
+        if method == "users.info":
+            user = self.users.get(str(params.get("user")))
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "conversations.members":
+            return self._members(params)
+        if method == "conversations.info":
+            channel = str(params.get("channel"))
+            info = self.channels.get(channel)
+            if info is None:
+                return {"ok": False, "error": "channel_not_found"}
+            return {"ok": True, "channel": {"id": channel, **info}}
+        return {"ok": True}
+
+    def _members(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = str(params.get("channel"))
+        if channel not in self.channel_members:
+            return {"ok": False, "error": "channel_not_found"}
+        members = self.channel_members[channel]
+        start = int(params.get("cursor") or 0)
+        size = int(params.get("limit") or 100)
+        page = members[start : start + size]
+        cursor = str(start + size) if start + size < len(members) else ""
+        return {"ok": True, "members": page, "response_metadata": {"next_cursor": cursor}}
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _reply(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _params(self) -> dict[str, Any]:
+                url = urlparse(self.path)
+                params: dict[str, Any] = dict(parse_qsl(url.query))
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode() if length else ""
+                if raw.startswith("{"):
+                    params.update(json.loads(raw))
+                elif raw:
+                    params.update(dict(parse_qsl(raw)))
+                return params
+
+            def _dispatch(self) -> None:
+                url = urlparse(self.path)
+                params = self._params()
+                if url.path.startswith("/response/"):
+                    with fake._lock:
+                        fake.responses.append(params)
+                        fake.calls.append(Call("response_url", params, None, time.monotonic()))
+                    fake._validate_blocks("response_url", params)
+                    self._reply(200, {"ok": True}, {})
+                    return
+                if not url.path.startswith("/api/"):
+                    self._reply(404, {"ok": False, "error": "unknown_path"}, {})
+                    return
+                auth = self.headers.get("Authorization", "")
+                token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else params.get("token")
+                status, body, headers = fake.handle(url.path[len("/api/") :], params, token)
+                self._reply(status, body, headers)
+
+            do_GET = _dispatch
+            do_POST = _dispatch
+
+        return Handler
