@@ -121,7 +121,7 @@ def start_assessment(sessions: SessionFactory, bank: Questionnaire, who: Who, no
     for attempt in range(RETRIES):
         try:
             with sessions.begin() as session:
-                respondent = queries.get_or_create_respondent(session, who.workspace, who.user, now)
+                respondent = queries.get_or_create_respondent(session, who.workspace, who.user, now, lock=True)
                 row = queries.open_assessment(session, respondent.id, lock=True)
                 if row is not None and not _close_stale_open(session, bank, row, now):
                     return StartResult(_progress(bank, row, queries.load_state(session, row)), resumable=True)
@@ -139,7 +139,7 @@ def restart_assessment(sessions: SessionFactory, bank: Questionnaire, who: Who, 
     for attempt in range(RETRIES):
         try:
             with sessions.begin() as session:
-                respondent = queries.get_or_create_respondent(session, who.workspace, who.user, now)
+                respondent = queries.get_or_create_respondent(session, who.workspace, who.user, now, lock=True)
                 row = queries.open_assessment(session, respondent.id, lock=True)
                 if row is not None:
                     state = queries.load_state(session, row)

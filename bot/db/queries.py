@@ -31,7 +31,15 @@ def insert_ignore(session: Session, model: type[Any], values: dict[str, Any], co
     session.execute(stmt)
 
 
-def get_or_create_respondent(session: Session, workspace: str, user: str, now: datetime) -> Respondent:
+def get_or_create_respondent(
+    session: Session, workspace: str, user: str, now: datetime, lock: bool = False
+) -> Respondent:
+    """The person's row, created if needed; ``lock`` holds it (PostgreSQL) until the transaction ends.
+
+    Locking the person serialises their starts and restarts: without it, concurrent
+    restarts on PostgreSQL skip each other's new assessment and collide on the
+    one-open-assessment index, more times than the retries allow.
+    """
     insert_ignore(session, Workspace, {"external_id": workspace, "created_at": now}, ["external_id"])
     ws_id = session.scalars(select(Workspace.id).where(Workspace.external_id == workspace)).one()
     insert_ignore(
@@ -40,7 +48,8 @@ def get_or_create_respondent(session: Session, workspace: str, user: str, now: d
         {"workspace_id": ws_id, "user_id": user, "created_at": now},
         ["workspace_id", "user_id"],
     )
-    return session.scalars(select(Respondent).where(Respondent.workspace_id == ws_id, Respondent.user_id == user)).one()
+    stmt = select(Respondent).where(Respondent.workspace_id == ws_id, Respondent.user_id == user)
+    return session.scalars(stmt.with_for_update() if lock else stmt).one()
 
 
 def find_respondent(session: Session, workspace: str, user: str) -> Respondent | None:

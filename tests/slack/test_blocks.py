@@ -1,0 +1,138 @@
+"""Block Kit builders: structure, and Slack's limits checked by slack_sdk's models."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from slack_sdk.models.blocks import Block
+
+from bot.domain.flow import Status
+from bot.domain.questionnaire import Questionnaire
+from bot.domain.report import build_report, with_change
+from bot.domain.scoring import score_answers
+from bot.services import HistoryEntry, Progress
+from bot.slack import ids
+from bot.slack.blocks import (
+    Message,
+    build_help_message,
+    build_history_message,
+    build_home_view,
+    build_question_message,
+    build_report_message,
+    build_resume_offer,
+    build_unknown_command_message,
+    validate_message,
+)
+
+NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+
+
+def checked(message: Message) -> list[dict]:
+    """Serialise through slack_sdk (which enforces element limits) and check the rest."""
+    blocks = message.as_kwargs()["blocks"]
+    for parsed in Block.parse_all(blocks):
+        assert parsed is not None
+        parsed.to_dict()
+    validate_message(blocks)
+    assert message.text
+    return blocks
+
+
+def progress_at(bank: Questionnaire, position: int, previous: int | None = None) -> Progress:
+    q = bank.questions[position]
+    return Progress(
+        assessment_id=42,
+        status=Status.ASKING,
+        position=position,
+        total=len(bank),
+        question=q,
+        dimension_name=bank.dimension(q.dimension).name,
+        previous_answer=previous,
+        has_previous_answer=previous is not None,
+        version=position + 1,
+    )
+
+
+def test_every_shipped_question_fits_slack_limits(shipped_bank: Questionnaire) -> None:
+    for position in range(len(shipped_bank)):
+        blocks = checked(build_question_message(progress_at(shipped_bank, position), note="✓ previous"))
+        answer_buttons = blocks[3]["elements"] if blocks[0]["type"] == "context" else blocks[2]["elements"]
+        assert [b["action_id"] for b in answer_buttons] == ["answer_1", "answer_2", "answer_3", "answer_4"]
+        assert all(ids.ANSWER_PATTERN.match(b["action_id"]) for b in answer_buttons)
+
+
+def test_question_message_shows_progress_back_and_na_only_where_allowed(small_bank: Questionnaire) -> None:
+    first = checked(build_question_message(progress_at(small_bank, 0)))
+    actions = [e["action_id"] for b in first if b["type"] == "actions" for e in b["elements"]]
+    assert ids.Action.BACK not in actions and ids.Action.NOT_APPLICABLE not in actions
+    assert "Question 1 of 5" in first[-1]["elements"][0]["text"]
+    na_position = next(i for i, q in enumerate(small_bank.questions) if q.allow_na)
+    later = checked(build_question_message(progress_at(small_bank, na_position, previous=3)))
+    actions = [e["action_id"] for b in later if b["type"] == "actions" for e in b["elements"]]
+    assert ids.Action.BACK in actions and ids.Action.NOT_APPLICABLE in actions
+    styled = [e for b in later if b["type"] == "actions" for e in b["elements"] if e.get("style") == "primary"]
+    assert [e["action_id"] for e in styled] == ["answer_3"]
+
+
+def test_button_values_decode_to_what_they_encode(small_bank: Questionnaire) -> None:
+    blocks = checked(build_question_message(progress_at(small_bank, 3)))
+    values = [e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    decoded = [ids.decode(v) for v in values]
+    assert {d.assessment_id for d in decoded} == {42}
+    assert {d.question_id for d in decoded} == {small_bank.questions[3].id}
+    assert [d.level for d in decoded[:4]] == [1, 2, 3, 4]
+    assert any(d.is_na for d in decoded)
+    with pytest.raises(ids.StaleButton):
+        ids.decode("garbage")
+
+
+def report_for(bank: Questionnaire, level: int, previous_level: int | None = None):  # type: ignore[no-untyped-def]
+    report = build_report(score_answers(bank, {q.id: level for q in bank.questions}), bank.version, NOW)
+    if previous_level is None:
+        return report
+    before = build_report(score_answers(bank, {q.id: previous_level for q in bank.questions}), bank.version, NOW)
+    return with_change(report, before)
+
+
+@pytest.mark.parametrize("level,emoji", [(1, "🔴"), (2, "🟠"), (3, "🟡"), (4, "🟢")])
+def test_report_uses_the_colored_emoji_of_each_level(shipped_bank: Questionnaire, level: int, emoji: str) -> None:
+    blocks = checked(build_report_message(report_for(shipped_bank, level)))
+    overall = blocks[1]["text"]["text"]
+    assert overall.startswith(emoji) and f"Level {level}" in overall
+    dimension_lines = blocks[2]["text"]["text"].splitlines()
+    assert len(dimension_lines) == len(shipped_bank.dimensions)
+    assert all(line.startswith(emoji) for line in dimension_lines)
+
+
+def test_report_shows_change_since_previous(shipped_bank: Questionnaire) -> None:
+    up = checked(build_report_message(report_for(shipped_bank, 3, previous_level=2)))
+    assert "▲ +1.00" in up[1]["text"]["text"]
+    down = checked(build_report_message(report_for(shipped_bank, 2, previous_level=3)))
+    assert "▼ -1.00" in down[1]["text"]["text"]
+
+
+def test_home_view_for_new_user_in_progress_and_with_history(shipped_bank: Questionnaire) -> None:
+    new = build_home_view(None, [], None).to_dict()
+    assert [e["action_id"] for b in new["blocks"] if b["type"] == "actions" for e in b["elements"]] == ["start"]
+    busy = build_home_view(None, [], progress_at(shipped_bank, 4)).to_dict()
+    assert [e["action_id"] for b in busy["blocks"] if b["type"] == "actions" for e in b["elements"]] == [
+        "resume",
+        "start_over",
+    ]
+    history = [HistoryEntry(i, NOW, 2.0 + i / 10, 2, 0.1, "v") for i in range(30)]
+    full = build_home_view(report_for(shipped_bank, 2, 1), history, None).to_dict()
+    assert len(full["blocks"]) <= 100
+    assert "Latest result" in str(full) and "▲" in str(full)
+
+
+def test_help_history_and_unknown_command_messages_fit_limits() -> None:
+    checked(build_help_message())
+    checked(build_unknown_command_message("x" * 500))
+    checked(build_history_message([HistoryEntry(1, NOW, 2.5, 3, None, "v")]))
+    checked(build_history_message([]))
+
+
+def test_resume_offer_names_the_question(small_bank: Questionnaire) -> None:
+    blocks = checked(build_resume_offer(progress_at(small_bank, 2)))
+    assert "question 3 of 5" in blocks[0]["text"]["text"]

@@ -1,0 +1,69 @@
+"""manifest.yml is valid for Slack and declares everything the code uses."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from bot.slack import ids
+
+ROOT = Path(__file__).resolve().parents[1]
+# Slack's published schema (slackapi/manifest-schema, MIT), vendored so the check never skips.
+SCHEMA = ROOT / "tests" / "data" / "manifest.schema.1.0.0.json"
+
+# Bot scopes each Web API method needs (Slack's method reference pages).
+SCOPES_BY_METHOD = {
+    "chat_postMessage": {"chat:write"},
+    "chat_update": {"chat:write"},
+    "chat_postEphemeral": {"chat:write"},
+    "conversations_open": {"im:write"},
+    "views_publish": set(),
+    "users_info": {"users:read"},
+    "conversations_members": {"channels:read", "groups:read"},
+    "conversations_info": {"channels:read", "groups:read"},
+    "auth_test": set(),
+}
+
+
+def manifest() -> dict:
+    return yaml.safe_load((ROOT / "manifest.yml").read_text())
+
+
+def source() -> str:
+    return "\n".join(p.read_text() for p in (ROOT / "bot").rglob("*.py"))
+
+
+def test_manifest_matches_slacks_published_schema() -> None:
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.validate(manifest(), schema)
+
+
+def test_manifest_declares_the_command_and_events_the_code_listens_to() -> None:
+    data = manifest()
+    commands = {c["command"] for c in data["features"]["slash_commands"]}
+    assert ids.COMMAND in commands
+    events = set(re.findall(r'app\.event\("([a-z_]+)"\)', source()))
+    assert events and events <= set(data["settings"]["event_subscriptions"]["bot_events"])
+    assert data["settings"]["interactivity"]["is_enabled"] is True
+    assert data["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_manifest_has_every_scope_the_code_needs_and_no_more() -> None:
+    used = set(re.findall(r"client\.([a-z]+_[A-Za-z]+)\(", source()))
+    unknown = used - set(SCOPES_BY_METHOD)
+    assert not unknown, f"add the scopes of {unknown} to SCOPES_BY_METHOD and manifest.yml"
+    needed = {"commands"} | set().union(*(SCOPES_BY_METHOD[m] for m in used))
+    declared = set(manifest()["oauth_config"]["scopes"]["bot"])
+    assert needed <= declared, f"missing scopes: {needed - declared}"
+    assert declared <= needed, f"scopes the code never uses: {declared - needed}"
+
+
+def test_procfile_runs_web_release_and_one_scheduler() -> None:
+    lines = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
+    assert lines["web"].strip() == "compass serve --http"
+    assert lines["release"].strip() == "compass db upgrade"
+    assert lines["scheduler"].strip() == "compass scheduler"
