@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import getpass
 import json
+import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from rich.markup import escape
 
 from bot import services, terminal
 from bot.config import DEFAULT_QUESTIONS, ConfigError, Settings
@@ -189,7 +191,8 @@ def _begin(
         return p
     console.print(f"You have an unfinished assessment at question {p.number} of {p.total}.")
     while True:
-        choice = console.input("[R]esume or [s]tart over? ").strip().lower()
+        # markup=False: rich would read "[s]" as its strike-through tag and hide the "s"
+        choice = console.input("[R]esume or [s]tart over? ", markup=False).strip().lower()
         if choice in ("", "r", "resume"):
             return p
         if choice in ("s", "start over", "restart"):
@@ -225,7 +228,8 @@ def _answer_interactively(
             key = terminal.parse_key(raw, question, can_go_back)
             if key != "":
                 break
-            console.print(f"[red]{raw.strip() or 'Nothing'} is not an answer here.[/red] Try again.")
+            shown = escape(raw.strip()) or "Nothing"  # typed text is not markup: "[/]" would crash rich
+            console.print(f"[red]{shown} is not an answer here.[/red] Try again.")
         if key == "back":
             result = services.go_back(database.sessions, bank, who, progress.assessment_id, question.id, _now())
         else:
@@ -283,7 +287,13 @@ def history(as_json: bool, limit: int, user: str | None) -> None:
     type=click.IntRange(1, 64),
     help="HTTP worker processes (default: WEB_CONCURRENCY or 1).",
 )
-def serve(mode: str | None, workers: int | None) -> None:
+@click.option(
+    "--with-scheduler/--no-scheduler",
+    "with_scheduler",
+    default=None,
+    help="Also run the scheduler (default: on for the embedded SQLite database, off for PostgreSQL).",
+)
+def serve(mode: str | None, workers: int | None, with_scheduler: bool | None) -> None:
     """Run the Slack app: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on $PORT."""
     import logging
     import os
@@ -298,9 +308,27 @@ def serve(mode: str | None, workers: int | None) -> None:
         _fail(str(exc))
     _bank(settings.COMPASS_QUESTIONS)  # refuse to start on an invalid bank, with the located problems
     logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if with_scheduler is None:
+        # One process with an embedded database: nothing else would run the scheduler.
+        with_scheduler = settings.DATABASE_URL.startswith("sqlite")
     if mode == "socket":
         deps = wiring.build_deps(settings)
-        web.serve_socket(wiring.build_app(settings, deps), settings)
+        background = None
+        if with_scheduler:
+            from bot import jobs
+            from bot.scheduler import build_scheduler, safe
+
+            client = wiring.build_client(settings, retry_rate_limits=False)
+            job_settings = settings.job_settings()
+            background = build_scheduler(
+                safe(lambda: jobs.run_due(deps, client, job_settings, _now())), settings.COMPASS_TICK_MINUTES
+            )
+            background.start()
+        try:
+            web.serve_socket(wiring.build_app(settings, deps), settings)
+        finally:
+            if background is not None:
+                background.shutdown(wait=False)
         return
     # The database is migrated once here, before gunicorn forks its workers.
     open_database(settings.DATABASE_URL).dispose()
@@ -311,4 +339,88 @@ def serve(mode: str | None, workers: int | None) -> None:
 
     count = workers or int(os.environ.get("WEB_CONCURRENCY") or 1)
     click.echo(f"MLOps Compass listening on 0.0.0.0:{settings.PORT}{web.EVENTS_PATH} ({count} worker(s))")
-    web.serve_http(settings, build, count)  # type: ignore[arg-type]
+    # gunicorn forks workers, so the scheduler gets a process of its own rather than
+    # a thread in the master; it stops with the server.
+    sidecar = subprocess.Popen([sys.executable, "-m", "bot", "scheduler"]) if with_scheduler else None
+    try:
+        web.serve_http(settings, build, count)  # type: ignore[arg-type]
+    finally:
+        if sidecar is not None:
+            sidecar.terminate()
+            sidecar.wait(timeout=30)
+
+
+def _job_runner(settings: Settings):  # type: ignore[no-untyped-def]
+    """Dependencies for scheduled work: the database, the bank and a Slack client."""
+    from bot import wiring
+
+    if settings.SLACK_BOT_TOKEN is None:
+        _fail("configuration problems:\n  - SLACK_BOT_TOKEN: missing (the Bot User OAuth Token, xoxb-...)")
+    _bank(settings.COMPASS_QUESTIONS)
+    deps = wiring.build_deps(settings)
+    client = wiring.build_client(settings, retry_rate_limits=False)
+    return deps, client
+
+
+@main.command()
+def scheduler() -> None:
+    """Run the scheduler (exactly one per deployment): digests, invitations, reminders."""
+    import logging
+    import signal
+
+    from bot import jobs
+    from bot.scheduler import build_scheduler, safe
+
+    settings = _settings()
+    logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    deps, client = _job_runner(settings)
+    job_settings = settings.job_settings()
+    sched = build_scheduler(
+        safe(lambda: jobs.run_due(deps, client, job_settings, _now())), settings.COMPASS_TICK_MINUTES, blocking=True
+    )
+    signal.signal(signal.SIGTERM, lambda *_: sched.shutdown(wait=False))
+    click.echo(f"MLOps Compass scheduler: checking every {settings.COMPASS_TICK_MINUTES} minute(s)")
+    sched.start()
+
+
+@main.group()
+def jobs() -> None:
+    """Scheduled work, run by hand (or from cron)."""
+
+
+@jobs.command("run-due")
+@click.option("--at", "at", default=None, help="Pretend it is this ISO time (default: now), e.g. 2026-12-01T10:30:00Z.")
+def jobs_run_due(at: str | None) -> None:
+    """Send every digest, invitation and reminder due at that time, once, then exit."""
+    from bot import jobs as job_functions
+
+    settings = _settings()
+    when = _parse_time(at) if at else _now()
+    deps, client = _job_runner(settings)
+    report = job_functions.run_due(deps, client, settings.job_settings(), when)
+    click.echo(str(report))
+
+
+def _parse_time(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        _fail(f"--at {text!r} is not an ISO time such as 2026-12-01T10:30:00Z")
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+@main.command()
+@click.option("--channel", required=True, help="Channel id (C...) that has a digest set up.")
+@click.option("--now", "now_flag", is_flag=True, required=True, help="Post at once rather than on the schedule.")
+def digest(channel: str, now_flag: bool) -> None:
+    """Post a team digest to a channel right away."""
+    from bot import jobs as job_functions
+
+    settings = _settings()
+    deps, client = _job_runner(settings)
+    try:
+        result = job_functions.post_digest_now(deps, client, settings.job_settings(), channel, _now())
+    except (LookupError, RuntimeError) as exc:
+        _fail(str(exc))
+    shown = "with team figures" if result.visible else f"without figures ({result.needed} more answers needed)"
+    click.echo(f"digest posted to {channel}: {result.respondents} of {result.members} members assessed, {shown}")

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from bot.domain.schedule import WorkingHours
+
+if TYPE_CHECKING:
+    from bot.jobs import JobSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_QUESTIONS = PROJECT_ROOT / "questions.json"
@@ -56,6 +62,32 @@ class Settings(BaseModel):
     COMPASS_WORK_DAYS: str = "tue,wed,thu"
     COMPASS_WORK_HOURS: str = "10-16"
     COMPASS_TICK_MINUTES: int = Field(default=15, ge=1, le=1440)
+    COMPASS_SEND_RATE: float = Field(default=2.0, gt=0, le=50)
+
+    @field_validator("COMPASS_WORK_DAYS")
+    @classmethod
+    def _work_days(cls, value: str) -> str:
+        WorkingHours.parse(value, "10-16")
+        return value
+
+    @field_validator("COMPASS_WORK_HOURS")
+    @classmethod
+    def _work_hours(cls, value: str) -> str:
+        WorkingHours.parse("mon", value)
+        return value
+
+    def working_hours(self) -> WorkingHours:
+        return WorkingHours.parse(self.COMPASS_WORK_DAYS, self.COMPASS_WORK_HOURS)
+
+    def job_settings(self) -> JobSettings:
+        from bot.jobs import JobSettings
+
+        return JobSettings(
+            min_respondents=self.COMPASS_MIN_RESPONDENTS,
+            cadence=timedelta(days=self.COMPASS_CADENCE_DAYS),
+            hours=self.working_hours(),
+            send_rate=self.COMPASS_SEND_RATE,
+        )
 
     @field_validator("SLACK_API_URL")
     @classmethod

@@ -305,3 +305,51 @@ def claim_event(sessions: SessionFactory, event_id: str, now: datetime) -> bool:
     """True the first time an Events API event id is seen, False for retries and duplicates."""
     with sessions.begin() as session:
         return queries.claim_event(session, event_id, now)
+
+
+# -- digests and reminders ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DigestSetting:
+    channel_id: str
+    cadence: str
+    paused_reason: str | None
+
+
+def subscribe_digest(
+    sessions: SessionFactory, team: str, channel_id: str, cadence: str, user_id: str, now: datetime
+) -> DigestSetting:
+    """Send the team digest to a channel at a cadence (replaces an earlier setting)."""
+    from bot.db import scheduling
+
+    with sessions.begin() as session:
+        ws_id = scheduling.workspace_id(session, team, now)
+        row = scheduling.save_subscription(session, ws_id, channel_id, cadence, user_id, now)
+        return DigestSetting(row.channel_id, row.cadence, row.paused_reason)
+
+
+def unsubscribe_digest(sessions: SessionFactory, team: str, channel_id: str, now: datetime) -> bool:
+    from bot.db import scheduling
+
+    with sessions.begin() as session:
+        return scheduling.delete_subscription(session, scheduling.workspace_id(session, team, now), channel_id)
+
+
+def digest_settings(sessions: SessionFactory, team: str, now: datetime) -> list[DigestSetting]:
+    from bot.db import scheduling
+
+    with sessions.begin() as session:
+        rows = scheduling.subscriptions(session, scheduling.workspace_id(session, team, now))
+        return [DigestSetting(r.channel_id, r.cadence, r.paused_reason) for r in rows]
+
+
+def set_reminders(
+    sessions: SessionFactory, who: Who, now: datetime, paused: bool | None = None, snooze_until: datetime | None = None
+) -> None:
+    """Pause or resume invitations and reminders for a person, or snooze them until a time."""
+    from bot.db import scheduling
+
+    with sessions.begin() as session:
+        respondent = queries.get_or_create_respondent(session, who.workspace, who.user, now)
+        scheduling.set_reminder_controls(session, respondent.workspace_id, who.user, paused, snooze_until)

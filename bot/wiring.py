@@ -24,19 +24,17 @@ LISTENER_THREADS = 16
 WEB_API_TIMEOUT = 10
 
 
-def build_client(settings: Settings) -> WebClient:
-    """The Web API client every call goes through: SLACK_API_URL, retries on 429, 5xx and resets."""
+def build_client(settings: Settings, retry_rate_limits: bool = True) -> WebClient:
+    """The Web API client every call goes through: SLACK_API_URL, retries on 429, 5xx and resets.
+
+    The scheduler passes ``retry_rate_limits=False``: its sender honours Retry-After
+    itself by pausing the whole fan-out, not just one call.
+    """
     token = settings.SLACK_BOT_TOKEN.get_secret_value() if settings.SLACK_BOT_TOKEN else None
-    return WebClient(
-        token=token,
-        base_url=settings.SLACK_API_URL,
-        timeout=WEB_API_TIMEOUT,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=3),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
+    handlers = [ConnectionErrorRetryHandler(max_retry_count=2), ServerErrorRetryHandler(max_retry_count=2)]
+    if retry_rate_limits:
+        handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
+    return WebClient(token=token, base_url=settings.SLACK_API_URL, timeout=WEB_API_TIMEOUT, retry_handlers=handlers)
 
 
 def build_deps(settings: Settings, database: Database | None = None) -> Deps:

@@ -119,6 +119,10 @@ class FakeSlack:
         """Emulate Slack's rate limit for a method: 429 + Retry-After beyond it."""
         self.rate_limits[method] = RateLimit(per_second, burst, tokens=float(burst))
 
+    def add_channel(self, channel: str, members: list[str], is_member: bool = True, name: str = "team") -> None:
+        self.channels[channel] = {"name": name, "is_member": is_member, "is_private": channel.startswith("G")}
+        self.channel_members[channel] = list(members)
+
     def add_user(
         self, user_id: str, tz: str = "UTC", deleted: bool = False, is_bot: bool = False, **extra: Any
     ) -> None:
@@ -242,6 +246,12 @@ class FakeSlack:
             channel = str(params["channel"])
             if channel.startswith("U"):
                 channel = f"D{channel}"
+            elif channel.startswith(("C", "G")):
+                info = self.channels.get(channel)
+                if info is None:
+                    return {"ok": False, "error": "channel_not_found"}
+                if not info.get("is_member", True):
+                    return {"ok": False, "error": "not_in_channel"}
             self.messages[(channel, ts)] = Message(channel, ts, params.get("text", ""), blocks, params.get("thread_ts"))
             return {"ok": True, "channel": channel, "ts": ts}
         if method == "chat.update":
@@ -261,7 +271,16 @@ class FakeSlack:
             user = self.users.get(str(params.get("user")))
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
         if method == "conversations.members":
+            info = self.channels.get(str(params.get("channel")))
+            if info is not None and not info.get("is_member", True):
+                return {"ok": False, "error": "not_in_channel"}
             return self._members(params)
+        if method == "users.list":
+            users = list(self.users.values())
+            start = int(params.get("cursor") or 0)
+            size = int(params.get("limit") or 100)
+            cursor = str(start + size) if start + size < len(users) else ""
+            return {"ok": True, "members": users[start : start + size], "response_metadata": {"next_cursor": cursor}}
         if method == "conversations.info":
             channel = str(params.get("channel"))
             info = self.channels.get(channel)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db.base import Base, UTCDateTime
@@ -30,6 +30,12 @@ class Respondent(Base):
     # Slack user id (U...), or the login name of a terminal user.
     user_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # From Slack's user directory, refreshed by the scheduler.
+    tz: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=true(), default=True)
+    # The person's own controls over invitations and reminders.
+    reminders_paused: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     workspace: Mapped[Workspace] = relationship()
 
@@ -105,3 +111,54 @@ class ProcessedEvent(Base):
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class DigestSubscription(Base):
+    """A channel that receives the team digest; its members are the team."""
+
+    __tablename__ = "digest_subscriptions"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel_id", name="uq_digest_subscriptions_channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    cadence: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    paused_reason: Mapped[str | None] = mapped_column(Text, nullable=True)  # set when Slack refused a post
+
+
+class ChannelMember(Base):
+    """The last known human members of a digest channel, so digests aggregate with one join."""
+
+    __tablename__ = "channel_members"
+
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("digest_subscriptions.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class Send(Base):
+    """One scheduled message. The unique key makes a second scheduler, a retry or a
+    restart find the row and stay silent instead of sending again."""
+
+    __tablename__ = "sends"
+    __table_args__ = (
+        UniqueConstraint("kind", "workspace_id", "target", "period", name="uq_sends_key"),
+        Index("ix_sends_workspace_kind_status", "workspace_id", "kind", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # digest, prompt, reminder, notice
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    target: Mapped[str] = mapped_column(String(64))  # channel or user id
+    period: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # claimed, sent, failed, skipped
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    channel_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    message_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    payload_json: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -20,7 +20,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.domain.digest import Digest
 from bot.domain.levels import level_for, level_name
+from bot.domain.questionnaire import Questionnaire
 from bot.domain.report import Report
 from bot.services import HistoryEntry, Progress
 from bot.slack import ids
@@ -227,9 +229,12 @@ def build_help_message() -> Message:
         "• `/compass start`: take the assessment in a DM (or resume an unfinished one)\n"
         "• `/compass report`: your latest report\n"
         "• `/compass history`: your past results and how they changed\n"
+        "• `/compass digest here weekly|monthly|quarterly`: a team digest in this channel "
+        "(`/compass digest` shows the set-up, `/compass digest off` stops it)\n"
+        "• `/compass pause` / `/compass resume-reminders`: stop or restart invitations and reminders\n"
         "• `/compass help`: this message"
     )
-    return Message("MLOps Compass: /compass start, report, history, help", (_section(text),))
+    return Message("MLOps Compass: /compass start, report, history, digest, pause, help", (_section(text),))
 
 
 def build_unknown_command_message(subcommand: str) -> Message:
@@ -349,3 +354,133 @@ def validate_message(blocks: Sequence[dict[str, Any]], limit: int = MAX_MESSAGE_
 
 def level_emoji_for_score(score: float) -> str:
     return emoji(level_for(score))
+
+
+def _spread(levels: tuple[int, int, int, int]) -> str:
+    return " ".join(f"{LEVEL_EMOJI[n]}{count}" for n, count in zip((1, 2, 3, 4), levels, strict=True))
+
+
+def build_digest_message(digest: Digest, channel: str) -> Message:
+    """The team digest: participation, overall and per-dimension levels with spread, change, focus.
+
+    Below the anonymity threshold it shows no figures, only how many more answers are needed.
+    """
+    title = f"MLOps maturity digest · {digest.period}"
+    participation = f"{digest.respondents} of {digest.members} members of <#{channel}> have a current assessment"
+    blocks: list[Block] = [HeaderBlock(text=_clip(title, 150))]
+    if not digest.visible:
+        more = digest.needed
+        text = (
+            f"{participation}. Team results appear once at least {digest.min_respondents} people have answered, "
+            f"so nobody's answers can be singled out: {more} more needed. Run `/compass start` to take part."
+        )
+        blocks.append(_section(f":lock: {text}"))
+        return Message(f"{title}: {more} more assessments needed before team results are shown.", tuple(blocks))
+    blocks.append(_context(participation + " (individual answers are never shown)."))
+    if digest.level is not None and digest.overall is not None:
+        overall = f"{emoji(digest.level)} *Team level: {_level_label(digest.level)}*  ({digest.overall:.2f} / 4)"
+        delta = change_text(digest.change)
+        overall += f"  {delta} since the last digest" if delta else ""
+    else:
+        overall = f"{NO_LEVEL_EMOJI} *Team level: not scored*"
+    blocks.append(_section(overall))
+    lines = []
+    for d in digest.dimensions:
+        line = _dimension_line(d.name, d.mean, d.level, d.change)
+        lines.append(f"{line}\n      spread: {_spread(d.spread)}")
+    blocks.append(_section("\n".join(lines)))
+    text = f"{title}: team level " + (
+        f"{digest.level} {level_name(digest.level)}" if digest.level is not None else "not scored"
+    )
+    if digest.top is not None:
+        top = digest.top
+        step = f"\n*Next step: {top.step_title}.* {top.step}" if top.step else ""
+        blocks.append(DividerBlock())
+        blocks.append(
+            _section(f":dart: *Team focus: {top.dimension}* ({emoji(top.level)} L{top.level})\n{top.advice}{step}")
+        )
+        text += f". Team focus: {top.dimension}."
+    blocks.append(
+        _context(
+            "🔴 L1 Ad-hoc/Manual · 🟠 L2 Repeatable/Automated · 🟡 L3 Managed/Standardized · 🟢 L4 Optimized/Autonomous"
+        )
+    )
+    return Message(text, tuple(blocks))
+
+
+def build_prompt_message(last_completed: datetime | None, cadence_days: int) -> Message:
+    """Invitation to (re-)assess, with Start and Remind me later."""
+    if last_completed is None:
+        text = "Your team uses MLOps Compass. Ten minutes of questions show where your MLOps practice is weakest."
+    else:
+        text = (
+            f"It has been over {cadence_days} days since your last MLOps Compass assessment "
+            f"({_date(last_completed)}). Take it again to see what changed."
+        )
+    blocks: list[Block] = [
+        _section(f":compass: {text}"),
+        ActionsBlock(
+            elements=[
+                _button("Start the assessment", Action.START, "v1|0|none", "primary"),
+                _button("Remind me later", Action.SNOOZE, "v1|0|none"),
+            ],
+            block_id="prompt",
+        ),
+    ]
+    return Message(text, tuple(blocks))
+
+
+def build_reminder_message(assessment_id: int, bank: Questionnaire, position: int, number: int) -> Message:
+    """Reminder about an unfinished assessment, with Resume and Remind me later."""
+    position = min(position, len(bank) - 1)
+    question = bank.questions[position]
+    text = (
+        f"Your MLOps Compass assessment is waiting at question {position + 1} of {len(bank)}. "
+        "Your answers so far are saved."
+    )
+    last = " This is the last reminder." if number >= 2 else ""
+    blocks: list[Block] = [
+        _section(f":hourglass_flowing_sand: {text}{last}"),
+        ActionsBlock(
+            elements=[
+                _button(
+                    f"Resume at question {position + 1}",
+                    Action.RESUME,
+                    ids.encode(assessment_id, question.id),
+                    "primary",
+                ),
+                _button("Remind me later", Action.SNOOZE, ids.encode(assessment_id, question.id)),
+            ],
+            block_id=f"reminder.{number}",
+        ),
+    ]
+    return Message(text, tuple(blocks))
+
+
+def build_paused_digest_notice(channel: str, error: str) -> Message:
+    reason = {
+        "not_in_channel": "I am not a member of it",
+        "channel_not_found": "I cannot see it (it was deleted, or it is private and I was never invited)",
+        "is_archived": "it was archived",
+    }.get(error, f"Slack answered `{error}`")
+    text = (
+        f"I paused the MLOps Compass digest for <#{channel}> because {reason}. "
+        f"Invite me with `/invite @compass` in that channel, then run `/compass digest here` there to restart it."
+    )
+    return Message(text, (_section(f":warning: {text}"),))
+
+
+def build_digest_settings_message(rows: Sequence[tuple[str, str, str | None]]) -> Message:
+    """`/compass digest` with no arguments: the channels that get a digest."""
+    if not rows:
+        text = (
+            "No channel gets a team digest yet. In a team channel, run `/compass digest here weekly` "
+            "(or `monthly`, `quarterly`)."
+        )
+        return build_text_message(text)
+    lines = []
+    for channel, cadence, paused in rows:
+        state = f" (paused: {paused})" if paused else ""
+        lines.append(f"• <#{channel}>: {cadence}{state}")
+    text = "*Team digests*\n" + "\n".join(lines) + "\nTurn one off with `/compass digest off` in its channel."
+    return Message("Team digests: " + ", ".join(f"{c} {k}" for c, k, _ in rows), (_section(text),))

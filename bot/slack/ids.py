@@ -18,6 +18,7 @@ class Action(StrEnum):
     RESUME = "resume"
     START_OVER = "start_over"
     START = "start"  # App Home and re-assessment prompts: begin (or offer to resume) in the DM
+    SNOOZE = "snooze"  # "Remind me later" on invitations and reminders
 
 
 ANSWER_PREFIX = "answer_"

@@ -135,8 +135,7 @@ def test_start_again_offers_resume_and_resume_continues(env: Env, user: str) -> 
     resumed = wait_for_text(env, user, QUESTIONS[2]["text"])
     assert resumed.ts == offer.ts
     # The old message, no longer the live one, now refuses stale answers harmlessly.
-    old = env.fake.dm_messages(user)[0]
-    assert not buttons(old)
+    old = env.fake.wait_for(lambda: not buttons(env.fake.dm_messages(user)[0]) and env.fake.dm_messages(user)[0])
     env.slack.click(user, old_button, old.channel, old.ts)
     env.fake.wait_idle()
     assert "newer message" in text_of(env.fake.dm_messages(user)[0])

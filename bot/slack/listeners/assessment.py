@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -17,6 +18,8 @@ from bot.slack.deps import Deps, deps_of
 from bot.slack.ids import Action
 
 log = logging.getLogger(__name__)
+
+SNOOZE = timedelta(days=3)
 
 FINISHED = "This assessment is closed. `/compass report` shows your latest report; `/compass start` begins a new one."
 
@@ -127,6 +130,21 @@ def handle_start(ack: Ack, body: dict[str, Any], client: WebClient, context: Any
     channel, ts = _where(body)
     if channel is None:
         dm.publish_home(client, deps, who)
+    elif ts is not None:  # an invitation: it has done its job, drop its buttons
+        dm.update(client, channel, ts, build_closed_message(":compass: Your assessment starts in the next message."))
+
+
+def handle_snooze(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    """Remind me later: no invitation or reminder for the next few days."""
+    ack()
+    deps = deps_of(context)
+    who = dm.who_from(body)
+    until = deps.clock() + SNOOZE
+    services.set_reminders(deps.sessions, who, deps.clock(), snooze_until=until)
+    channel, ts = _where(body)
+    if channel and ts:
+        text = f"OK, I'll ask again after {until:%A, %b %-d}. `/compass start` works any time."
+        dm.update(client, channel, ts, build_closed_message(text))
 
 
 def register(app: App) -> None:
@@ -136,3 +154,4 @@ def register(app: App) -> None:
     app.action(Action.RESUME.value)(handle_resume)
     app.action(Action.START_OVER.value)(handle_start_over)
     app.action(Action.START.value)(handle_start)
+    app.action(Action.SNOOZE.value)(handle_snooze)

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot import services
 from bot.services import Who
 from bot.slack import dm, ids
 from bot.slack.blocks import (
+    Message,
+    build_digest_settings_message,
     build_help_message,
     build_history_message,
     build_report_message,
     build_text_message,
     build_unknown_command_message,
 )
-from bot.slack.deps import deps_of
+from bot.slack.deps import Deps, deps_of
 
 
 def handle_compass_command(
@@ -47,8 +51,83 @@ def handle_compass_command(
         ack()
         entries = services.history(deps.sessions, who, limit=10)
         respond(response_type="ephemeral", **build_history_message(entries).as_kwargs())
+    elif sub == "digest":
+        ack()
+        reply = digest_command(client, deps, who, command.get("channel_id", ""), words[1:])
+        respond(response_type="ephemeral", **reply.as_kwargs())
+    elif sub == "pause":
+        ack(text="Paused: I won't send you assessment invitations or reminders. `/compass resume-reminders` undoes it.")
+        services.set_reminders(deps.sessions, who, deps.clock(), paused=True)
+    elif sub in ("resume-reminders", "resume"):
+        ack(text="Invitations and reminders are back on. `/compass pause` stops them again.")
+        services.set_reminders(deps.sessions, who, deps.clock(), paused=False)
     else:
         ack(**build_unknown_command_message(sub).as_kwargs())
+
+
+CHANNEL_MENTION = re.compile(r"^<#(?P<id>[CG][A-Z0-9]+)(\|[^>]*)?>$")
+CADENCES = ("weekly", "monthly", "quarterly")
+PERIOD_NAMES = {"weekly": "week", "monthly": "month", "quarterly": "quarter"}
+
+
+def digest_command(client: WebClient, deps: Deps, who: Who, here: str, args: list[str]) -> Message:
+    """`/compass digest [here|#channel|off] [weekly|monthly|quarterly]`."""
+    now = deps.clock()
+    if not args:
+        rows = services.digest_settings(deps.sessions, who.workspace, now)
+        return build_digest_settings_message([(r.channel_id, r.cadence, r.paused_reason) for r in rows])
+    target, rest = args[0].lower(), [a.lower() for a in args[1:]]
+    if target == "off":
+        channel = _channel(args[1]) if len(args) > 1 else here
+        if channel is None:
+            return build_text_message("Name the channel as a mention, e.g. `/compass digest off #ml-team`.")
+        removed = services.unsubscribe_digest(deps.sessions, who.workspace, channel, now)
+        return build_text_message(
+            f"The digest for <#{channel}> is off." if removed else f"<#{channel}> had no digest set up."
+        )
+    channel = here if target == "here" else _channel(args[0])
+    if channel is None:
+        return build_text_message(
+            f"I don't understand `{args[0][:40]}`. Use `/compass digest here weekly` in the team channel, "
+            "or `/compass digest #channel monthly`."
+        )
+    cadence = rest[0] if rest else "monthly"
+    if cadence not in CADENCES:
+        return build_text_message(f"Choose how often: {', '.join(CADENCES)} (got `{cadence[:20]}`).")
+    if channel.startswith("D"):
+        return build_text_message("Digests go to a team channel: run `/compass digest here` in that channel.")
+    problem = _membership_problem(client, channel)
+    if problem:
+        return build_text_message(problem)
+    services.subscribe_digest(deps.sessions, who.workspace, channel, cadence, who.user, now)
+    return build_text_message(
+        f":white_check_mark: <#{channel}> will get the team MLOps maturity digest {cadence}, starting with the "
+        f"next full {PERIOD_NAMES[cadence]}. Team results show "
+        "once at least the minimum number of members have assessed; individual answers never appear."
+    )
+
+
+def _channel(text: str) -> str | None:
+    match = CHANNEL_MENTION.match(text.strip())
+    return match.group("id") if match else None
+
+
+def _membership_problem(client: WebClient, channel: str) -> str | None:
+    try:
+        info = client.conversations_info(channel=channel)
+    except SlackApiError as exc:
+        if exc.response.get("error") == "channel_not_found":
+            return (
+                f"I can't see <#{channel}>. If it is a private channel, invite me first with `/invite @compass` "
+                "there, then run the command again."
+            )
+        raise
+    if not (info.get("channel") or {}).get("is_member"):
+        return (
+            f"I'm not a member of <#{channel}> yet. Invite me with `/invite @compass` in that channel, "
+            "then run `/compass digest here` again."
+        )
+    return None
 
 
 def register(app: App) -> None:

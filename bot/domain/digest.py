@@ -1,0 +1,171 @@
+"""A team's maturity digest, built from aggregates the database computed.
+
+Anonymity lives here: below the minimum number of respondents the digest carries
+no figures at all, only how many more answers are needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from bot.domain.levels import level_for
+from bot.domain.questionnaire import Questionnaire
+
+ABSOLUTE_MIN_RESPONDENTS = 3  # never show aggregates of fewer people than this
+
+
+@dataclass(frozen=True)
+class DimensionAggregate:
+    dimension_id: str
+    respondents: int  # people with a score in this dimension
+    mean: float | None
+    levels: tuple[int, int, int, int]  # how many people sit at level 1, 2, 3, 4
+
+
+@dataclass(frozen=True)
+class QuestionAggregate:
+    question_id: str
+    answered: int
+    mean_level: float
+
+
+@dataclass(frozen=True)
+class TeamAggregate:
+    respondents: int
+    overall_mean: float | None
+    dimensions: tuple[DimensionAggregate, ...]
+    questions: tuple[QuestionAggregate, ...]
+
+
+@dataclass(frozen=True)
+class TeamDimension:
+    id: str
+    name: str
+    mean: float | None
+    level: int | None
+    spread: tuple[int, int, int, int]
+    change: float | None
+
+
+@dataclass(frozen=True)
+class TeamRecommendation:
+    dimension: str
+    level: int
+    advice: str
+    step_title: str
+    step: str
+
+
+@dataclass(frozen=True)
+class Digest:
+    period: str
+    members: int
+    respondents: int
+    min_respondents: int
+    overall: float | None = None
+    level: int | None = None
+    change: float | None = None
+    dimensions: tuple[TeamDimension, ...] = ()
+    top: TeamRecommendation | None = None
+
+    @property
+    def visible(self) -> bool:
+        return self.respondents >= self.min_respondents
+
+    @property
+    def needed(self) -> int:
+        return max(0, self.min_respondents - self.respondents)
+
+    def snapshot(self) -> dict[str, Any]:
+        """What the next digest compares itself with."""
+        if not self.visible:
+            return {}
+        return {"overall": self.overall, "dimensions": {d.id: d.mean for d in self.dimensions}}
+
+
+def _diff(new: float | None, old: Any) -> float | None:
+    return None if new is None or not isinstance(old, int | float) else round(new - old, 4)
+
+
+def build_digest(
+    bank: Questionnaire,
+    aggregate: TeamAggregate,
+    members: int,
+    min_respondents: int,
+    period: str,
+    previous: dict[str, Any] | None = None,
+) -> Digest:
+    """Turn team aggregates into a digest; figures only when enough people answered."""
+    threshold = max(min_respondents, ABSOLUTE_MIN_RESPONDENTS)
+    if aggregate.respondents < threshold:
+        return Digest(period, members, aggregate.respondents, threshold)
+    previous = previous or {}
+    before = previous.get("dimensions") or {}
+    by_id = {d.dimension_id: d for d in aggregate.dimensions}
+    dims = []
+    for dim in bank.dimensions:
+        agg = by_id.get(dim.id)
+        mean = None if agg is None or agg.mean is None else round(agg.mean, 4)
+        dims.append(
+            TeamDimension(
+                id=dim.id,
+                name=dim.name,
+                mean=mean,
+                level=None if mean is None else level_for(_clamp(mean)),
+                spread=agg.levels if agg else (0, 0, 0, 0),
+                change=_diff(mean, before.get(dim.id)),
+            )
+        )
+    overall = None if aggregate.overall_mean is None else round(aggregate.overall_mean, 4)
+    return Digest(
+        period=period,
+        members=members,
+        respondents=aggregate.respondents,
+        min_respondents=threshold,
+        overall=overall,
+        level=None if overall is None else level_for(_clamp(overall)),
+        change=_diff(overall, previous.get("overall")),
+        dimensions=tuple(dims),
+        top=_recommend(bank, tuple(dims), aggregate.questions),
+    )
+
+
+def _clamp(value: float) -> Fraction:
+    # Means of values in [1, 4] stay there, but float sums may land a hair outside.
+    return min(max(Fraction(str(value)), Fraction(1)), Fraction(4))
+
+
+def _recommend(
+    bank: Questionnaire, dims: tuple[TeamDimension, ...], questions: tuple[QuestionAggregate, ...]
+) -> TeamRecommendation | None:
+    scored = [d for d in dims if d.mean is not None and d.level is not None]
+    if not scored:
+        return None
+    order = {d.id: i for i, d in enumerate(bank.dimensions)}
+    weight = {d.id: sum(q.weight for q in bank.questions_in(d.id)) for d in bank.dimensions}
+    weakest = min(scored, key=lambda d: (d.mean, -weight[d.id], order[d.id]))
+    assert weakest.level is not None
+    position = {q.id: i for i, q in enumerate(bank.questions)}
+    candidates = [
+        a
+        for a in questions
+        if bank.has_question(a.question_id) and bank.question(a.question_id).dimension == weakest.id and a.answered
+    ]
+    dimension = bank.dimension(weakest.id)
+    if not candidates:
+        return TeamRecommendation(weakest.name, weakest.level, dimension.recommendation(weakest.level), "", "")
+    chosen = min(
+        candidates,
+        key=lambda a: (a.mean_level, -bank.question(a.question_id).weight, position[a.question_id]),
+    )
+    question = bank.question(chosen.question_id)
+    level = level_for(_clamp(chosen.mean_level))
+    return TeamRecommendation(
+        dimension=weakest.name,
+        level=weakest.level,
+        advice=dimension.recommendation(weakest.level),
+        step_title=question.title,
+        step=question.next_step(level),
+    )
