@@ -312,3 +312,41 @@ def test_report_and_history_commands(env: Env, user: str) -> None:
         env.fake.wait_for(lambda: len(env.fake.responses) > before and env.fake.responses[-1]), ensure_ascii=False
     )
     assert history.count("🔴") == 1 and history.count("🟡") == 1 and "▲ +2.00" in history
+
+
+def test_digest_commands_check_membership_and_store_the_setting(env: Env, user: str) -> None:
+    team = "T" + user[1:]  # a workspace of its own, so settings from other tests never show
+    channel, private = "C" + user[1:], "G" + user[1:]
+    env.fake.add_channel(channel, [user], is_member=True)
+    env.fake.add_channel(private, [user], is_member=False)
+
+    def reply_to(text: str, channel_id: str) -> str:
+        before = len(env.fake.responses)
+        body = env.slack.command_body(user, text, team=team, channel=channel_id)
+        assert env.slack.send(body, "application/x-www-form-urlencoded").status == 200
+        return json.dumps(env.fake.wait_for(lambda: len(env.fake.responses) > before and env.fake.responses[-1]))
+
+    assert "No channel gets a team digest" in reply_to("digest", channel)
+    assert "not a member" in reply_to("digest here weekly", private) and "/invite @compass" in reply_to(
+        "digest here weekly", private
+    )
+    assert "choose how often" in reply_to("digest here hourly", channel).lower()
+    assert "will get the team MLOps maturity digest weekly" in reply_to("digest here weekly", channel)
+    assert f"<#{channel}>: weekly" in reply_to("digest", channel)
+    assert "monthly" in reply_to(f"digest <#{channel}|team> monthly", "C0ELSEWHERE")
+    assert "is off" in reply_to("digest off", channel)
+    assert "No channel gets a team digest" in reply_to("digest", channel)
+
+
+def test_pause_and_resume_reminders(env: Env, user: str) -> None:
+    from bot.db.models import Respondent
+
+    assert "Paused" in env.slack.command(user, "pause").body
+
+    def paused() -> bool | None:
+        with env.db.sessions() as s:
+            return s.scalar(select(Respondent.reminders_paused).where(Respondent.user_id == user))
+
+    env.fake.wait_for(lambda: paused() is True)
+    assert "back on" in env.slack.command(user, "resume-reminders").body
+    env.fake.wait_for(lambda: paused() is False)

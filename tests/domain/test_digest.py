@@ -1,0 +1,61 @@
+"""The team digest builder: anonymity threshold, levels, change, team focus."""
+
+from __future__ import annotations
+
+from bot.domain.digest import DimensionAggregate, QuestionAggregate, TeamAggregate, build_digest
+from bot.domain.questionnaire import Questionnaire
+
+
+def aggregate(
+    respondents: int, data: float, ops: float, questions: tuple[QuestionAggregate, ...] = ()
+) -> TeamAggregate:
+    return TeamAggregate(
+        respondents=respondents,
+        overall_mean=(data + ops) / 2,
+        dimensions=(
+            DimensionAggregate("data", respondents, data, (1, respondents - 1, 0, 0)),
+            DimensionAggregate("ops", respondents, ops, (0, 0, respondents, 0)),
+        ),
+        questions=questions,
+    )
+
+
+def test_below_the_threshold_the_digest_carries_no_figures(small_bank: Questionnaire) -> None:
+    digest = build_digest(small_bank, aggregate(4, 2.0, 3.0), members=10, min_respondents=5, period="Q4 2026")
+    assert not digest.visible and digest.needed == 1
+    assert digest.overall is None and digest.dimensions == () and digest.top is None
+    assert digest.snapshot() == {}
+
+
+def test_the_threshold_never_drops_below_three(small_bank: Questionnaire) -> None:
+    digest = build_digest(small_bank, aggregate(2, 2.0, 3.0), members=2, min_respondents=1, period="p")
+    assert not digest.visible and digest.min_respondents == 3
+
+
+def test_levels_follow_the_half_open_bands(small_bank: Questionnaire) -> None:
+    digest = build_digest(small_bank, aggregate(5, 2.5, 3.4999), members=5, min_respondents=5, period="p")
+    assert [d.level for d in digest.dimensions] == [3, 3]
+    assert digest.dimensions[0].spread == (1, 4, 0, 0)
+
+
+def test_change_is_measured_against_the_previous_snapshot(small_bank: Questionnaire) -> None:
+    first = build_digest(small_bank, aggregate(5, 2.0, 3.0), members=5, min_respondents=5, period="p1")
+    second = build_digest(
+        small_bank, aggregate(6, 2.5, 2.75), members=6, min_respondents=5, period="p2", previous=first.snapshot()
+    )
+    assert [d.change for d in second.dimensions] == [0.5, -0.25]
+    assert second.change == 0.125
+
+
+def test_team_focus_is_the_weakest_dimension_and_its_weakest_heavy_question(small_bank: Questionnaire) -> None:
+    questions = (
+        QuestionAggregate("data.versioning", 5, 1.4),  # weight 3
+        QuestionAggregate("data.validation", 5, 1.4),  # weight 1: same mean, lighter
+        QuestionAggregate("ops.rollback", 5, 1.0),  # lowest, but not in the weakest dimension
+    )
+    digest = build_digest(small_bank, aggregate(5, 1.8, 2.6, questions), members=5, min_respondents=5, period="p")
+    assert digest.top is not None
+    assert digest.top.dimension == "Data"
+    assert digest.top.step_title == "Versioning"
+    assert digest.top.step == small_bank.question("data.versioning").next_step(1)
+    assert digest.top.advice == small_bank.dimension("data").recommendation(2)

@@ -1,0 +1,127 @@
+"""The scheduler as people run it: `compass jobs run-due` and `compass digest --now` as
+processes against the fake Slack, two at once, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import SMALL_BANK
+from fakeslack import BOT_TOKEN, TEAM_ID, FakeSlack
+
+from bot import services
+from bot.db.setup import open_database
+from bot.domain.questionnaire import load_questionnaire
+from bot.scheduler import TICK_JOB_ID, build_scheduler
+from bot.services import Who
+
+COMPASS = str(Path(sys.executable).parent / "compass")
+NOW = datetime(2026, 12, 1, 11, 0, tzinfo=UTC)  # a Tuesday, inside the default working hours
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        yield fake
+        assert fake.block_errors == []
+
+
+def env(slack: FakeSlack, database_url: str) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": slack.api_url,
+        "DATABASE_URL": database_url,
+        "COMPASS_QUESTIONS": str(SMALL_BANK),
+        "COMPASS_MIN_RESPONDENTS": "3",
+        "COMPASS_SEND_RATE": "50",
+    }
+
+
+def seed(slack: FakeSlack, database_url: str, assessed: int, members: int, now: datetime = NOW) -> None:
+    bank = load_questionnaire(SMALL_BANK)
+    db = open_database(database_url)
+    people = [f"U{i:03d}" for i in range(members)]
+    for user in people:
+        slack.add_user(user)
+    slack.add_channel("C0TEAM", people)
+    for user in people[:assessed]:
+        who = Who(TEAM_ID, user)
+        progress = services.restart_assessment(db.sessions, bank, who, now - timedelta(days=3))
+        for q in bank.questions:
+            services.record_answer(db.sessions, bank, who, progress.assessment_id, q.id, 3, now - timedelta(days=3))
+    services.subscribe_digest(db.sessions, TEAM_ID, "C0TEAM", "monthly", people[0], now - timedelta(days=40))
+    db.dispose()
+
+
+def test_two_schedulers_at_once_send_one_digest_and_one_invitation_each(slack: FakeSlack, database_url: str) -> None:
+    seed(slack, database_url, assessed=4, members=12)
+    at = NOW.isoformat()
+    procs = [
+        subprocess.Popen(
+            [COMPASS, "jobs", "run-due", "--at", at],
+            env=env(slack, database_url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    digests = slack.channel_messages("C0TEAM")
+    assert len(digests) == 1
+    text = str(digests[0].blocks)
+    assert "4 of 12 members" in text and "3.00" in text and "🟡" in text
+    never_assessed = [f"U{i:03d}" for i in range(4, 12)]
+    assert all(len(slack.dm_messages(u)) == 1 for u in never_assessed)
+    assert all(slack.dm_messages(f"U{i:03d}") == [] for i in range(4))  # assessed 3 days ago: current
+    assert sum(int(o[0].split("digests posted: ")[1].split(",")[0]) for o in outputs) == 1
+
+
+def test_digest_now_under_the_threshold_shows_no_numbers(slack: FakeSlack, database_url: str) -> None:
+    seed(slack, database_url, assessed=2, members=6, now=datetime.now(UTC))  # --now uses the real clock
+    result = subprocess.run(
+        [COMPASS, "digest", "--channel", "C0TEAM", "--now"],
+        env=env(slack, database_url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "1 more answers needed" in result.stdout
+    (digest,) = slack.channel_messages("C0TEAM")
+    assert "3.00" not in str(digest.blocks) and "1 more needed" in str(digest.blocks)
+
+
+def test_run_due_rejects_a_bad_time(slack: FakeSlack, database_url: str) -> None:
+    result = subprocess.run(
+        [COMPASS, "jobs", "run-due", "--at", "next tuesday"],
+        env=env(slack, database_url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0 and "ISO time" in result.stderr
+
+
+def test_scheduler_has_one_stable_tick_that_catches_up_once() -> None:
+    calls: list[int] = []
+    scheduler = build_scheduler(lambda: calls.append(1), minutes=15)
+    (job,) = scheduler.get_jobs()
+    assert job.id == TICK_JOB_ID
+    assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time == 15 * 60
+    scheduler.start(paused=True)
+    try:
+        # A second registration under the stable id replaces the job instead of doubling it.
+        scheduler.add_job(lambda: None, "interval", minutes=15, id=TICK_JOB_ID, replace_existing=True)
+        assert [j.id for j in scheduler.get_jobs()] == [TICK_JOB_ID]
+    finally:
+        scheduler.shutdown(wait=False)
+    assert calls == []
