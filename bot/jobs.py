@@ -205,27 +205,16 @@ def _post_digest(
     settings: JobSettings,
     sender: Sender,
     report: RunReport,
-) -> bool:
+) -> tuple[str, Digest]:
+    """Build and send one digest; a channel Slack refuses pauses the subscription."""
     digest = team_digest(deps, ws_id, sub_id, channel, cadence, now, settings)
-    outcome = _send(
-        deps,
-        sender,
-        ws_id,
-        "digest",
-        channel,
-        period,
-        channel,
-        build_digest_message(digest, channel),
-        now,
-        report,
-        payload=digest.snapshot(),
-    )
+    message = build_digest_message(digest, channel)
+    outcome = _send(deps, sender, ws_id, "digest", channel, period, channel, message, now, report, digest.snapshot())
     if outcome == "sent":
         report.digests += 1
-        return True
-    if outcome in CHANNEL_GONE:
+    elif outcome in CHANNEL_GONE:
         _pause(deps, ws_id, sub_id, channel, created_by, outcome, now, sender, report)
-    return False
+    return outcome, digest
 
 
 def team_digest(
@@ -337,19 +326,8 @@ def post_digest_now(deps: Deps, client: WebClient, settings: JobSettings, channe
         raise RuntimeError(
             f"Slack refused the channel {channel}: {', '.join(report.paused_channels)}; the digest is paused"
         )
-    digest = team_digest(deps, ws_id, sub_id, channel, cadence, now, settings)
-    outcome = _send(
-        deps,
-        sender,
-        ws_id,
-        "digest",
-        channel,
-        f"manual:{now:%Y%m%dT%H%M%S}",
-        channel,
-        build_digest_message(digest, channel),
-        now,
-        report,
-        payload=digest.snapshot(),
+    outcome, digest = _post_digest(
+        deps, ws_id, sub_id, channel, cadence, created_by, f"manual:{now:%Y%m%dT%H%M%S}", now, settings, sender, report
     )
     if outcome != "sent":
         raise RuntimeError(f"the digest was not posted: {outcome}")
