@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 BOT_TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-1-A0COMPASS-1-test-token"  # app-level token: Socket Mode's apps.connections.open
 TEAM_ID = "T0TEST"
 BOT_USER_ID = "U0BOT"
 
@@ -74,6 +75,7 @@ class FakeSlack:
         self.delay: dict[str, float] = {}
         self.rate_limits: dict[str, RateLimit] = {}
         self.rate_limited: int = 0
+        self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
@@ -222,8 +224,10 @@ class FakeSlack:
                     queue.popleft()
                 headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
                 return failure.status, failure.body, headers
-            if token != BOT_TOKEN and method != "api.test":
-                return 200, {"ok": False, "error": "invalid_auth"}, {}
+            expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
+            if token != expected and method != "api.test":
+                error = "not_allowed_token_type" if token in (BOT_TOKEN, APP_TOKEN) else "invalid_auth"
+                return 200, {"ok": False, "error": error}, {}
             self._validate_blocks(method, params)
             return 200, self._answer(method, params), {}
 
@@ -238,6 +242,10 @@ class FakeSlack:
                 "user_id": BOT_USER_ID,
                 "bot_id": "B0BOT",
             }
+        if method == "apps.connections.open":
+            if self.socket_url is None:
+                return {"ok": False, "error": "socket_mode_not_enabled"}
+            return {"ok": True, "url": self.socket_url}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": f"D{params.get('users')}"}}
         if method == "chat.postMessage":

@@ -75,9 +75,13 @@ class AppProcess:
 
     def start(self, timeout: float = 30.0) -> AppProcess:
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [str(COMPASS), "serve", "--http", *self.args], env=self.env, stdout=log, stderr=log
+        # The scheduler has its own tests; here it would only add calls to the fake.
+        args = (
+            self.args
+            if "--with-scheduler" in self.args or "--no-scheduler" in self.args
+            else ("--no-scheduler", *self.args)
         )
+        self.proc = subprocess.Popen([str(COMPASS), "serve", "--http", *args], env=self.env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -23,6 +23,7 @@ SCOPES_BY_METHOD = {
     "conversations_open": {"im:write"},
     "views_publish": set(),
     "users_info": {"users:read"},
+    "users_list": {"users:read"},
     "conversations_members": {"channels:read", "groups:read"},
     "conversations_info": {"channels:read", "groups:read"},
     "auth_test": set(),

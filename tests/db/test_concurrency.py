@@ -42,7 +42,7 @@ def together(count: int, action: Callable[[int], R]) -> list[R]:
         try:
             barrier.wait(timeout=30)
             results[i] = action(i)
-        except BaseException as exc:  # noqa: BLE001 - handed back to the test thread
+        except BaseException as exc:  # handed back to the test thread
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]

@@ -87,10 +87,7 @@ def with_answers(**levels: int | None) -> Answers:
 
 def answer_strategy(doc: dict[str, Any]) -> st.SearchStrategy[Answers]:
     return st.fixed_dictionaries(
-        {
-            q["id"]: st.sampled_from([1, 2, 3, 4, None] if q.get("allow_na") else [1, 2, 3, 4])
-            for q in doc["questions"]
-        }
+        {q["id"]: st.sampled_from([1, 2, 3, 4, None] if q.get("allow_na") else [1, 2, 3, 4]) for q in doc["questions"]}
     )
 
 
@@ -372,9 +369,8 @@ def test_raising_one_answer_never_lowers_any_score(name, data):
             assert new.score is not None and new.score >= old.score
     assert before.overall is not None and after.overall is not None
     assert after.overall >= before.overall
-    assert after.dimension(bank.question(question_id).dimension).score > before.dimension(
-        bank.question(question_id).dimension
-    ).score
+    dimension = bank.question(question_id).dimension
+    assert after.dimension(dimension).score > before.dimension(dimension).score
 
 
 @pytest.mark.parametrize("name", sorted(DOCUMENTS))
