@@ -326,6 +326,8 @@ def serve(mode: str | None, workers: int | None, with_scheduler: bool | None) ->
             background.start()
         try:
             web.serve_socket(wiring.build_app(settings, deps), settings)
+        except web.SocketModeRefused as exc:
+            _fail(f"configuration problems:\n  - {exc}")
         finally:
             if background is not None:
                 background.shutdown(wait=False)

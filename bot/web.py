@@ -10,6 +10,7 @@ from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 
 from bot.config import Settings
@@ -67,6 +68,10 @@ def serve_http(settings: Settings, build: Callable[[], Callable[..., Iterable[by
     Server().run()
 
 
+class SocketModeRefused(RuntimeError):
+    """Slack would not open a Socket Mode connection with the given app token."""
+
+
 def serve_socket(app: App, settings: Settings) -> None:
     """Socket Mode: no public URL needed; SIGTERM closes the connection cleanly."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -76,7 +81,16 @@ def serve_socket(app: App, settings: Settings) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    handler.connect()
-    log.info("connected to Slack in Socket Mode")
+    try:
+        handler.connect()
+    except SlackApiError as exc:
+        raise SocketModeRefused(
+            f"SLACK_APP_TOKEN: Slack refused the Socket Mode connection ({exc.response.get('error')}); "
+            "check the app-level token and that Socket Mode is enabled for the app"
+        ) from exc
+    if handler.client.is_connected():
+        log.info("connected to Slack in Socket Mode")
+    else:
+        log.warning("Socket Mode connection not established yet; retrying in the background")
     stop.wait()
     handler.close()

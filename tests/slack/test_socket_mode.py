@@ -243,3 +243,26 @@ def test_sigterm_closes_the_socket_and_exits_zero(env: Env) -> None:
     assert env.stop() == 0, env.log.read_text()  # within STOP_TIMEOUT, or stop() fails
     assert env.socket.disconnected.wait(timeout=2), "the socket stayed open after the process exited"
     assert "Traceback" not in env.log.read_text()
+
+
+def test_a_refused_app_token_stops_with_a_clear_message(tmp_path: Path) -> None:
+    with FakeSlack() as fake:
+        environment = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(tmp_path),
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_APP_TOKEN": "xapp-1-revoked",
+            "SLACK_API_URL": fake.api_url,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'compass.db'}",
+            "COMPASS_QUESTIONS": str(SMALL_BANK),
+        }
+        result = subprocess.run(
+            [str(COMPASS), "serve", "--socket", "--no-scheduler"],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode != 0
+    assert "SLACK_APP_TOKEN" in result.stderr and "invalid_auth" in result.stderr
+    assert "Traceback" not in result.stderr
