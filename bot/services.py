@@ -164,11 +164,11 @@ def current_progress(sessions: SessionFactory, bank: Questionnaire, who: Who, no
 
 
 def _owned(session: Session, who: Who, assessment_id: int) -> Assessment:
-    row = queries.get_assessment(session, assessment_id, lock=True)
-    if row is None:
+    found = queries.owned_assessment(session, assessment_id)
+    if found is None:
         raise NoAssessment()
-    respondent = queries.find_respondent(session, who.workspace, who.user)
-    if respondent is None or row.respondent_id != respondent.id:
+    row, workspace, user = found
+    if (workspace, user) != (who.workspace, who.user):
         raise NotYourAssessment()
     return row
 

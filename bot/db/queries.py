@@ -8,9 +8,10 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.db.models import Answer, Assessment, DimensionScore, Respondent, Workspace
 from bot.domain.flow import RunState, Status
@@ -63,6 +64,18 @@ def open_assessment(session: Session, respondent_id: int, lock: bool = False) ->
     if lock:
         stmt = stmt.with_for_update()
     return session.scalars(stmt).one_or_none()
+
+
+def owned_assessment(session: Session, assessment_id: int) -> tuple[Assessment, str, str] | None:
+    """The assessment (row-locked) with its owner's workspace and user ids, in one query."""
+    found = session.execute(
+        select(Assessment, Workspace.external_id, Respondent.user_id)
+        .join(Respondent, Respondent.id == Assessment.respondent_id)
+        .join(Workspace, Workspace.id == Respondent.workspace_id)
+        .where(Assessment.id == assessment_id)
+        .with_for_update(of=Assessment)
+    ).one_or_none()
+    return None if found is None else (found[0], found[1], found[2])
 
 
 def get_assessment(session: Session, assessment_id: int, lock: bool = False) -> Assessment | None:
@@ -137,8 +150,8 @@ def save_state(
             )
         else:
             q = bank.question(question_id)
-            session.add(
-                Answer(
+            session.execute(
+                insert(Answer).values(
                     assessment_id=row.id,
                     question_id=question_id,
                     dimension_id=q.dimension,
@@ -147,8 +160,16 @@ def save_state(
                     answered_at=now,
                 )
             )
-    session.flush()
-    session.refresh(row)
+    # Mirror the UPDATE on the loaded row without another round trip to the database.
+    for key, value in (
+        ("status", new.status.value),
+        ("position", new.position),
+        ("version", new.version),
+        ("updated_at", new.updated_at or now),
+        ("completed_at", new.completed_at),
+        ("answered_count", sum(1 for v in new.answers.values() if v is not None)),
+    ):
+        set_committed_value(row, key, value)
 
 
 def save_result(session: Session, row: Assessment, score: Score, report: Report) -> None:
