@@ -54,7 +54,8 @@ def test_manifest_declares_the_command_and_events_the_code_listens_to() -> None:
 
 
 def test_manifest_has_every_scope_the_code_needs_and_no_more() -> None:
-    used = set(re.findall(r"client\.([a-z]+_[A-Za-z]+)\(", source()))
+    # Web API calls look like client.<family>_<method>(...); other client methods are not API calls.
+    used = set(re.findall(r"client\.((?:auth|chat|conversations|users|views|apps|team)_[A-Za-z]+)\(", source()))
     unknown = used - set(SCOPES_BY_METHOD)
     assert not unknown, f"add the scopes of {unknown} to SCOPES_BY_METHOD and manifest.yml"
     needed = {"commands"} | set().union(*(SCOPES_BY_METHOD[m] for m in used))
