@@ -20,16 +20,22 @@ from bot.domain.report import Report
 from bot.domain.scoring import Score
 
 
-def insert_ignore(session: Session, model: type[Any], values: dict[str, Any], conflict: Sequence[str]) -> None:
-    """INSERT that silently does nothing when a row with the same unique key exists."""
+def insert_or_skip(session: Session, model: type[Any], conflict: Sequence[str] | None = None) -> Any:
+    """INSERT .. ON CONFLICT DO NOTHING for the session's database (SQLite or PostgreSQL).
+
+    ``conflict`` names the unique columns; None means any unique constraint.
+    """
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        stmt: Any = postgresql.insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict)
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise RuntimeError(f"unsupported database {dialect}")
-    session.execute(stmt)
+        return postgresql.insert(model).on_conflict_do_nothing(index_elements=conflict)
+    if dialect == "sqlite":
+        return sqlite.insert(model).on_conflict_do_nothing(index_elements=conflict)
+    raise RuntimeError(f"unsupported database {dialect}")  # pragma: no cover
+
+
+def insert_ignore(session: Session, model: type[Any], values: dict[str, Any], conflict: Sequence[str]) -> None:
+    """INSERT that silently does nothing when a row with the same unique key exists."""
+    session.execute(insert_or_skip(session, model, conflict).values(**values))
 
 
 def get_or_create_respondent(
@@ -217,12 +223,9 @@ def claim_event(session: Session, event_id: str, now: datetime) -> bool:
     """Record an event id; False when it was recorded before (a retry or duplicate)."""
     from bot.db.models import ProcessedEvent
 
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
-        insert(ProcessedEvent)
+        insert_or_skip(session, ProcessedEvent)
         .values(event_id=event_id, received_at=now)
-        .on_conflict_do_nothing()
         .returning(ProcessedEvent.event_id)
     )
     # rowcount is not reliable for INSERT .. ON CONFLICT across drivers; RETURNING is.

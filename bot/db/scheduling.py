@@ -22,7 +22,7 @@ from bot.db.models import (
     Send,
     Workspace,
 )
-from bot.db.queries import insert_ignore
+from bot.db.queries import insert_ignore, insert_or_skip
 from bot.domain.digest import DimensionAggregate, QuestionAggregate, TeamAggregate
 from bot.domain.flow import Status
 
@@ -92,13 +92,9 @@ def member_count(session: Session, subscription_id: int) -> int:
 
 def ensure_respondents(session: Session, ws_id: int, user_ids: Iterable[str], now: datetime) -> None:
     """Create respondent rows for people seen in Slack (one statement per chunk)."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
     rows = [{"workspace_id": ws_id, "user_id": u, "created_at": now} for u in dict.fromkeys(user_ids)]
-    dialect = session.get_bind().dialect.name
-    dml: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert_or_skip(session, Respondent, ["workspace_id", "user_id"])
     for start in range(0, len(rows), CHUNK):
-        stmt = dml(Respondent).on_conflict_do_nothing(index_elements=["workspace_id", "user_id"])
         session.execute(stmt, rows[start : start + CHUNK])
 
 
@@ -308,16 +304,11 @@ def claim_send(
     A claim older than ``lease`` belongs to a scheduler that died mid-send and is taken
     over; a failed send is retried until ``max_attempts``.
     """
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    dialect = session.get_bind().dialect.name
-    dml: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
-        dml(Send)
+        insert_or_skip(session, Send, ["kind", "workspace_id", "target", "period"])
         .values(
             kind=kind, workspace_id=ws_id, target=target, period=period, status="claimed", attempts=1, claimed_at=now
         )
-        .on_conflict_do_nothing(index_elements=["kind", "workspace_id", "target", "period"])
         .returning(Send.id)
     )
     new_id = session.execute(stmt).scalar()
