@@ -84,13 +84,6 @@ def owned_assessment(session: Session, assessment_id: int) -> tuple[Assessment, 
     return None if found is None else (found[0], found[1], found[2])
 
 
-def get_assessment(session: Session, assessment_id: int, lock: bool = False) -> Assessment | None:
-    stmt = select(Assessment).where(Assessment.id == assessment_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    return session.scalars(stmt).one_or_none()
-
-
 def add_assessment(session: Session, respondent_id: int, bank: Questionnaire, state: RunState) -> Assessment:
     assert state.started_at is not None and state.updated_at is not None
     row = Assessment(
@@ -230,12 +223,3 @@ def claim_event(session: Session, event_id: str, now: datetime) -> bool:
     )
     # rowcount is not reliable for INSERT .. ON CONFLICT across drivers; RETURNING is.
     return session.execute(stmt).first() is not None
-
-
-def purge_events(session: Session, before: datetime) -> int:
-    from sqlalchemy import delete
-
-    from bot.db.models import ProcessedEvent
-
-    result = session.execute(delete(ProcessedEvent).where(ProcessedEvent.received_at < before))
-    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.domain.digest import Digest
-from bot.domain.levels import level_for, level_name
+from bot.domain.levels import level_name
 from bot.domain.questionnaire import Questionnaire
 from bot.domain.report import Report
 from bot.services import HistoryEntry, Progress
@@ -350,10 +350,6 @@ def validate_message(blocks: Sequence[dict[str, Any]], limit: int = MAX_MESSAGE_
     size = len(str(blocks))
     if size > MAX_MESSAGE_CHARS:
         raise BlockLimitError(f"message blocks total {size} characters; keep under {MAX_MESSAGE_CHARS}")
-
-
-def level_emoji_for_score(score: float) -> str:
-    return emoji(level_for(score))
 
 
 def _spread(levels: tuple[int, int, int, int]) -> str:
