@@ -96,11 +96,8 @@ def run_due(
     """Send every digest, invitation and reminder due at ``now``, each at most once."""
     report = RunReport()
     sender = Sender(client, pacer or Pacer(settings.send_rate))
-    team = str(client.auth_test()["team_id"])
-    directory = fetch_directory(client)
+    ws_id, directory = _sync_directory(deps, client, now)
     with deps.sessions.begin() as session:
-        ws_id = scheduling.workspace_id(session, team, now)
-        scheduling.update_directory(session, ws_id, {u: (p.tz, p.active) for u, p in directory.items()})
         subs = [
             (s.id, s.channel_id, s.cadence, s.created_at, s.created_by, s.paused_reason)
             for s in scheduling.subscriptions(session, ws_id)
@@ -132,6 +129,16 @@ def run_due(
     return report
 
 
+def _sync_directory(deps: Deps, client: WebClient, now: datetime) -> tuple[int, dict[str, Person]]:
+    """The workspace's id here and Slack's directory, with known people's zones and status updated."""
+    team = str(client.auth_test()["team_id"])
+    directory = fetch_directory(client)
+    with deps.sessions.begin() as session:
+        ws_id = scheduling.workspace_id(session, team, now)
+        scheduling.update_directory(session, ws_id, {u: (p.tz, p.active) for u, p in directory.items()})
+    return ws_id, directory
+
+
 def _refresh_members(
     deps: Deps,
     client: WebClient,
@@ -153,8 +160,8 @@ def _refresh_members(
         raise
     humans = [m for m in members if directory.get(m, Person(None, False)).active]
     with deps.sessions.begin() as session:
-        scheduling.ensure_respondents(session, ws_id, humans, now)
-        scheduling.update_directory(session, ws_id, {u: (directory[u].tz, True) for u in humans})
+        # People already known were brought up to date from the directory at the start of the run.
+        scheduling.ensure_respondents(session, ws_id, {u: directory[u].tz for u in humans}, now)
         scheduling.replace_members(session, sub_id, humans)
     return True
 
@@ -171,12 +178,8 @@ def _pause(
     report: RunReport,
 ) -> None:
     """Stop a digest Slack refuses, and tell the person who set it up, once."""
-    from bot.db.models import DigestSubscription
-
     with deps.sessions.begin() as session:
-        row = session.get(DigestSubscription, sub_id)
-        if row is not None:
-            row.paused_reason = error
+        scheduling.pause_subscription(session, sub_id, error)
     report.paused_channels.append(channel)
     log.warning("digest for %s paused: %s", channel, error)
     _send(
@@ -312,16 +315,14 @@ def _invite_and_remind(
 
 def post_digest_now(deps: Deps, client: WebClient, settings: JobSettings, channel: str, now: datetime) -> Digest:
     """``compass digest --channel C --now``: refresh the team and post a digest at once."""
-    team = str(client.auth_test()["team_id"])
     sender = Sender(client, Pacer(settings.send_rate))
     report = RunReport()
+    ws_id, directory = _sync_directory(deps, client, now)
     with deps.sessions.begin() as session:
-        ws_id = scheduling.workspace_id(session, team, now)
         sub = scheduling.subscription(session, ws_id, channel)
         if sub is None:
             raise LookupError(f"no digest is set up for channel {channel}; run /compass digest here in it first")
         sub_id, cadence, created_by = sub.id, Cadence(sub.cadence), sub.created_by
-    directory = fetch_directory(client)
     if not _refresh_members(deps, client, ws_id, sub_id, channel, created_by, directory, now, sender, report):
         raise RuntimeError(
             f"Slack refused the channel {channel}: {', '.join(report.paused_channels)}; the digest is paused"

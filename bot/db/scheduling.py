@@ -4,7 +4,7 @@ per digest, whatever the team size."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -90,12 +90,18 @@ def member_count(session: Session, subscription_id: int) -> int:
     return int(session.scalar(select(func.count()).where(ChannelMember.subscription_id == subscription_id)) or 0)
 
 
-def ensure_respondents(session: Session, ws_id: int, user_ids: Iterable[str], now: datetime) -> None:
-    """Create respondent rows for people seen in Slack (one statement per chunk)."""
-    rows = [{"workspace_id": ws_id, "user_id": u, "created_at": now} for u in dict.fromkeys(user_ids)]
+def ensure_respondents(session: Session, ws_id: int, people: dict[str, str | None], now: datetime) -> None:
+    """Create respondent rows, with their time zones, for people first seen in Slack."""
+    rows = [{"workspace_id": ws_id, "user_id": u, "tz": tz, "created_at": now} for u, tz in people.items()]
     stmt = insert_or_skip(session, Respondent, ["workspace_id", "user_id"])
     for start in range(0, len(rows), CHUNK):
         session.execute(stmt, rows[start : start + CHUNK])
+
+
+def pause_subscription(session: Session, subscription_id: int, reason: str) -> None:
+    session.execute(
+        update(DigestSubscription).where(DigestSubscription.id == subscription_id).values(paused_reason=reason)
+    )
 
 
 def update_directory(session: Session, ws_id: int, people: dict[str, tuple[str | None, bool]]) -> None:
