@@ -6,6 +6,7 @@ import getpass
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -315,14 +316,10 @@ def serve(mode: str | None, workers: int | None, with_scheduler: bool | None) ->
         deps = wiring.build_deps(settings)
         background = None
         if with_scheduler:
-            from bot import jobs
-            from bot.scheduler import build_scheduler, safe
+            from bot.scheduler import build_scheduler
 
             client = wiring.build_client(settings, retry_rate_limits=False)
-            job_settings = settings.job_settings()
-            background = build_scheduler(
-                safe(lambda: jobs.run_due(deps, client, job_settings, _now())), settings.COMPASS_TICK_MINUTES
-            )
+            background = build_scheduler(_tick(settings, deps, client), settings.COMPASS_TICK_MINUTES)
             background.start()
         try:
             web.serve_socket(wiring.build_app(settings, deps), settings)
@@ -356,12 +353,22 @@ def _job_runner(settings: Settings):  # type: ignore[no-untyped-def]
     """Dependencies for scheduled work: the database, the bank and a Slack client."""
     from bot import wiring
 
-    if settings.SLACK_BOT_TOKEN is None:
-        _fail("configuration problems:\n  - SLACK_BOT_TOKEN: missing (the Bot User OAuth Token, xoxb-...)")
+    try:
+        settings.require_slack("api")
+    except ConfigError as exc:
+        _fail(str(exc))
     _bank(settings.COMPASS_QUESTIONS)
     deps = wiring.build_deps(settings)
-    client = wiring.build_client(settings, retry_rate_limits=False)
-    return deps, client
+    return deps, wiring.build_client(settings, retry_rate_limits=False)
+
+
+def _tick(settings: Settings, deps: Any, client: Any) -> Callable[[], None]:
+    """The scheduler's periodic job: everything due now, failures logged, never fatal."""
+    from bot import jobs
+    from bot.scheduler import safe
+
+    job_settings = settings.job_settings()
+    return safe(lambda: jobs.run_due(deps, client, job_settings, _now()))
 
 
 @main.command()
@@ -370,16 +377,12 @@ def scheduler() -> None:
     import logging
     import signal
 
-    from bot import jobs
-    from bot.scheduler import build_scheduler, safe
+    from bot.scheduler import build_scheduler
 
     settings = _settings()
     logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     deps, client = _job_runner(settings)
-    job_settings = settings.job_settings()
-    sched = build_scheduler(
-        safe(lambda: jobs.run_due(deps, client, job_settings, _now())), settings.COMPASS_TICK_MINUTES, blocking=True
-    )
+    sched = build_scheduler(_tick(settings, deps, client), settings.COMPASS_TICK_MINUTES, blocking=True)
     signal.signal(signal.SIGTERM, lambda *_: sched.shutdown(wait=False))
     click.echo(f"MLOps Compass scheduler: checking every {settings.COMPASS_TICK_MINUTES} minute(s)")
     sched.start()

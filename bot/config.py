@@ -129,8 +129,11 @@ class Settings(BaseModel):
             settings = settings.model_copy(update={"DATABASE_URL": default_database_url(env)})
         return settings
 
-    def require_slack(self, mode: Literal["socket", "http"]) -> None:
-        """Raise ConfigError naming every variable the chosen Slack mode still lacks."""
+    def require_slack(self, mode: Literal["socket", "http", "api"]) -> None:
+        """Raise ConfigError naming every variable the chosen Slack mode still lacks.
+
+        "api" is Web API calls only (the scheduler and its commands): just the bot token.
+        """
         problems = []
         if self.SLACK_BOT_TOKEN is None:
             problems.append("SLACK_BOT_TOKEN: missing (the Bot User OAuth Token, xoxb-...)")

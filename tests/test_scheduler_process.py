@@ -125,3 +125,21 @@ def test_scheduler_has_one_stable_tick_that_catches_up_once() -> None:
     finally:
         scheduler.shutdown(wait=False)
     assert calls == []
+
+
+def test_scheduler_process_runs_a_tick_at_start_and_stops_on_sigterm(slack: FakeSlack, database_url: str) -> None:
+    import signal
+
+    seed(slack, database_url, assessed=0, members=3, now=datetime.now(UTC))
+    proc = subprocess.Popen(
+        [COMPASS, "scheduler"], env=env(slack, database_url), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        # The first tick runs at start: it reads Slack's directory and the channel's members.
+        slack.wait_for(lambda: slack.calls_to("conversations.members"), timeout=30)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "checking every 15 minute(s)" in out
+    assert "Traceback" not in err

@@ -52,3 +52,11 @@ def test_an_invalid_question_bank_stops_the_app_with_located_problems(tmp_path: 
     result = serve(tmp_path, SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s", COMPASS_QUESTIONS=str(broken))
     assert result.returncode != 0
     assert "$.questions[2].weight" in result.stderr and "$.questions[4].dimension" in result.stderr
+
+
+def test_scheduled_work_needs_the_bot_token(tmp_path: Path) -> None:
+    base = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"}
+    for args in (["jobs", "run-due"], ["scheduler"], ["digest", "--channel", "C1", "--now"]):
+        result = subprocess.run([COMPASS, *args], env=base, capture_output=True, text=True, timeout=60)
+        assert result.returncode != 0, args
+        assert "SLACK_BOT_TOKEN: missing" in result.stderr and "Traceback" not in result.stderr
