@@ -252,24 +252,7 @@ def candidates(session: Session, ws_id: int, subscription_ids: Sequence[int]) ->
         )
         .order_by(Respondent.id)
     ).all()
-    from bot.db.base import UTCDateTime
-
-    # Values from a subquery skip the column type's conversion on some drivers.
-    fix = UTCDateTime().process_result_value
-    dialect = session.get_bind().dialect
-    return [
-        Candidate(r[0], r[1], bool(r[2]), r[3], _aware(fix, r[4], dialect), r[5], r[6], _aware(fix, r[7], dialect))
-        for r in rows
-    ]
-
-
-def _aware(fix: Any, value: Any, dialect: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    result: datetime | None = fix(value, dialect)
-    return result
+    return [Candidate(*r[:2], bool(r[2]), *r[3:]) for r in rows]
 
 
 def sent_counts(session: Session, ws_id: int, kind: str) -> dict[str, int]:
