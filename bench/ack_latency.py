@@ -34,7 +34,6 @@ import platform
 import random
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -110,22 +109,10 @@ class WatchedSlack(FakeSlack):
 class FloorProcess(AppProcess):
     """bench/noop_app.py instead of ``compass serve --http``; otherwise started and stopped alike."""
 
-    def start(self, timeout: float = 30.0) -> FloorProcess:
-        log = self.log_path.open("ab")
-        command = [sys.executable, str(NOOP_APP), *self.args]
-        self.proc = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the no-op app exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                if self.get("/healthz").status == 200:
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"the no-op app did not become healthy:\n{self.log()}")
+    name = "the no-op app"
+
+    def command(self) -> list[str]:
+        return [sys.executable, str(NOOP_APP), *self.args]
 
 
 def _children(pid: int) -> list[int]:

@@ -73,19 +73,20 @@ class AppProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    name = "compass serve"
+
+    def command(self) -> list[str]:
+        # The scheduler has its own tests; here it would only add calls to the fake.
+        scheduler = "--with-scheduler" in self.args or "--no-scheduler" in self.args
+        return [str(COMPASS), "serve", "--http", *(() if scheduler else ("--no-scheduler",)), *self.args]
+
     def start(self, timeout: float = 30.0) -> AppProcess:
         log = self.log_path.open("ab")
-        # The scheduler has its own tests; here it would only add calls to the fake.
-        args = (
-            self.args
-            if "--with-scheduler" in self.args or "--no-scheduler" in self.args
-            else ("--no-scheduler", *self.args)
-        )
-        self.proc = subprocess.Popen([str(COMPASS), "serve", "--http", *args], env=self.env, stdout=log, stderr=log)
+        self.proc = subprocess.Popen(self.command(), env=self.env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"compass serve exited with {self.proc.returncode}:\n{self.log()}")
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log()}")
             try:
                 if self.get("/healthz").status == 200:
                     return self
@@ -93,7 +94,7 @@ class AppProcess:
                 pass
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"compass serve did not become healthy:\n{self.log()}")
+        raise RuntimeError(f"{self.name} did not become healthy:\n{self.log()}")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
