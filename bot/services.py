@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.db import queries
+from bot.db import queries, scheduling
 from bot.db.models import Assessment
 from bot.db.session import SessionFactory
 from bot.domain import flow
@@ -321,8 +321,6 @@ def subscribe_digest(
     sessions: SessionFactory, team: str, channel_id: str, cadence: str, user_id: str, now: datetime
 ) -> DigestSetting:
     """Send the team digest to a channel at a cadence (replaces an earlier setting)."""
-    from bot.db import scheduling
-
     with sessions.begin() as session:
         ws_id = scheduling.workspace_id(session, team, now)
         row = scheduling.save_subscription(session, ws_id, channel_id, cadence, user_id, now)
@@ -330,15 +328,11 @@ def subscribe_digest(
 
 
 def unsubscribe_digest(sessions: SessionFactory, team: str, channel_id: str, now: datetime) -> bool:
-    from bot.db import scheduling
-
     with sessions.begin() as session:
         return scheduling.delete_subscription(session, scheduling.workspace_id(session, team, now), channel_id)
 
 
 def digest_settings(sessions: SessionFactory, team: str, now: datetime) -> list[DigestSetting]:
-    from bot.db import scheduling
-
     with sessions.begin() as session:
         rows = scheduling.subscriptions(session, scheduling.workspace_id(session, team, now))
         return [DigestSetting(r.channel_id, r.cadence, r.paused_reason) for r in rows]
@@ -348,8 +342,9 @@ def set_reminders(
     sessions: SessionFactory, who: Who, now: datetime, paused: bool | None = None, snooze_until: datetime | None = None
 ) -> None:
     """Pause or resume invitations and reminders for a person, or snooze them until a time."""
-    from bot.db import scheduling
-
     with sessions.begin() as session:
         respondent = queries.get_or_create_respondent(session, who.workspace, who.user, now)
-        scheduling.set_reminder_controls(session, respondent.workspace_id, who.user, paused, snooze_until)
+        if paused is not None:
+            respondent.reminders_paused = paused
+        if snooze_until is not None:
+            respondent.snoozed_until = snooze_until

@@ -353,16 +353,3 @@ def last_digest(session: Session, ws_id: int, channel_id: str) -> Send | None:
         .order_by(Send.sent_at.desc(), Send.id.desc())
         .limit(1)
     ).one_or_none()
-
-
-def set_reminder_controls(
-    session: Session, ws_id: int, user_id: str, paused: bool | None = None, snoozed_until: datetime | None = None
-) -> None:
-    values: dict[str, Any] = {}
-    if paused is not None:
-        values["reminders_paused"] = paused
-    if snoozed_until is not None:
-        values["snoozed_until"] = snoozed_until
-    session.execute(
-        update(Respondent).where(Respondent.workspace_id == ws_id, Respondent.user_id == user_id).values(**values)
-    )
