@@ -350,3 +350,36 @@ def test_pause_and_resume_reminders(env: Env, user: str) -> None:
     env.fake.wait_for(lambda: paused() is True)
     assert "back on" in env.slack.command(user, "resume-reminders").body
     env.fake.wait_for(lambda: paused() is False)
+
+
+def post_invitation(env: Env, user: str):  # type: ignore[no-untyped-def]
+    """An invitation as the scheduler sends it (tests/test_jobs.py covers when it is sent)."""
+    from fakeslack import BOT_TOKEN
+    from slack_sdk import WebClient
+
+    from bot.slack.blocks import build_prompt_message
+
+    client = WebClient(token=BOT_TOKEN, base_url=env.fake.api_url)
+    response = client.chat_postMessage(channel=user, **build_prompt_message(None, 90).as_kwargs())
+    return next(m for m in env.fake.dm_messages(user) if m.ts == response["ts"])
+
+
+def test_remind_me_later_snoozes_and_collapses_the_invitation(env: Env, user: str) -> None:
+    from bot.db.models import Respondent
+
+    invitation = post_invitation(env, user)
+    click(env, user, invitation, "snooze")
+    collapsed = env.fake.wait_for(lambda: "ask again after" in text_of(invitation) and invitation)
+    assert not buttons(collapsed)
+    with env.db.sessions() as s:
+        until = s.scalar(select(Respondent.snoozed_until).where(Respondent.user_id == user))
+    from datetime import UTC, datetime, timedelta
+
+    assert until is not None and until > datetime.now(UTC) + timedelta(days=2, hours=23)
+
+
+def test_start_on_an_invitation_begins_in_the_dm(env: Env, user: str) -> None:
+    invitation = post_invitation(env, user)
+    click(env, user, invitation, "start")
+    wait_for_text(env, user, QUESTIONS[0]["text"])
+    env.fake.wait_for(lambda: not buttons(invitation) and "starts in the next message" in text_of(invitation))
