@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.db import queries, scheduling
+from bot.db import queries, scheduling, work_queue
 from bot.db.models import Assessment
 from bot.db.session import SessionFactory
 from bot.domain import flow
@@ -305,6 +305,25 @@ def claim_event(sessions: SessionFactory, event_id: str, now: datetime) -> bool:
     """True the first time an Events API event id is seen, False for retries and duplicates."""
     with sessions.begin() as session:
         return queries.claim_event(session, event_id, now)
+
+
+# -- work queued by the web process for the worker ------------------------------------
+
+
+def queue_work(sessions: SessionFactory, kind: str, payload: str, now: datetime) -> int:
+    """Keep an acknowledged Slack request for the worker; returns its queue id."""
+    with sessions.begin() as session:
+        return work_queue.append(session, kind, payload, now)
+
+
+def lease_work(sessions: SessionFactory, now: datetime, lease: timedelta, limit: int) -> list[work_queue.Leased]:
+    with sessions.begin() as session:
+        return work_queue.lease(session, now, now + lease, limit)
+
+
+def finish_work(sessions: SessionFactory, item: work_queue.Leased) -> bool:
+    with sessions.begin() as session:
+        return work_queue.remove(session, item)
 
 
 # -- digests and reminders ------------------------------------------------------------

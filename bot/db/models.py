@@ -162,3 +162,22 @@ class Send(Base):
     message_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     payload_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class PendingWork(Base):
+    """Slack requests the web process has acknowledged and queued for the worker (bot/worker.py).
+
+    A row lives from the ack until the worker has done the work; a lease that runs out
+    (the worker died mid-job) lets another worker take it again.
+    """
+
+    __tablename__ = "pending_work"
+    # Never reuse an id: a worker that lost its lease must not delete a newer row.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[str] = mapped_column(Text)  # the Slack request body, JSON
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

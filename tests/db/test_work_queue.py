@@ -1,0 +1,91 @@
+"""The pending-work queue between the web process and the worker, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from conftest import T0
+from sqlalchemy import select
+
+from bot import services
+from bot.db import work_queue
+from bot.db.models import PendingWork
+from bot.db.setup import Database, open_database
+
+LEASE = timedelta(minutes=2)
+
+
+def test_items_are_leased_oldest_first_and_only_once_while_leased(database: Database) -> None:
+    ids = [services.queue_work(database.sessions, "answer", f'{{"n": {i}}}', T0) for i in range(5)]
+    first = services.lease_work(database.sessions, T0, LEASE, limit=3)
+    assert [item.id for item in first] == ids[:3]
+    assert [item.payload for item in first] == ['{"n": 0}', '{"n": 1}', '{"n": 2}']
+    assert all(item.attempts == 1 and item.kind == "answer" for item in first)
+    second = services.lease_work(database.sessions, T0 + timedelta(seconds=1), LEASE, limit=10)
+    assert [item.id for item in second] == ids[3:]
+    assert services.lease_work(database.sessions, T0 + timedelta(seconds=2), LEASE, limit=10) == []
+
+
+def test_finished_items_leave_the_queue(database: Database) -> None:
+    services.queue_work(database.sessions, "command", "{}", T0)
+    (item,) = services.lease_work(database.sessions, T0, LEASE, limit=1)
+    assert services.finish_work(database.sessions, item) is True
+    with database.sessions() as session:
+        assert work_queue.waiting(session) == 0
+    assert services.lease_work(database.sessions, T0 + LEASE * 2, LEASE, limit=1) == []
+
+
+def test_an_expired_lease_is_taken_again_and_the_first_holder_cannot_delete_it(database: Database) -> None:
+    """A worker that died (or stalled) mid-job: its row comes back after the lease, counted."""
+    services.queue_work(database.sessions, "answer", "{}", T0)
+    (stalled,) = services.lease_work(database.sessions, T0, LEASE, limit=1)
+    assert services.lease_work(database.sessions, T0 + LEASE - timedelta(seconds=1), LEASE, limit=1) == []
+    (retaken,) = services.lease_work(database.sessions, T0 + LEASE, LEASE, limit=1)
+    assert retaken.id == stalled.id and retaken.attempts == 2
+    assert services.finish_work(database.sessions, stalled) is False  # lost its lease: the row stays
+    with database.sessions() as session:
+        assert work_queue.waiting(session) == 1
+    assert services.finish_work(database.sessions, retaken) is True
+
+
+def test_ids_are_not_reused_after_the_newest_row_is_deleted(database: Database) -> None:
+    first = services.queue_work(database.sessions, "answer", "{}", T0)
+    (item,) = services.lease_work(database.sessions, T0, LEASE, limit=1)
+    services.finish_work(database.sessions, item)
+    assert services.queue_work(database.sessions, "answer", "{}", T0) > first
+
+
+def test_concurrent_workers_never_lease_the_same_item(database_url: str) -> None:
+    """Four workers, each with its own connection pool, drain 200 items: every item exactly once."""
+    setup = open_database(database_url, auto_migrate=True)
+    for i in range(200):
+        services.queue_work(setup.sessions, "answer", str(i), T0)
+    taken: list[list[int]] = [[] for _ in range(4)]
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def drain(n: int) -> None:
+        db = open_database(database_url, auto_migrate=False)
+        try:
+            barrier.wait(timeout=30)
+            while batch := services.lease_work(db.sessions, T0, LEASE, limit=7):
+                for item in batch:
+                    taken[n].append(int(item.payload))
+                    assert services.finish_work(db.sessions, item)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            db.dispose()
+
+    threads = [threading.Thread(target=drain, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    every = sorted(i for part in taken for i in part)
+    assert every == list(range(200))
+    with setup.sessions() as session:
+        assert session.scalars(select(PendingWork.id)).all() == []
+    setup.dispose()
