@@ -6,7 +6,8 @@ import getpass
 import json
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -294,7 +295,14 @@ def history(as_json: bool, limit: int, user: str | None) -> None:
     default=None,
     help="Also run the scheduler (default: on for the embedded SQLite database, off for PostgreSQL).",
 )
-def serve(mode: str | None, workers: int | None, with_scheduler: bool | None) -> None:
+@click.option(
+    "--with-worker/--no-worker",
+    "with_worker",
+    default=True,
+    help="Also run `compass worker`, which does the work behind each acknowledged request (default: on). "
+    "Turn it off when workers run as processes of their own.",
+)
+def serve(mode: str | None, workers: int | None, with_scheduler: bool | None, with_worker: bool) -> None:
     """Run the Slack app: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on $PORT."""
     import logging
     import os
@@ -312,45 +320,86 @@ def serve(mode: str | None, workers: int | None, with_scheduler: bool | None) ->
     if with_scheduler is None:
         # One process with an embedded database: nothing else would run the scheduler.
         with_scheduler = settings.DATABASE_URL.startswith("sqlite")
-    if mode == "socket":
-        deps = wiring.build_deps(settings)
-        background = None
-        if with_scheduler:
-            from bot.scheduler import build_scheduler
-
-            client = wiring.build_client(settings, retry_rate_limits=False)
-            background = build_scheduler(_tick(settings, deps, client), settings.COMPASS_TICK_MINUTES)
-            background.start()
-        try:
-            web.serve_socket(wiring.build_app(settings, deps), settings)
-        except web.SocketModeRefused as exc:
-            _fail(f"configuration problems:\n  - {exc}")
-        finally:
-            if background is not None:
-                background.shutdown(wait=False)
-        return
-    # The database is migrated once here, before gunicorn forks its workers.
+    # The database is migrated once here, before any other process opens it.
     open_database(settings.DATABASE_URL).dispose()
+    # The worker and (over HTTP, where gunicorn forks) the scheduler are processes of
+    # their own that stop with this one; a worker in here would slow the acks down.
+    sidecars = [["worker", "--stop-with-parent"]] if with_worker else []
+    if mode == "http" and with_scheduler:
+        sidecars.append(["scheduler", "--stop-with-parent"])
+    if not with_worker:
+        click.echo("No worker in this process: requests are acknowledged and queued for `compass worker`.")
+    with _sidecars(sidecars):
+        if mode == "socket":
+            _serve_socket(settings, with_scheduler)
+            return
 
-    def build() -> object:
-        deps = wiring.build_deps(settings, open_database(settings.DATABASE_URL, auto_migrate=False))
-        return web.build_wsgi(wiring.build_app(settings, deps), deps)
+        def build() -> object:
+            deps = wiring.build_deps(settings, open_database(settings.DATABASE_URL, auto_migrate=False))
+            return web.build_wsgi(wiring.build_app(settings, deps), deps)
 
-    count = workers or int(os.environ.get("WEB_CONCURRENCY") or 1)
-    click.echo(f"MLOps Compass listening on 0.0.0.0:{settings.PORT}{web.EVENTS_PATH} ({count} worker(s))")
-    # gunicorn forks workers, so the scheduler gets a process of its own rather than
-    # a thread in the master; it stops with the server.
-    sidecar = subprocess.Popen([sys.executable, "-m", "bot", "scheduler"]) if with_scheduler else None
-    try:
+        count = workers or int(os.environ.get("WEB_CONCURRENCY") or 1)
+        click.echo(f"MLOps Compass listening on 0.0.0.0:{settings.PORT}{web.EVENTS_PATH} ({count} worker(s))")
         web.serve_http(settings, build, count)  # type: ignore[arg-type]
+
+
+def _serve_socket(settings: Settings, with_scheduler: bool) -> None:
+    from bot import web, wiring
+
+    deps = wiring.build_deps(settings)
+    background = None
+    if with_scheduler:
+        from bot.scheduler import build_scheduler
+
+        client = wiring.build_client(settings, retry_rate_limits=False)
+        background = build_scheduler(_tick(settings, deps, client), settings.COMPASS_TICK_MINUTES)
+        background.start()
+    try:
+        web.serve_socket(wiring.build_app(settings, deps), settings)
+    except web.SocketModeRefused as exc:
+        _fail(f"configuration problems:\n  - {exc}")
     finally:
-        if sidecar is not None:
-            sidecar.terminate()
-            sidecar.wait(timeout=30)
+        if background is not None:
+            background.shutdown(wait=False)
 
 
-def _job_runner(settings: Settings):  # type: ignore[no-untyped-def]
-    """Dependencies for scheduled work: the database, the bank and a Slack client."""
+@contextmanager
+def _sidecars(commands: list[list[str]]) -> Iterator[None]:
+    """Run ``compass <command>`` processes alongside this one; stop them when it ends."""
+    procs = [subprocess.Popen([sys.executable, "-m", "bot", *command]) for command in commands]
+    try:
+        yield
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _stop_with_parent(stop: Callable[[], None]) -> None:
+    """Call ``stop`` once the process that started this one is gone (even if it was killed)."""
+    import os
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        stop()
+
+    threading.Thread(target=watch, name="compass-parent-watch", daemon=True).start()
+
+
+def _job_runner(settings: Settings, retry_rate_limits: bool = False):  # type: ignore[no-untyped-def]
+    """Dependencies for background work: the database, the bank and a Slack client.
+
+    The scheduler's sender honours Retry-After itself; the worker lets the client retry.
+    """
     from bot import wiring
 
     try:
@@ -359,7 +408,7 @@ def _job_runner(settings: Settings):  # type: ignore[no-untyped-def]
         _fail(str(exc))
     _bank(settings.COMPASS_QUESTIONS)
     deps = wiring.build_deps(settings)
-    return deps, wiring.build_client(settings, retry_rate_limits=False)
+    return deps, wiring.build_client(settings, retry_rate_limits=retry_rate_limits)
 
 
 def _tick(settings: Settings, deps: Any, client: Any) -> Callable[[], None]:
@@ -372,7 +421,8 @@ def _tick(settings: Settings, deps: Any, client: Any) -> Callable[[], None]:
 
 
 @main.command()
-def scheduler() -> None:
+@click.option("--stop-with-parent", is_flag=True, hidden=True)
+def scheduler(stop_with_parent: bool) -> None:
     """Run the scheduler (exactly one per deployment): digests, invitations, reminders."""
     import logging
     import signal
@@ -384,8 +434,45 @@ def scheduler() -> None:
     deps, client = _job_runner(settings)
     sched = build_scheduler(_tick(settings, deps, client), settings.COMPASS_TICK_MINUTES, blocking=True)
     signal.signal(signal.SIGTERM, lambda *_: sched.shutdown(wait=False))
+    if stop_with_parent:
+        _stop_with_parent(lambda: sched.shutdown(wait=False))
     click.echo(f"MLOps Compass scheduler: checking every {settings.COMPASS_TICK_MINUTES} minute(s)")
     sched.start()
+
+
+@main.command()
+@click.option("--threads", default=4, type=click.IntRange(1, 64), help="Requests handled at once (default 4).")
+@click.option(
+    "--nice",
+    "niceness",
+    default=10,
+    type=click.IntRange(0, 19),
+    help="Lower this process's CPU priority by this much, so that on a shared machine the web process's "
+    "acks come first (default 10).",
+)
+@click.option("--stop-with-parent", is_flag=True, hidden=True)
+def worker(threads: int, niceness: int, stop_with_parent: bool) -> None:
+    """Run a worker: it does the work behind every acknowledged Slack request (run one or more)."""
+    import logging
+    import os
+    import signal
+    import threading
+
+    from bot.slack.listeners import work_handlers
+    from bot.worker import Worker, WorkerSettings
+
+    settings = _settings()
+    logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    deps, client = _job_runner(settings, retry_rate_limits=True)
+    if niceness:
+        os.nice(niceness)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    if stop_with_parent:
+        _stop_with_parent(stop.set)
+    click.echo(f"MLOps Compass worker: {threads} thread(s)")
+    Worker(deps, client, work_handlers(), WorkerSettings(threads=threads)).run(stop)
 
 
 @main.group()

@@ -16,7 +16,7 @@ from bot.domain.questionnaire import load_questionnaire
 from bot.slack.deps import Deps
 from bot.slack.errors import handle_error
 from bot.slack.listeners import register_listeners
-from bot.slack.middleware import drop_duplicate_events, inject
+from bot.slack.middleware import inject
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,6 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
         raise_error_for_unhandled_request=False,
     )
     app.use(inject(deps))
-    app.use(drop_duplicate_events(deps))
     app.error(handle_error)
     register_listeners(app)
     return app

@@ -64,8 +64,10 @@ def test_manifest_has_every_scope_the_code_needs_and_no_more() -> None:
     assert declared <= needed, f"scopes the code never uses: {declared - needed}"
 
 
-def test_procfile_runs_web_release_and_one_scheduler() -> None:
+def test_procfile_runs_web_worker_release_and_one_scheduler() -> None:
     lines = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
-    assert lines["web"].strip() == "compass serve --http"
+    # The worker is its own process type, so web and worker dynos scale separately.
+    assert lines["web"].strip() == "compass serve --http --no-worker"
+    assert lines["worker"].strip() == "compass worker"
     assert lines["release"].strip() == "compass db upgrade"
     assert lines["scheduler"].strip() == "compass scheduler"

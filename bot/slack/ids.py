@@ -21,6 +21,19 @@ class Action(StrEnum):
     SNOOZE = "snooze"  # "Remind me later" on invitations and reminders
 
 
+class Work(StrEnum):
+    """Kinds of queued work: what the worker does for a request the web process acknowledged."""
+
+    ANSWER = "answer"  # answer_1 .. answer_4 and N/A
+    BACK = "back"
+    RESUME = "resume"
+    START_OVER = "start_over"
+    START = "start"
+    SNOOZE = "snooze"
+    COMMAND = "command"  # /compass subcommands that read or write
+    HOME = "home"  # app_home_opened
+
+
 ANSWER_PREFIX = "answer_"
 ANSWER_PATTERN = re.compile(r"^answer_[1-4]$")
 

@@ -1,4 +1,8 @@
-"""Buttons of the assessment DM: answers, N/A, Back, Resume, Start over, Start."""
+"""Buttons of the assessment DM: answers, N/A, Back, Resume, Start over, Start.
+
+Each button is acknowledged and queued by ``register``'s listeners; the functions in
+``WORK`` do the rest in the worker.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot import services
@@ -14,8 +18,9 @@ from bot.domain.flow import Outcome, Status
 from bot.services import AnswerResult, Who
 from bot.slack import dm, ids
 from bot.slack.blocks import build_closed_message, build_report_message
-from bot.slack.deps import Deps, deps_of
-from bot.slack.ids import Action
+from bot.slack.deps import Deps
+from bot.slack.ids import Action, Work
+from bot.slack.work import Handler, Task, ack_and_queue
 
 log = logging.getLogger(__name__)
 
@@ -63,29 +68,27 @@ def _render(client: WebClient, deps: Deps, who: Who, body: dict[str, Any], resul
     # else: a late click on the message that already shows the completion note.
 
 
-def handle_answer(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: Any) -> None:
+def answer(task: Task) -> None:
     """Store the clicked answer (once) and move the message on to the next question."""
-    ack()
-    deps = deps_of(context)
+    deps, body = task.deps, task.body
     who = dm.who_from(body)
-    ref = ids.decode(action.get("value"))
+    ref = ids.decode(task.action.get("value"))
     level = None if ref.is_na else ref.level
     _, ts = _where(body)
     result = services.record_answer(
         deps.sessions, deps.bank, who, ref.assessment_id, ref.question_id, level, deps.clock(), message_ts=ts
     )
-    _render(client, deps, who, body, result, _ack_note(result, deps, ref.question_id, level))
+    _render(task.client, deps, who, body, result, _ack_note(result, deps, ref.question_id, level))
 
 
-def handle_back(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: Any) -> None:
+def back(task: Task) -> None:
     """Return to the previous question so its answer can be changed."""
-    ack()
-    deps = deps_of(context)
+    deps, body = task.deps, task.body
     who = dm.who_from(body)
-    ref = ids.decode(action.get("value"))
+    ref = ids.decode(task.action.get("value"))
     _, ts = _where(body)
     result = services.go_back(deps.sessions, deps.bank, who, ref.assessment_id, ref.question_id, deps.clock(), ts)
-    _render(client, deps, who, body, result, _ack_note(result, deps, ref.question_id, None))
+    _render(task.client, deps, who, body, result, _ack_note(result, deps, ref.question_id, None))
 
 
 def _show_current(client: WebClient, deps: Deps, who: Who, body: dict[str, Any], progress: services.Progress) -> None:
@@ -97,61 +100,67 @@ def _show_current(client: WebClient, deps: Deps, who: Who, body: dict[str, Any],
         dm.publish_home(client, deps, who)
 
 
-def handle_resume(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+def resume(task: Task) -> None:
     """Continue the unfinished assessment at its current question."""
-    ack()
-    deps = deps_of(context)
+    deps, body = task.deps, task.body
     who = dm.who_from(body)
     progress = services.current_progress(deps.sessions, deps.bank, who, deps.clock())
     if progress is None:
         channel, ts = _where(body)
         text = "There is no unfinished assessment any more. Run `/compass start` to begin a new one."
         if channel and ts:
-            dm.update(client, channel, ts, build_closed_message(text))
+            dm.update(task.client, channel, ts, build_closed_message(text))
         return
-    _show_current(client, deps, who, body, progress)
+    _show_current(task.client, deps, who, body, progress)
 
 
-def handle_start_over(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+def start_over(task: Task) -> None:
     """Abandon the unfinished assessment and begin again at the first question."""
-    ack()
-    deps = deps_of(context)
-    who = dm.who_from(body)
+    deps = task.deps
+    who = dm.who_from(task.body)
     progress = services.restart_assessment(deps.sessions, deps.bank, who, deps.clock())
-    _show_current(client, deps, who, body, progress)
+    _show_current(task.client, deps, who, task.body, progress)
 
 
-def handle_start(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+def start(task: Task) -> None:
     """Start button (App Home, re-assessment prompts): same as `/compass start`."""
-    ack()
-    deps = deps_of(context)
-    who = dm.who_from(body)
+    client, deps = task.client, task.deps
+    who = dm.who_from(task.body)
     dm.start_in_dm(client, deps, who)
-    channel, ts = _where(body)
+    channel, ts = _where(task.body)
     if channel is None:
         dm.publish_home(client, deps, who)
     elif ts is not None:  # an invitation: it has done its job, drop its buttons
         dm.update(client, channel, ts, build_closed_message(":compass: Your assessment starts in the next message."))
 
 
-def handle_snooze(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+def snooze(task: Task) -> None:
     """Remind me later: no invitation or reminder for the next few days."""
-    ack()
-    deps = deps_of(context)
-    who = dm.who_from(body)
+    deps = task.deps
+    who = dm.who_from(task.body)
     until = deps.clock() + SNOOZE
     services.set_reminders(deps.sessions, who, deps.clock(), snooze_until=until)
-    channel, ts = _where(body)
+    channel, ts = _where(task.body)
     if channel and ts:
         text = f"OK, I'll ask again after {until:%A, %b %-d}. `/compass start` works any time."
-        dm.update(client, channel, ts, build_closed_message(text))
+        dm.update(task.client, channel, ts, build_closed_message(text))
+
+
+WORK: dict[Work, Handler] = {
+    Work.ANSWER: answer,
+    Work.BACK: back,
+    Work.RESUME: resume,
+    Work.START_OVER: start_over,
+    Work.START: start,
+    Work.SNOOZE: snooze,
+}
 
 
 def register(app: App) -> None:
-    app.action(ids.ANSWER_PATTERN)(handle_answer)
-    app.action(Action.NOT_APPLICABLE.value)(handle_answer)
-    app.action(Action.BACK.value)(handle_back)
-    app.action(Action.RESUME.value)(handle_resume)
-    app.action(Action.START_OVER.value)(handle_start_over)
-    app.action(Action.START.value)(handle_start)
-    app.action(Action.SNOOZE.value)(handle_snooze)
+    app.action(ids.ANSWER_PATTERN)(ack_and_queue(Work.ANSWER))
+    app.action(Action.NOT_APPLICABLE.value)(ack_and_queue(Work.ANSWER))
+    app.action(Action.BACK.value)(ack_and_queue(Work.BACK))
+    app.action(Action.RESUME.value)(ack_and_queue(Work.RESUME))
+    app.action(Action.START_OVER.value)(ack_and_queue(Work.START_OVER))
+    app.action(Action.START.value)(ack_and_queue(Work.START))
+    app.action(Action.SNOOZE.value)(ack_and_queue(Work.SNOOZE))

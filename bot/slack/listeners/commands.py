@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -22,47 +22,63 @@ from bot.slack.blocks import (
     build_unknown_command_message,
 )
 from bot.slack.deps import Deps, deps_of
+from bot.slack.ids import Work
+from bot.slack.work import Handler, Task, queue
+
+# What each queued subcommand says at once, before the worker has done anything.
+ACK_TEXT = {
+    "start": ":compass: Check your DMs: your MLOps Compass assessment is waiting there.",
+    "report": None,
+    "history": None,
+    "digest": None,
+    "pause": "Paused: I won't send you assessment invitations or reminders. `/compass resume-reminders` undoes it.",
+    "resume-reminders": "Invitations and reminders are back on. `/compass pause` stops them again.",
+    "resume": "Invitations and reminders are back on. `/compass pause` stops them again.",
+}
 
 
-def handle_compass_command(
-    ack: Ack, command: dict[str, Any], client: WebClient, context: Any, respond: Respond
-) -> None:
-    """Route `/compass <subcommand>`; every reply to the channel is ephemeral."""
+def _subcommand(command: dict[str, Any]) -> tuple[str, list[str]]:
     words = (command.get("text") or "").split()
-    sub = words[0].lower() if words else "help"
-    deps = deps_of(context)
-    who = Who(workspace=command.get("team_id", ""), user=command.get("user_id", ""))
+    return (words[0].lower() if words else "help"), words[1:]
+
+
+def handle_compass_command(ack: Ack, command: dict[str, Any], context: Any) -> None:
+    """`/compass <subcommand>`: help and unknown words are answered in the ack; the rest is queued."""
+    sub, _ = _subcommand(command)
     if sub in ("help", "?"):
         ack(**build_help_message().as_kwargs())
-    elif sub == "start":
-        # Ack before any database or Web API work: Slack gives up after 3 seconds.
-        ack(text=":compass: Check your DMs: your MLOps Compass assessment is waiting there.")
+    elif sub in ACK_TEXT:
+        ack(**({"text": ACK_TEXT[sub]} if ACK_TEXT[sub] else {}))
+        queue(deps_of(context), Work.COMMAND, command)
+    else:
+        ack(**build_unknown_command_message(sub).as_kwargs())
+
+
+def run_command(task: Task) -> None:
+    """The queued part of a subcommand; every reply to the channel is ephemeral."""
+    command, deps, client, respond = task.body, task.deps, task.client, task.respond
+    sub, args = _subcommand(command)
+    who = Who(workspace=command.get("team_id", ""), user=command.get("user_id", ""))
+    reply: Message | None = None
+    if sub == "start":
         dm.start_in_dm(client, deps, who)
     elif sub == "report":
-        ack()
         report = services.latest_report(deps.sessions, who)
-        message = (
+        reply = (
             build_report_message(report)
             if report
             else build_text_message("You have no completed assessment yet. Run `/compass start` to take one.")
         )
-        respond(response_type="ephemeral", **message.as_kwargs())
     elif sub == "history":
-        ack()
-        entries = services.history(deps.sessions, who, limit=10)
-        respond(response_type="ephemeral", **build_history_message(entries).as_kwargs())
+        reply = build_history_message(services.history(deps.sessions, who, limit=10))
     elif sub == "digest":
-        ack()
-        reply = digest_command(client, deps, who, command.get("channel_id", ""), words[1:])
-        respond(response_type="ephemeral", **reply.as_kwargs())
+        reply = digest_command(client, deps, who, command.get("channel_id", ""), args)
     elif sub == "pause":
-        ack(text="Paused: I won't send you assessment invitations or reminders. `/compass resume-reminders` undoes it.")
         services.set_reminders(deps.sessions, who, deps.clock(), paused=True)
     elif sub in ("resume-reminders", "resume"):
-        ack(text="Invitations and reminders are back on. `/compass pause` stops them again.")
         services.set_reminders(deps.sessions, who, deps.clock(), paused=False)
-    else:
-        ack(**build_unknown_command_message(sub).as_kwargs())
+    if reply is not None and respond is not None:
+        respond(response_type="ephemeral", **reply.as_kwargs())
 
 
 CHANNEL_MENTION = re.compile(r"^<#(?P<id>[CG][A-Z0-9]+)(\|[^>]*)?>$")
@@ -128,6 +144,9 @@ def _membership_problem(client: WebClient, channel: str) -> str | None:
             "then run `/compass digest here` again."
         )
     return None
+
+
+WORK: dict[Work, Handler] = {Work.COMMAND: run_command}
 
 
 def register(app: App) -> None:

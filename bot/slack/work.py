@@ -1,0 +1,58 @@
+"""Work after the ack: Bolt listeners acknowledge a request and queue it; the worker does the rest.
+
+Keeping the database and Web API work out of the process that answers Slack is what
+keeps acks fast under load (docs/benchmarks.md): that process only verifies, acks
+and appends one row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import Ack, Respond
+from slack_sdk import WebClient
+
+from bot import services
+from bot.slack.deps import Deps, deps_of
+from bot.slack.ids import Work
+
+
+@dataclass(frozen=True)
+class Task:
+    """One queued request, as the worker hands it to a handler."""
+
+    body: dict[str, Any]
+    client: WebClient
+    deps: Deps
+    respond: Respond | None  # None when the request carried no response_url (events)
+
+    @property
+    def action(self) -> dict[str, Any]:
+        actions = self.body.get("actions") or [{}]
+        return dict(actions[0])
+
+
+Handler = Callable[[Task], None]
+
+
+def respond_for(body: dict[str, Any]) -> Respond | None:
+    url = body.get("response_url")
+    return Respond(response_url=url) if url else None
+
+
+def queue(deps: Deps, kind: Work, body: dict[str, Any]) -> int:
+    return services.queue_work(deps.sessions, kind.value, json.dumps(body, separators=(",", ":")), deps.clock())
+
+
+def ack_and_queue(kind: Work) -> Callable[..., None]:
+    """A Bolt listener that acknowledges at once and leaves the work to the worker."""
+
+    def listener(ack: Ack, body: dict[str, Any], context: Any) -> None:
+        ack()
+        queue(deps_of(context), kind, body)
+
+    listener.__name__ = f"queue_{kind.value}"
+    return listener

@@ -1,0 +1,100 @@
+"""The worker: does what acknowledged Slack requests asked for, from the pending-work queue.
+
+Several workers may run against one database; each row is leased to one of them. A
+worker that dies mid-job loses its lease after ``LEASE`` and the row is done again,
+which the assessment state machine makes harmless (a repeated answer is recorded once).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot import services
+from bot.db.work_queue import Leased
+from bot.slack.deps import Deps
+from bot.slack.errors import handle_error
+from bot.slack.ids import Work
+from bot.slack.work import Handler, Task, respond_for
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)  # longer than a job with Slack's retries (3 x Retry-After, 10 s timeouts)
+MAX_ATTEMPTS = 3  # leases of one row before it is given up: a job that keeps killing its worker
+
+
+class GaveUp(RuntimeError):
+    """A queued request was leased MAX_ATTEMPTS times without finishing."""
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    threads: int = 4
+    poll_seconds: float = 0.05  # how long an idle worker waits before looking at the queue again
+
+
+class Worker:
+    def __init__(
+        self, deps: Deps, client: WebClient, handlers: Mapping[Work, Handler], settings: WorkerSettings
+    ) -> None:
+        self.deps = deps
+        self.client = client
+        self.handlers = handlers
+        self.settings = settings
+        self._free = settings.threads
+        self._slots = threading.Condition()
+
+    def run(self, stop: threading.Event) -> None:
+        """Lease and run queued work until ``stop`` is set, then finish what is in hand."""
+        with ThreadPoolExecutor(self.settings.threads, thread_name_prefix="compass-worker") as pool:
+            while not stop.is_set():
+                with self._slots:
+                    while self._free == 0 and not stop.is_set():
+                        self._slots.wait(0.5)
+                    wanted = self._free
+                try:
+                    items = services.lease_work(self.deps.sessions, self.deps.clock(), LEASE, wanted)
+                except Exception:
+                    log.exception("could not read the work queue; trying again shortly")
+                    items = []
+                if not items:
+                    stop.wait(self.settings.poll_seconds)
+                    continue
+                with self._slots:
+                    self._free -= len(items)
+                for item in items:
+                    pool.submit(self._run_in_slot, item)
+
+    def _run_in_slot(self, item: Leased) -> None:
+        try:
+            self.run_one(item)
+        finally:
+            with self._slots:
+                self._free += 1
+                self._slots.notify()
+
+    def run_one(self, item: Leased) -> None:
+        """Do one queued request; errors go to the central handler, then the row is done."""
+        body: dict[str, Any] = {}
+        try:
+            body = json.loads(item.payload)
+            if item.attempts > MAX_ATTEMPTS:
+                raise GaveUp(f"queued {item.kind} #{item.id} was started {item.attempts - 1} times and never finished")
+            handler = self.handlers[Work(item.kind)]
+            handler(Task(body, self.client, self.deps, respond_for(body)))
+        except Exception as exc:
+            handle_error(exc, body, respond_for(body), log)
+        try:
+            if not services.finish_work(self.deps.sessions, item):
+                log.warning("queued %s #%s was taken over by another worker before it finished", item.kind, item.id)
+        except Exception:
+            # The row stays leased; when the lease runs out it is done again, harmlessly.
+            log.exception("could not mark queued %s #%s done", item.kind, item.id)
