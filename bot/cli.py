@@ -334,19 +334,20 @@ def serve(mode: str | None, workers: int | None, with_scheduler: bool | None, wi
             _serve_socket(settings, with_scheduler)
             return
 
-        def build() -> object:
-            deps = wiring.build_deps(settings, open_database(settings.DATABASE_URL, auto_migrate=False))
+        def build() -> web.CompassWSGI:
+            database = open_database(settings.DATABASE_URL, auto_migrate=False)
+            deps = wiring.build_deps(settings, database, serving=True)
             return web.build_wsgi(wiring.build_app(settings, deps), deps)
 
         count = workers or int(os.environ.get("WEB_CONCURRENCY") or 1)
         click.echo(f"MLOps Compass listening on 0.0.0.0:{settings.PORT}{web.EVENTS_PATH} ({count} worker(s))")
-        web.serve_http(settings, build, count)  # type: ignore[arg-type]
+        web.serve_http(settings, build, count)
 
 
 def _serve_socket(settings: Settings, with_scheduler: bool) -> None:
     from bot import web, wiring
 
-    deps = wiring.build_deps(settings)
+    deps = wiring.build_deps(settings, serving=True)
     background = None
     if with_scheduler:
         from bot.scheduler import build_scheduler
@@ -361,18 +362,25 @@ def _serve_socket(settings: Settings, with_scheduler: bool) -> None:
     finally:
         if background is not None:
             background.shutdown(wait=False)
+        if deps.outbox is not None:
+            deps.outbox.close()
 
 
 @contextmanager
 def _sidecars(commands: list[list[str]]) -> Iterator[None]:
     """Run ``compass <command>`` processes alongside this one; stop them when it ends."""
+    import os
+
+    owner = os.getpid()
     procs = [subprocess.Popen([sys.executable, "-m", "bot", *command]) for command in commands]
     try:
         yield
     finally:
-        for proc in procs:
+        # gunicorn's forked workers unwind through here too when they exit; only the
+        # process that started the sidecars may stop them.
+        for proc in procs if os.getpid() == owner else []:
             proc.terminate()
-        for proc in procs:
+        for proc in procs if os.getpid() == owner else []:
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:

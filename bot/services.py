@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -310,10 +310,10 @@ def claim_event(sessions: SessionFactory, event_id: str, now: datetime) -> bool:
 # -- work queued by the web process for the worker ------------------------------------
 
 
-def queue_work(sessions: SessionFactory, kind: str, payload: str, now: datetime) -> int:
-    """Keep an acknowledged Slack request for the worker; returns its queue id."""
+def queue_work(sessions: SessionFactory, rows: Sequence[tuple[str, str]], now: datetime) -> None:
+    """Keep acknowledged Slack requests, (kind, JSON body) pairs, for the worker."""
     with sessions.begin() as session:
-        return work_queue.append(session, kind, payload, now)
+        work_queue.append(session, rows, now)
 
 
 def lease_work(sessions: SessionFactory, now: datetime, lease: timedelta, limit: int) -> list[work_queue.Leased]:

@@ -23,14 +23,17 @@ HEALTH_PATH = "/healthz"
 HTTP_THREADS = 8
 
 
-def build_wsgi(app: App, deps: Deps) -> Callable[..., Iterable[bytes]]:
-    """POST /slack/events goes to Bolt; GET /healthz checks the database."""
-    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+class CompassWSGI:
+    """POST /slack/events goes to Bolt; GET /healthz checks the database; ``close`` flushes queued work."""
 
-    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __init__(self, app: App, deps: Deps) -> None:
+        self.slack = SlackRequestHandler(app, path=EVENTS_PATH)
+        self.deps = deps
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             try:
-                with deps.sessions() as session:
+                with self.deps.sessions() as session:
                     session.execute(text("SELECT 1"))
             except Exception:
                 log.warning("health check: database unavailable", exc_info=True)
@@ -38,9 +41,22 @@ def build_wsgi(app: App, deps: Deps) -> Callable[..., Iterable[bytes]]:
                 return [b"database unavailable\n"]
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [b"ok\n"]
-        return slack(environ, start_response)
+        return self.slack(environ, start_response)
 
-    return wsgi
+    def close(self) -> None:
+        if self.deps.outbox is not None:
+            self.deps.outbox.close()
+
+
+def build_wsgi(app: App, deps: Deps) -> CompassWSGI:
+    return CompassWSGI(app, deps)
+
+
+def _flush_on_exit(_arbiter: Any, worker: Any) -> None:
+    """gunicorn's worker_exit hook: a worker stopping (SIGTERM, restart) writes the work it acked."""
+    close = getattr(getattr(worker, "wsgi", None), "close", None)
+    if close is not None:
+        close()
 
 
 def serve_http(settings: Settings, build: Callable[[], Callable[..., Iterable[bytes]]], workers: int) -> None:
@@ -58,6 +74,7 @@ def serve_http(settings: Settings, build: Callable[[], Callable[..., Iterable[by
                 "graceful_timeout": 25,  # Heroku sends SIGKILL 30 s after SIGTERM
                 "accesslog": None,
                 "loglevel": settings.LOG_LEVEL.lower(),
+                "worker_exit": _flush_on_exit,
             }
             for key, value in options.items():
                 self.cfg.set(key, value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -17,6 +18,8 @@ from bot.slack.deps import Deps
 from bot.slack.errors import handle_error
 from bot.slack.listeners import register_listeners
 from bot.slack.middleware import inject
+from bot.slack.outbox import Outbox
+from bot.slack.work import report_lost
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +40,14 @@ def build_client(settings: Settings, retry_rate_limits: bool = True) -> WebClien
     return WebClient(token=token, base_url=settings.SLACK_API_URL, timeout=WEB_API_TIMEOUT, retry_handlers=handlers)
 
 
-def build_deps(settings: Settings, database: Database | None = None) -> Deps:
+def build_deps(settings: Settings, database: Database | None = None, serving: bool = False) -> Deps:
+    """``serving``: for the process that answers Slack, whose listeners queue work through an outbox."""
     bank = load_questionnaire(settings.COMPASS_QUESTIONS)  # raises QuestionnaireError with every problem
     database = database or open_database(settings.DATABASE_URL)
-    return Deps(sessions=database.sessions, bank=bank)
+    deps = Deps(sessions=database.sessions, bank=bank)
+    if serving:
+        deps = replace(deps, outbox=Outbox(deps.sessions, deps.clock, report_lost))
+    return deps
 
 
 def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -> App:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import PendingWork
@@ -21,11 +22,11 @@ class Leased:
     attempts: int
 
 
-def append(session: Session, kind: str, payload: str, now: datetime) -> int:
-    row = PendingWork(kind=kind, payload=payload, queued_at=now, attempts=0)
-    session.add(row)
-    session.flush()
-    return row.id
+def append(session: Session, rows: Sequence[tuple[str, str]], now: datetime) -> None:
+    """Queue (kind, payload) rows in one statement."""
+    if rows:
+        values = [{"kind": kind, "payload": payload, "queued_at": now, "attempts": 0} for kind, payload in rows]
+        session.execute(insert(PendingWork), values)
 
 
 def lease(session: Session, now: datetime, until: datetime, limit: int) -> list[Leased]:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.db.session import SessionFactory
 from bot.domain.questionnaire import Questionnaire
+
+if TYPE_CHECKING:
+    from bot.slack.outbox import Outbox
 
 CONTEXT_KEY = "compass"
 
@@ -22,6 +25,7 @@ class Deps:
     sessions: SessionFactory
     bank: Questionnaire
     clock: Callable[[], datetime] = utc_now
+    outbox: Outbox | None = None  # where listeners queue work (the serving process only)
 
 
 def deps_of(context: Any) -> Deps:

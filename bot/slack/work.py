@@ -8,6 +8,7 @@ and appends one row.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,10 @@ from slack_sdk import WebClient
 
 from bot import services
 from bot.slack.deps import Deps, deps_of
+from bot.slack.errors import handle_error
 from bot.slack.ids import Work
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,8 +47,17 @@ def respond_for(body: dict[str, Any]) -> Respond | None:
     return Respond(response_url=url) if url else None
 
 
-def queue(deps: Deps, kind: Work, body: dict[str, Any]) -> int:
-    return services.queue_work(deps.sessions, kind.value, json.dumps(body, separators=(",", ":")), deps.clock())
+def queue(deps: Deps, kind: Work, body: dict[str, Any]) -> None:
+    if deps.outbox is not None:
+        deps.outbox.put(kind.value, body)
+    else:
+        services.queue_work(deps.sessions, [(kind.value, json.dumps(body, separators=(",", ":")))], deps.clock())
+
+
+def report_lost(error: Exception, entries: list[tuple[str, dict[str, Any]]]) -> None:
+    """Requests that were acked but could not be queued: tell each person, through the central handler."""
+    for _, body in entries:
+        handle_error(error, body, respond_for(body), log)
 
 
 def ack_and_queue(kind: Work) -> Callable[..., None]:

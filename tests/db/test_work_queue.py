@@ -17,18 +17,19 @@ LEASE = timedelta(minutes=2)
 
 
 def test_items_are_leased_oldest_first_and_only_once_while_leased(database: Database) -> None:
-    ids = [services.queue_work(database.sessions, "answer", f'{{"n": {i}}}', T0) for i in range(5)]
+    services.queue_work(database.sessions, [("answer", f'{{"n": {i}}}') for i in range(3)], T0)
+    services.queue_work(database.sessions, [("back", '{"n": 3}'), ("answer", '{"n": 4}')], T0)
     first = services.lease_work(database.sessions, T0, LEASE, limit=3)
-    assert [item.id for item in first] == ids[:3]
     assert [item.payload for item in first] == ['{"n": 0}', '{"n": 1}', '{"n": 2}']
     assert all(item.attempts == 1 and item.kind == "answer" for item in first)
     second = services.lease_work(database.sessions, T0 + timedelta(seconds=1), LEASE, limit=10)
-    assert [item.id for item in second] == ids[3:]
+    assert [(item.kind, item.payload) for item in second] == [("back", '{"n": 3}'), ("answer", '{"n": 4}')]
+    assert [item.id for item in first + second] == sorted(item.id for item in first + second)
     assert services.lease_work(database.sessions, T0 + timedelta(seconds=2), LEASE, limit=10) == []
 
 
 def test_finished_items_leave_the_queue(database: Database) -> None:
-    services.queue_work(database.sessions, "command", "{}", T0)
+    services.queue_work(database.sessions, [("command", "{}")], T0)
     (item,) = services.lease_work(database.sessions, T0, LEASE, limit=1)
     assert services.finish_work(database.sessions, item) is True
     with database.sessions() as session:
@@ -38,7 +39,7 @@ def test_finished_items_leave_the_queue(database: Database) -> None:
 
 def test_an_expired_lease_is_taken_again_and_the_first_holder_cannot_delete_it(database: Database) -> None:
     """A worker that died (or stalled) mid-job: its row comes back after the lease, counted."""
-    services.queue_work(database.sessions, "answer", "{}", T0)
+    services.queue_work(database.sessions, [("answer", "{}")], T0)
     (stalled,) = services.lease_work(database.sessions, T0, LEASE, limit=1)
     assert services.lease_work(database.sessions, T0 + LEASE - timedelta(seconds=1), LEASE, limit=1) == []
     (retaken,) = services.lease_work(database.sessions, T0 + LEASE, LEASE, limit=1)
@@ -50,17 +51,18 @@ def test_an_expired_lease_is_taken_again_and_the_first_holder_cannot_delete_it(d
 
 
 def test_ids_are_not_reused_after_the_newest_row_is_deleted(database: Database) -> None:
-    first = services.queue_work(database.sessions, "answer", "{}", T0)
+    services.queue_work(database.sessions, [("answer", "{}")], T0)
     (item,) = services.lease_work(database.sessions, T0, LEASE, limit=1)
     services.finish_work(database.sessions, item)
-    assert services.queue_work(database.sessions, "answer", "{}", T0) > first
+    services.queue_work(database.sessions, [("answer", "{}")], T0)
+    (newer,) = services.lease_work(database.sessions, T0, LEASE, limit=1)
+    assert newer.id > item.id
 
 
 def test_concurrent_workers_never_lease_the_same_item(database_url: str) -> None:
     """Four workers, each with its own connection pool, drain 200 items: every item exactly once."""
     setup = open_database(database_url, auto_migrate=True)
-    for i in range(200):
-        services.queue_work(setup.sessions, "answer", str(i), T0)
+    services.queue_work(setup.sessions, [("answer", str(i)) for i in range(200)], T0)
     taken: list[list[int]] = [[] for _ in range(4)]
     barrier = threading.Barrier(4)
     errors: list[BaseException] = []

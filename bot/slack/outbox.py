@@ -1,0 +1,98 @@
+"""Acknowledged requests on their way to the pending-work table, written in batches by one thread.
+
+If each listener inserted its own row after the ack, a burst of requests (thirty people
+typing `/compass start` at once) would fill Bolt's listener threads with inserts, and
+later acks would wait for a free thread. Here a listener only appends to memory; one
+writer thread commits everything that arrived meanwhile in a single transaction.
+
+A request lives only in memory between its ack and that commit (milliseconds). A clean
+shutdown writes what is left; a crash in that window loses the request, as Slack would
+lose any request the app had not answered in time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from bot import services
+from bot.db.session import SessionFactory
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 500
+RETRY_DELAYS = (0.1, 0.3, 1.0, 2.0)  # seconds between attempts to reach the database
+
+Entry = tuple[str, dict[str, Any]]
+LostHandler = Callable[[Exception, list[Entry]], None]
+
+
+class Outbox:
+    def __init__(self, sessions: SessionFactory, clock: Callable[[], datetime], on_lost: LostHandler) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._on_lost = on_lost
+        self._entries: queue.SimpleQueue[Entry | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def put(self, kind: str, body: dict[str, Any]) -> None:
+        """Queue a request for the worker without waiting for the database."""
+        with self._lock:
+            if self._closed:  # shutting down: no writer any more, so write it here
+                self._write([(kind, body)])
+                return
+            if self._writer is None:
+                # Started on first use, in the process that serves (gunicorn forks after building the app).
+                self._writer = threading.Thread(target=self._run, name="compass-outbox", daemon=True)
+                self._writer.start()
+        self._entries.put((kind, body))
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write everything queued so far, then stop the writer."""
+        with self._lock:
+            self._closed = True
+            writer = self._writer
+        if writer is not None:
+            self._entries.put(None)
+            writer.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            first = self._entries.get()
+            batch = [] if first is None else [first]
+            stopping = first is None
+            while len(batch) < MAX_BATCH:
+                try:
+                    entry = self._entries.get_nowait()
+                except queue.Empty:
+                    break
+                if entry is None:
+                    stopping = True
+                else:
+                    batch.append(entry)
+            if batch:
+                self._write(batch)
+            if stopping:
+                return
+
+    def _write(self, batch: list[Entry]) -> None:
+        rows = [(kind, json.dumps(body, separators=(",", ":"))) for kind, body in batch]
+        for attempt, delay in enumerate((*RETRY_DELAYS, None)):
+            try:
+                services.queue_work(self._sessions, rows, self._clock())
+                return
+            except Exception as exc:
+                if delay is None:
+                    log.error("giving up on %d queued request(s) after %d attempts", len(batch), attempt + 1)
+                    self._on_lost(exc, batch)
+                    return
+                log.warning("could not queue %d request(s), retrying in %.1f s: %s", len(batch), delay, exc)
+                time.sleep(delay)
