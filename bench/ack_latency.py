@@ -115,19 +115,6 @@ class FloorProcess(AppProcess):
         return [sys.executable, str(NOOP_APP), *self.args]
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
 def _cpu_seconds(pids: list[int]) -> float:
     """User + system CPU time of these processes (Linux /proc), 0 where unavailable."""
     total = 0.0
@@ -212,6 +199,7 @@ class UserRun:
     user: str
     steps: list[Step] = field(default_factory=list)
     latencies: list[tuple[str, float]] = field(default_factory=list)
+    shown: list[float] = field(default_factory=list)  # request sent -> its DM update seen (the app only)
     end_to_end: float | None = None
     error: str | None = None
 
@@ -249,10 +237,12 @@ def assess(
     try:
         body = slack.command_body(user, "start")
         run.steps.append(Step("command", body, 0.0))
+        sent = time.perf_counter()
         run.latencies.append(("command", _send(slack, body).seconds))
         last = time.perf_counter()
         for _ in range(limit):
             move = fake.wait_dm(user, next_move, deadline)
+            run.shown.append(time.perf_counter() - sent)
             if move == "report":
                 run.end_to_end = time.perf_counter() - started
                 return run
@@ -261,6 +251,7 @@ def assess(
                 time.sleep(rng.uniform(0.5 * think, 1.5 * think))
             body = slack.click_body(user, button(move, f"answer_{rng.randint(1, 4)}"), move.channel, move.ts)
             run.steps.append(Step("click", body, time.perf_counter() - last))
+            sent = time.perf_counter()
             run.latencies.append(("click", _send(slack, body).seconds))
             last = time.perf_counter()
         raise RuntimeError(f"no report after {limit} clicks")
@@ -324,6 +315,7 @@ def summary(runs: list[UserRun], wall: float) -> dict[str, Any]:
     out["all"] = _percentiles(every)
     for kind in ("command", "click"):
         out[kind] = _percentiles([s for r in runs for k, s in r.latencies if k == kind])
+    out["shown"] = _percentiles([s for r in runs for s in r.shown])
     out["end_to_end"] = _percentiles([r.end_to_end for r in runs if r.end_to_end is not None], scale=1.0)
     return out
 
@@ -399,7 +391,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     busy_before: dict[str, float] = {}  # cores other work used just before each load phase
     with scratch_database(args.database_url) as (db_url, db_label), WatchedSlack() as fake:
         # -- the app --------------------------------------------------------------------
-        app = AppProcess(fake.api_url, db_url, args.questions, args=(*server_args, "--no-scheduler"))
+        threads = {"COMPASS_WORKER_THREADS": str(args.worker_threads)}
+        app = AppProcess(fake.api_url, db_url, args.questions, threads, args=(*server_args, "--no-scheduler"))
         with app:
             slack = Slack(app.url, fake.response_url())
             limit = 4 * len(json.loads(args.questions.read_text())["questions"]) + 4
@@ -408,7 +401,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             seeds = [rng.random() for _ in users]
             assert app.proc is not None
             busy_before["app"] = wait_for_quiet(args.wait_idle)
-            with CpuMeter([app.proc.pid, *_children(app.proc.pid)]) as app_cpu:
+            with CpuMeter([app.proc.pid, *app.children()]) as app_cpu:
                 app_runs, app_wall = concurrently(
                     [
                         (lambda u=u, s=s: assess(fake, slack, u, random.Random(s), limit, deadline, args.think))
@@ -427,7 +420,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             assert floor.proc is not None
             pace = args.floor_pacing == "replay"
             busy_before["floor"] = wait_for_quiet(args.wait_idle)
-            with CpuMeter([floor.proc.pid, *_children(floor.proc.pid)]) as floor_cpu:
+            with CpuMeter([floor.proc.pid, *floor.children()]) as floor_cpu:
                 floor_runs, floor_wall = concurrently(
                     [(lambda r=r: replay(slack, r.user, r.steps, pace, deadline)) for r in app_runs], deadline
                 )
@@ -444,6 +437,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "questions": len(json.loads(args.questions.read_text())["questions"]),
         "bank": str(args.questions),
         "workers": args.workers,
+        "worker_threads": args.worker_threads,
         "floor_pacing": args.floor_pacing,
         "think_s": args.think,
         "app": app_sum,
@@ -480,6 +474,11 @@ def markdown(result: dict[str, Any]) -> str:
         "",
     ]
     e2e = app["end_to_end"]
+    shown = app["shown"]
+    lines.append(
+        f"Request sent → the user sees its result in the DM (the next question, the report): p50 {shown['p50']} ms, "
+        f"p95 {shown['p95']} ms, p99 {shown['p99']} ms."
+    )
     lines.append(
         f"End to end per assessment (start → report): p50 {e2e['p50']} s, p95 {e2e['p95']} s, max {e2e['max']} s "
         f"(load phase {app['wall_s']} s; floor {floor['wall_s']} s)."
@@ -515,6 +514,9 @@ def main(argv: list[str] | None = None) -> int:
         "database is created and dropped",
     )
     parser.add_argument("--workers", type=int, default=1, help="gunicorn workers for both servers (compass default: 1)")
+    parser.add_argument(
+        "--worker-threads", type=int, default=4, help="threads of the app's worker process (compass default: 4)"
+    )
     parser.add_argument("--floor-pacing", choices=("replay", "closed"), default="replay")
     parser.add_argument(
         "--think",

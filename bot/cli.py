@@ -6,6 +6,7 @@ import getpass
 import json
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -324,9 +325,10 @@ def serve(mode: str | None, workers: int | None, with_scheduler: bool | None, wi
     open_database(settings.DATABASE_URL).dispose()
     # The worker and (over HTTP, where gunicorn forks) the scheduler are processes of
     # their own that stop with this one; a worker in here would slow the acks down.
-    sidecars = [["worker", "--stop-with-parent"]] if with_worker else []
+    parent = ["--parent-pid", str(os.getpid())]
+    sidecars = [["worker", *parent]] if with_worker else []
     if mode == "http" and with_scheduler:
-        sidecars.append(["scheduler", "--stop-with-parent"])
+        sidecars.append(["scheduler", *parent])
     if not with_worker:
         click.echo("No worker in this process: requests are acknowledged and queued for `compass worker`.")
     with _sidecars(sidecars):
@@ -387,20 +389,27 @@ def _sidecars(commands: list[list[str]]) -> Iterator[None]:
                 proc.kill()
 
 
-def _stop_with_parent(stop: Callable[[], None]) -> None:
-    """Call ``stop`` once the process that started this one is gone (even if it was killed)."""
+def _stop_event(parent_pid: int | None) -> threading.Event:
+    """An event set on SIGTERM or Ctrl-C, and (for sidecars) once ``parent_pid`` is gone, even if it was killed.
+
+    The parent's pid is passed in rather than read at start: it may die before we get here.
+    """
     import os
-    import threading
+    import signal
     import time
 
-    parent = os.getppid()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
 
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        stop()
+    def watch(parent: int) -> None:
+        while os.getppid() == parent and not stop.is_set():
+            time.sleep(0.5)
+        stop.set()
 
-    threading.Thread(target=watch, name="compass-parent-watch", daemon=True).start()
+    if parent_pid:
+        threading.Thread(target=watch, args=(parent_pid,), name="compass-parent-watch", daemon=True).start()
+    return stop
 
 
 def _job_runner(settings: Settings, retry_rate_limits: bool = False):  # type: ignore[no-untyped-def]
@@ -428,28 +437,35 @@ def _tick(settings: Settings, deps: Any, client: Any) -> Callable[[], None]:
     return safe(lambda: jobs.run_due(deps, client, job_settings, _now()))
 
 
+PARENT_PID = click.option("--parent-pid", type=int, default=None, hidden=True, help="Stop when this parent is gone.")
+
+
 @main.command()
-@click.option("--stop-with-parent", is_flag=True, hidden=True)
-def scheduler(stop_with_parent: bool) -> None:
+@PARENT_PID
+def scheduler(parent_pid: int | None) -> None:
     """Run the scheduler (exactly one per deployment): digests, invitations, reminders."""
     import logging
-    import signal
 
     from bot.scheduler import build_scheduler
 
     settings = _settings()
     logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     deps, client = _job_runner(settings)
-    sched = build_scheduler(_tick(settings, deps, client), settings.COMPASS_TICK_MINUTES, blocking=True)
-    signal.signal(signal.SIGTERM, lambda *_: sched.shutdown(wait=False))
-    if stop_with_parent:
-        _stop_with_parent(lambda: sched.shutdown(wait=False))
+    stop = _stop_event(parent_pid)
+    sched = build_scheduler(_tick(settings, deps, client), settings.COMPASS_TICK_MINUTES)
     click.echo(f"MLOps Compass scheduler: checking every {settings.COMPASS_TICK_MINUTES} minute(s)")
     sched.start()
+    stop.wait()
+    sched.shutdown(wait=False)
 
 
 @main.command()
-@click.option("--threads", default=4, type=click.IntRange(1, 64), help="Requests handled at once (default 4).")
+@click.option(
+    "--threads",
+    default=None,
+    type=click.IntRange(1, 64),
+    help="Requests handled at once (default: COMPASS_WORKER_THREADS or 4).",
+)
 @click.option(
     "--nice",
     "niceness",
@@ -458,13 +474,11 @@ def scheduler(stop_with_parent: bool) -> None:
     help="Lower this process's CPU priority by this much, so that on a shared machine the web process's "
     "acks come first (default 10).",
 )
-@click.option("--stop-with-parent", is_flag=True, hidden=True)
-def worker(threads: int, niceness: int, stop_with_parent: bool) -> None:
+@PARENT_PID
+def worker(threads: int | None, niceness: int, parent_pid: int | None) -> None:
     """Run a worker: it does the work behind every acknowledged Slack request (run one or more)."""
     import logging
     import os
-    import signal
-    import threading
 
     from bot.slack.listeners import work_handlers
     from bot.worker import Worker, WorkerSettings
@@ -472,13 +486,10 @@ def worker(threads: int, niceness: int, stop_with_parent: bool) -> None:
     settings = _settings()
     logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     deps, client = _job_runner(settings, retry_rate_limits=True)
+    threads = threads or settings.COMPASS_WORKER_THREADS
     if niceness:
         os.nice(niceness)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    if stop_with_parent:
-        _stop_with_parent(stop.set)
+    stop = _stop_event(parent_pid)
     click.echo(f"MLOps Compass worker: {threads} thread(s)")
     Worker(deps, client, work_handlers(), WorkerSettings(threads=threads)).run(stop)
 

@@ -13,20 +13,19 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 
 log = logging.getLogger(__name__)
 
 TICK_JOB_ID = "compass.run_due"
 
 
-def build_scheduler(tick: Callable[[], None], minutes: int, blocking: bool = False) -> BaseScheduler:
+def build_scheduler(tick: Callable[[], None], minutes: int) -> BaseScheduler:
     """A scheduler with one tick job, not started.
 
     coalesce folds the ticks missed during downtime into one run, and a grace time
     of a whole interval makes that run happen instead of being skipped as too late.
     """
-    scheduler: BaseScheduler = BlockingScheduler(timezone=UTC) if blocking else BackgroundScheduler(timezone=UTC)
+    scheduler: BaseScheduler = BackgroundScheduler(timezone=UTC)
     scheduler.add_job(
         tick,
         trigger="interval",

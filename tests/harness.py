@@ -105,6 +105,20 @@ class AppProcess:
                 self.proc.kill()
                 self.proc.wait()
 
+    def children(self) -> list[int]:
+        """Pids of the processes this one started: gunicorn's workers and the sidecars (Linux /proc)."""
+        assert self.proc is not None
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == self.proc.pid:
+                    found.append(int(entry.name))
+        return found
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 

@@ -34,8 +34,15 @@ LostHandler = Callable[[Exception, list[Entry]], None]
 
 
 class Outbox:
-    def __init__(self, sessions: SessionFactory, clock: Callable[[], datetime], on_lost: LostHandler) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        clock: Callable[[], datetime],
+        on_lost: LostHandler,
+        retry_delays: tuple[float, ...] = RETRY_DELAYS,
+    ) -> None:
         self._sessions = sessions
+        self._retry_delays = retry_delays
         self._clock = clock
         self._on_lost = on_lost
         self._entries: queue.SimpleQueue[Entry | None] = queue.SimpleQueue()
@@ -85,7 +92,7 @@ class Outbox:
 
     def _write(self, batch: list[Entry]) -> None:
         rows = [(kind, json.dumps(body, separators=(",", ":"))) for kind, body in batch]
-        for attempt, delay in enumerate((*RETRY_DELAYS, None)):
+        for attempt, delay in enumerate((*self._retry_delays, None)):
             try:
                 services.queue_work(self._sessions, rows, self._clock())
                 return

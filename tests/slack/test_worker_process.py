@@ -1,0 +1,70 @@
+"""The worker as a process: `compass serve --no-worker` only acks and queues, `compass worker`
+does the work later, and a worker started by `compass serve` dies with it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from conftest import SMALL_BANK
+from fakeslack import FakeSlack
+from harness import COMPASS, AppProcess, Slack, text_of
+
+from bot.db import work_queue
+from bot.db.setup import open_database
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_requests_acked_without_a_worker_wait_in_the_queue_until_one_runs(database_url: str, tmp_path: Path) -> None:
+    with FakeSlack() as fake, AppProcess(fake.api_url, database_url, SMALL_BANK, args=("--no-worker",)) as app:
+        slack = Slack(app.url, fake.response_url())
+        reply = slack.command("U0LATER", "start")
+        assert reply.status == 200 and "Check your DMs" in reply.body
+        db = open_database(database_url, auto_migrate=False)
+        try:
+            fake.wait_for(lambda: _waiting(db) == 1)
+            time.sleep(0.3)
+            assert fake.dm_messages("U0LATER") == []  # nobody does the work yet
+            log = (tmp_path / "worker.log").open("wb")
+            worker = subprocess.Popen([str(COMPASS), "worker", "--threads", "1"], env=app.env, stdout=log, stderr=log)
+            try:
+                message = fake.wait_for(lambda: fake.dm_messages("U0LATER") and fake.dm_messages("U0LATER")[-1])
+                assert "Question 1 of" in text_of(message)
+                fake.wait_for(lambda: _waiting(db) == 0)
+            finally:
+                worker.send_signal(signal.SIGTERM)
+                assert worker.wait(timeout=15) == 0, (tmp_path / "worker.log").read_text()
+        finally:
+            db.dispose()
+
+
+def _waiting(db) -> int:  # type: ignore[no-untyped-def]
+    with db.sessions() as session:
+        return work_queue.waiting(session)
+
+
+def test_the_worker_and_scheduler_sidecars_stop_when_serve_is_killed(tmp_path: Path) -> None:
+    with FakeSlack() as fake:
+        url = f"sqlite:///{tmp_path / 'compass.db'}"
+        app = AppProcess(fake.api_url, url, SMALL_BANK, args=("--with-scheduler",)).start()
+        assert app.proc is not None
+        commands = {pid: Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in app.children()}
+        sidecars = {cmd[3].decode(): pid for pid, cmd in commands.items() if cmd[1:3] == [b"-m", b"bot"]}
+        assert set(sidecars) == {"worker", "scheduler"}, commands
+        os.kill(app.proc.pid, signal.SIGKILL)  # no chance to stop its children
+        app.proc.wait()
+        deadline = time.monotonic() + 10
+        while any(alive(pid) for pid in sidecars.values()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = [name for name, pid in sidecars.items() if alive(pid)]
+        assert not left, f"{left} outlived the serve process that started them"

@@ -1,0 +1,191 @@
+"""The worker and the outbox: queued Slack requests done against the fake Slack Web API,
+on SQLite and PostgreSQL, with the clock injected where leases run out."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+from conftest import T0
+from fakeslack import BOT_TOKEN, FakeSlack
+from harness import Slack, button, text_of
+from slack_sdk import WebClient
+from sqlalchemy import select
+
+from bot import services
+from bot.db import work_queue
+from bot.db.models import Answer, PendingWork
+from bot.db.setup import Database, open_database
+from bot.domain.questionnaire import Questionnaire
+from bot.slack.deps import Deps, utc_now
+from bot.slack.ids import Work
+from bot.slack.listeners import work_handlers
+from bot.slack.outbox import Outbox
+from bot.slack.work import report_lost
+from bot.worker import LEASE, MAX_ATTEMPTS, Worker, WorkerSettings
+
+USER = "U0WORKER"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as slack:
+        yield slack
+        assert slack.block_errors == []
+
+
+@pytest.fixture
+def slack(fake: FakeSlack) -> Slack:
+    """Builds request bodies exactly as Slack sends them (the app URL is not used here)."""
+    return Slack("http://127.0.0.1:9", fake.response_url())
+
+
+def worker(database: Database, bank: Questionnaire, fake: FakeSlack, clock: Callable[[], datetime] = utc_now) -> Worker:
+    deps = Deps(database.sessions, bank, clock)
+    client = WebClient(token=BOT_TOKEN, base_url=fake.api_url)
+    return Worker(deps, client, work_handlers(), WorkerSettings(threads=2, poll_seconds=0.01))
+
+
+@contextmanager
+def running(w: Worker) -> Iterator[None]:
+    stop = threading.Event()
+    thread = threading.Thread(target=w.run, args=(stop,))
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=15)
+        assert not thread.is_alive(), "the worker did not stop"
+
+
+def command(slack: Slack, text: str, user: str = USER) -> dict[str, Any]:
+    return dict(parse_qsl(slack.command_body(user, text)))
+
+
+def click(slack: Slack, message: Any, action_id: str, user: str = USER) -> dict[str, Any]:
+    body = slack.click_body(user, button(message, action_id), message.channel, message.ts)
+    return json.loads(dict(parse_qsl(body))["payload"])
+
+
+def queue(database: Database, kind: Work | str, body: dict[str, Any], now: datetime | None = None) -> None:
+    services.queue_work(database.sessions, [(str(kind), json.dumps(body))], now or utc_now())
+
+
+def waiting(database: Database) -> int:
+    with database.sessions() as session:
+        return work_queue.waiting(session)
+
+
+def test_queued_start_and_answer_are_done_and_leave_the_queue(
+    database: Database, small_bank: Questionnaire, fake: FakeSlack, slack: Slack
+) -> None:
+    first_q, second_q = small_bank.questions[0], small_bank.questions[1]
+    with running(worker(database, small_bank, fake)):
+        queue(database, Work.COMMAND, command(slack, "start"))
+        message = fake.wait_for(lambda: fake.dm_messages(USER) and fake.dm_messages(USER)[-1])
+        assert first_q.text in text_of(message)
+        queue(database, Work.ANSWER, click(slack, message, "answer_3"))
+        fake.wait_for(lambda: second_q.text in text_of(fake.dm_messages(USER)[-1]))
+        fake.wait_for(lambda: waiting(database) == 0)
+    with database.sessions() as session:
+        assert session.execute(select(Answer.question_id, Answer.level)).all() == [(first_q.id, 3)]
+
+
+def test_a_failing_request_reaches_the_person_through_the_central_handler(
+    database: Database, small_bank: Questionnaire, fake: FakeSlack, slack: Slack
+) -> None:
+    with running(worker(database, small_bank, fake)):
+        queue(database, Work.COMMAND, command(slack, "start"))
+        message = fake.wait_for(lambda: fake.dm_messages(USER) and fake.dm_messages(USER)[-1])
+        tampered = click(slack, message, "answer_2")
+        tampered["actions"][0]["value"] = "not-a-button-of-ours"
+        queue(database, Work.ANSWER, tampered)
+        reply = fake.wait_for(lambda: fake.responses and fake.responses[-1])
+        fake.wait_for(lambda: waiting(database) == 0)
+    assert "out of date" in reply["text"] and reply["response_type"] == "ephemeral"
+    with database.sessions() as session:
+        assert session.scalars(select(Answer.id)).all() == []
+
+
+def test_work_a_dead_worker_held_is_done_once_its_lease_runs_out(
+    database: Database, small_bank: Questionnaire, fake: FakeSlack, slack: Slack
+) -> None:
+    queue(database, Work.COMMAND, command(slack, "start"), T0)
+    assert len(services.lease_work(database.sessions, T0, LEASE, limit=5)) == 1  # then that worker died
+    with running(worker(database, small_bank, fake, clock=lambda: T0 + LEASE - timedelta(seconds=1))):
+        time.sleep(0.3)  # thirty polls of the queue
+    assert fake.dm_messages(USER) == [] and waiting(database) == 1
+    with running(worker(database, small_bank, fake, clock=lambda: T0 + LEASE)):
+        fake.wait_for(lambda: waiting(database) == 0)
+    assert len(fake.dm_messages(USER)) == 1
+    assert small_bank.questions[0].text in text_of(fake.dm_messages(USER)[0])
+
+
+def test_work_that_keeps_killing_its_worker_is_given_up_and_the_person_told(
+    database: Database, small_bank: Questionnaire, fake: FakeSlack, slack: Slack
+) -> None:
+    queue(database, Work.COMMAND, command(slack, "start"), T0)
+    now = T0
+    for _ in range(MAX_ATTEMPTS):
+        assert services.lease_work(database.sessions, now, LEASE, limit=1)
+        now += LEASE
+    with running(worker(database, small_bank, fake, clock=lambda: now)):
+        reply = fake.wait_for(lambda: fake.responses and fake.responses[-1])
+        fake.wait_for(lambda: waiting(database) == 0)
+    assert "something went wrong" in reply["text"] and "ref `" in reply["text"]
+    assert fake.dm_messages(USER) == []
+
+
+def test_an_unknown_kind_of_work_is_reported_and_dropped(
+    database: Database, small_bank: Questionnaire, fake: FakeSlack, slack: Slack
+) -> None:
+    with running(worker(database, small_bank, fake)):
+        queue(database, "from-a-newer-release", command(slack, "start"))
+        reply = fake.wait_for(lambda: fake.responses and fake.responses[-1])
+        fake.wait_for(lambda: waiting(database) == 0)
+    assert "something went wrong" in reply["text"]
+
+
+def test_the_outbox_writes_everything_put_from_many_threads_in_order_per_thread(database: Database) -> None:
+    outbox = Outbox(database.sessions, utc_now, lambda exc, entries: pytest.fail(f"lost {entries}: {exc}"))
+
+    def put(t: int) -> None:
+        for i in range(50):
+            outbox.put(Work.ANSWER.value, {"thread": t, "i": i})
+
+    threads = [threading.Thread(target=put, args=(t,)) for t in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    outbox.close()
+    outbox.put(Work.BACK.value, {"after": "close"})  # written directly once the writer is gone
+    with database.sessions() as session:
+        rows = session.execute(select(PendingWork.kind, PendingWork.payload).order_by(PendingWork.id)).all()
+    bodies = [json.loads(payload) for kind, payload in rows if kind == Work.ANSWER.value]
+    assert len(bodies) == 200
+    for t in range(4):
+        assert [b["i"] for b in bodies if b["thread"] == t] == list(range(50))
+    assert rows[-1] == (Work.BACK.value, '{"after":"close"}')
+
+
+def test_requests_the_outbox_cannot_store_are_reported_to_each_person(
+    tmp_path: Any, fake: FakeSlack, slack: Slack
+) -> None:
+    unmigrated = open_database(f"sqlite:///{tmp_path / 'empty.db'}", auto_migrate=False)  # no pending_work table
+    outbox = Outbox(unmigrated.sessions, utc_now, report_lost, retry_delays=(0.01, 0.01))
+    outbox.put(Work.COMMAND.value, command(slack, "start", user="U0ONE"))
+    outbox.put(Work.COMMAND.value, command(slack, "history", user="U0TWO"))
+    replies = fake.wait_for(lambda: len(fake.responses) >= 2 and fake.responses)
+    outbox.close()
+    unmigrated.dispose()
+    assert len(replies) == 2
+    assert all("something went wrong" in r["text"] and r["response_type"] == "ephemeral" for r in replies)
