@@ -515,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--workers", type=int, default=1, help="gunicorn workers for both servers (compass default: 1)")
     parser.add_argument(
-        "--worker-threads", type=int, default=4, help="threads of the app's worker process (compass default: 4)"
+        "--worker-threads", type=int, default=8, help="threads of the app's worker process (compass default: 8)"
     )
     parser.add_argument("--floor-pacing", choices=("replay", "closed"), default="replay")
     parser.add_argument(

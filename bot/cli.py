@@ -464,7 +464,7 @@ def scheduler(parent_pid: int | None) -> None:
     "--threads",
     default=None,
     type=click.IntRange(1, 64),
-    help="Requests handled at once (default: COMPASS_WORKER_THREADS or 4).",
+    help="Requests handled at once (default: COMPASS_WORKER_THREADS or 8).",
 )
 @click.option(
     "--nice",

@@ -64,7 +64,7 @@ class Settings(BaseModel):
     COMPASS_TICK_MINUTES: int = Field(default=15, ge=1, le=1440)
     COMPASS_SEND_RATE: float = Field(default=2.0, gt=0, le=50)
     # The worker: requests it handles at once.
-    COMPASS_WORKER_THREADS: int = Field(default=4, ge=1, le=64)
+    COMPASS_WORKER_THREADS: int = Field(default=8, ge=1, le=64)
 
     @field_validator("COMPASS_WORK_DAYS")
     @classmethod

@@ -37,7 +37,7 @@ class GaveUp(RuntimeError):
 
 @dataclass(frozen=True)
 class WorkerSettings:
-    threads: int = 4
+    threads: int = 8
     poll_seconds: float = 0.05  # how long an idle worker waits before looking at the queue again
 
 
