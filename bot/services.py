@@ -307,6 +307,12 @@ def claim_event(sessions: SessionFactory, event_id: str, now: datetime) -> bool:
         return queries.claim_event(session, event_id, now)
 
 
+def forget_events(sessions: SessionFactory, before: datetime) -> int:
+    """Drop the dedupe records of events received before ``before``; returns how many."""
+    with sessions.begin() as session:
+        return queries.forget_events(session, before)
+
+
 # -- work queued by the web process for the worker ------------------------------------
 
 

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)  # longer than a job with Slack's retries (3 x Retry-After, 10 s timeouts)
 MAX_ATTEMPTS = 3  # leases of one row before it is given up: a job that keeps killing its worker
+EVENT_MEMORY = timedelta(days=1)  # how long event ids are kept to spot Slack's retries (it retries for minutes)
+HOUSEKEEPING_EVERY = timedelta(hours=1)
 
 
 class GaveUp(RuntimeError):
@@ -51,11 +53,13 @@ class Worker:
         self.settings = settings
         self._free = settings.threads
         self._slots = threading.Condition()
+        self._next_housekeeping: datetime | None = None
 
     def run(self, stop: threading.Event) -> None:
         """Lease and run queued work until ``stop`` is set, then finish what is in hand."""
         with ThreadPoolExecutor(self.settings.threads, thread_name_prefix="compass-worker") as pool:
             while not stop.is_set():
+                self._housekeeping()
                 with self._slots:
                     while self._free == 0 and not stop.is_set():
                         self._slots.wait(0.5)
@@ -72,6 +76,18 @@ class Worker:
                     self._free -= len(items)
                 for item in items:
                     pool.submit(self._run_in_slot, item)
+
+    def _housekeeping(self) -> None:
+        now = self.deps.clock()
+        if self._next_housekeeping is not None and now < self._next_housekeeping:
+            return
+        self._next_housekeeping = now + HOUSEKEEPING_EVERY
+        try:
+            forgotten = services.forget_events(self.deps.sessions, now - EVENT_MEMORY)
+            if forgotten:
+                log.info("forgot %d event id(s) older than %s", forgotten, EVENT_MEMORY)
+        except Exception:
+            log.exception("housekeeping failed; trying again in %s", HOUSEKEEPING_EVERY)
 
     def _run_in_slot(self, item: Leased) -> None:
         try:

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from bot import services
 from bot.db import work_queue
-from bot.db.models import Answer, PendingWork
+from bot.db.models import Answer, PendingWork, ProcessedEvent
 from bot.db.setup import Database, open_database
 from bot.domain.questionnaire import Questionnaire
 from bot.slack.deps import Deps, utc_now
@@ -29,7 +29,7 @@ from bot.slack.ids import Work
 from bot.slack.listeners import work_handlers
 from bot.slack.outbox import Outbox
 from bot.slack.work import report_lost
-from bot.worker import LEASE, MAX_ATTEMPTS, Worker, WorkerSettings
+from bot.worker import EVENT_MEMORY, LEASE, MAX_ATTEMPTS, Worker, WorkerSettings
 
 USER = "U0WORKER"
 
@@ -189,3 +189,19 @@ def test_requests_the_outbox_cannot_store_are_reported_to_each_person(
     unmigrated.dispose()
     assert len(replies) == 2
     assert all("something went wrong" in r["text"] and r["response_type"] == "ephemeral" for r in replies)
+
+
+def test_the_worker_forgets_event_ids_older_than_a_day_and_keeps_recent_ones(
+    database: Database, small_bank: Questionnaire, fake: FakeSlack
+) -> None:
+    now = T0 + timedelta(days=10)
+    assert services.claim_event(database.sessions, "EvOLD", now - EVENT_MEMORY - timedelta(minutes=1))
+    assert services.claim_event(database.sessions, "EvRECENT", now - timedelta(minutes=5))
+
+    def remembered() -> set[str]:
+        with database.sessions() as session:
+            return set(session.scalars(select(ProcessedEvent.event_id)))
+
+    with running(worker(database, small_bank, fake, clock=lambda: now)):
+        fake.wait_for(lambda: "EvOLD" not in remembered())
+    assert remembered() == {"EvRECENT"}

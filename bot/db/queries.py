@@ -8,7 +8,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -223,3 +223,11 @@ def claim_event(session: Session, event_id: str, now: datetime) -> bool:
     )
     # rowcount is not reliable for INSERT .. ON CONFLICT across drivers; RETURNING is.
     return session.execute(stmt).first() is not None
+
+
+def forget_events(session: Session, before: datetime) -> int:
+    """Delete event ids received before ``before``; Slack stops retrying within minutes."""
+    from bot.db.models import ProcessedEvent
+
+    stmt = delete(ProcessedEvent).where(ProcessedEvent.received_at < before)
+    return int(session.execute(stmt.execution_options(synchronize_session=False)).rowcount or 0)
