@@ -67,8 +67,9 @@ class Worker:
                 try:
                     items = services.lease_work(self.deps.sessions, self.deps.clock(), LEASE, wanted)
                 except Exception:
-                    log.exception("could not read the work queue; trying again shortly")
-                    items = []
+                    log.exception("could not read the work queue; trying again in a second")
+                    stop.wait(1.0)
+                    continue
                 if not items:
                     stop.wait(self.settings.poll_seconds)
                     continue

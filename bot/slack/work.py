@@ -7,7 +7,6 @@ and appends one row.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +15,6 @@ from typing import Any
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
-from bot import services
 from bot.slack.deps import Deps, deps_of
 from bot.slack.errors import handle_error
 from bot.slack.ids import Work
@@ -48,10 +46,9 @@ def respond_for(body: dict[str, Any]) -> Respond | None:
 
 
 def queue(deps: Deps, kind: Work, body: dict[str, Any]) -> None:
-    if deps.outbox is not None:
-        deps.outbox.put(kind.value, body)
-    else:
-        services.queue_work(deps.sessions, [(kind.value, json.dumps(body, separators=(",", ":")))], deps.clock())
+    if deps.outbox is None:
+        raise RuntimeError("listeners need Deps with an outbox: build them with build_deps(..., serving=True)")
+    deps.outbox.put(kind.value, body)
 
 
 def report_lost(error: Exception, entries: list[tuple[str, dict[str, Any]]]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -68,3 +69,27 @@ def test_the_worker_and_scheduler_sidecars_stop_when_serve_is_killed(tmp_path: P
             time.sleep(0.1)
         left = [name for name, pid in sidecars.items() if alive(pid)]
         assert not left, f"{left} outlived the serve process that started them"
+
+
+def test_a_clean_shutdown_right_after_a_burst_of_acks_keeps_every_request(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'compass.db'}"
+    with FakeSlack() as fake:
+        app = AppProcess(fake.api_url, url, SMALL_BANK, args=("--no-worker",)).start()
+        slack = Slack(app.url, fake.response_url())
+        replies: list[int] = []
+        threads = [
+            threading.Thread(target=lambda i=i: replies.append(slack.command(f"U0BURST{i:02d}", "start").status))
+            for i in range(30)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        app.stop()  # SIGTERM as soon as the last ack is in
+        assert app.proc is not None and app.proc.returncode == 0, app.log()
+    assert replies == [200] * 30
+    db = open_database(url, auto_migrate=False)
+    try:
+        assert _waiting(db) == 30
+    finally:
+        db.dispose()
