@@ -205,3 +205,24 @@ def test_the_worker_forgets_event_ids_older_than_a_day_and_keeps_recent_ones(
     with running(worker(database, small_bank, fake, clock=lambda: now)):
         fake.wait_for(lambda: "EvOLD" not in remembered())
     assert remembered() == {"EvRECENT"}
+
+
+def test_nothing_put_while_the_outbox_closes_is_lost(database: Database) -> None:
+    """Listener threads still putting while gunicorn's exit hook closes the outbox."""
+    outbox = Outbox(database.sessions, utc_now, lambda exc, entries: pytest.fail(f"lost {entries}: {exc}"))
+    started = threading.Barrier(9)
+
+    def put(t: int) -> None:
+        started.wait(timeout=10)
+        for i in range(100):
+            outbox.put(Work.ANSWER.value, {"thread": t, "i": i})
+
+    threads = [threading.Thread(target=put, args=(t,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    started.wait(timeout=10)
+    time.sleep(0.005)
+    outbox.close()
+    for thread in threads:
+        thread.join()
+    assert waiting(database) == 800

@@ -60,16 +60,20 @@ class Outbox:
                 # Started on first use, in the process that serves (gunicorn forks after building the app).
                 self._writer = threading.Thread(target=self._run, name="compass-outbox", daemon=True)
                 self._writer.start()
-        self._entries.put((kind, body))
+            # Inside the lock, so that no entry can land behind close()'s end marker.
+            self._entries.put((kind, body))
 
     def close(self, timeout: float = 10.0) -> None:
         """Write everything queued so far, then stop the writer."""
         with self._lock:
             self._closed = True
             writer = self._writer
+            if writer is not None:
+                self._entries.put(None)
         if writer is not None:
-            self._entries.put(None)
             writer.join(timeout)
+            if writer.is_alive():
+                log.error("the outbox writer did not finish within %.0f s; unwritten requests are lost", timeout)
 
     def _run(self) -> None:
         while True:
