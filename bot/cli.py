@@ -399,8 +399,13 @@ def _stop_event(parent_pid: int | None) -> threading.Event:
     import time
 
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    def on_signal(*_: object) -> None:
+        # Not stop.set() here: the main thread may hold the event's lock inside stop.wait().
+        threading.Thread(target=stop.set, name="compass-stop").start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
 
     def watch(parent: int) -> None:
         while os.getppid() == parent and not stop.is_set():

@@ -316,8 +316,8 @@ def forget_events(sessions: SessionFactory, before: datetime) -> int:
 # -- work queued by the web process for the worker ------------------------------------
 
 
-def queue_work(sessions: SessionFactory, rows: Sequence[tuple[str, str]], now: datetime) -> None:
-    """Keep acknowledged Slack requests, (kind, JSON body) pairs, for the worker."""
+def queue_work(sessions: SessionFactory, rows: Sequence[tuple[str, str, str]], now: datetime) -> None:
+    """Keep acknowledged Slack requests, (kind, owner, JSON body), for the worker."""
     with sessions.begin() as session:
         work_queue.append(session, rows, now)
 
@@ -325,6 +325,11 @@ def queue_work(sessions: SessionFactory, rows: Sequence[tuple[str, str]], now: d
 def lease_work(sessions: SessionFactory, now: datetime, lease: timedelta, limit: int) -> list[work_queue.Leased]:
     with sessions.begin() as session:
         return work_queue.lease(session, now, now + lease, limit)
+
+
+def extend_leases(sessions: SessionFactory, items: Sequence[work_queue.Leased], until: datetime) -> int:
+    with sessions.begin() as session:
+        return work_queue.extend(session, items, until)
 
 
 def finish_work(sessions: SessionFactory, item: work_queue.Leased) -> bool:

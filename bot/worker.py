@@ -27,7 +27,8 @@ from bot.slack.work import Handler, Task, respond_for
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=2)  # longer than a job with Slack's retries (3 x Retry-After, 10 s timeouts)
+LEASE = timedelta(minutes=2)
+HEARTBEAT = LEASE / 4  # leases of work in hand are pushed forward this often, however long a job takes
 MAX_ATTEMPTS = 3  # leases of one row before it is given up: a job that keeps killing its worker
 EVENT_MEMORY = timedelta(days=1)  # how long event ids are kept to spot Slack's retries (it retries for minutes)
 HOUSEKEEPING_EVERY = timedelta(hours=1)
@@ -51,21 +52,24 @@ class Worker:
         self.client = client
         self.handlers = handlers
         self.settings = settings
-        self._free = settings.threads
+        self._in_hand: dict[int, Leased] = {}
         self._slots = threading.Condition()
+        self._next_heartbeat: datetime | None = None
         self._next_housekeeping: datetime | None = None
 
     def run(self, stop: threading.Event) -> None:
         """Lease and run queued work until ``stop`` is set, then finish what is in hand."""
         with ThreadPoolExecutor(self.settings.threads, thread_name_prefix="compass-worker") as pool:
             while not stop.is_set():
+                self._heartbeat()
                 self._housekeeping()
                 with self._slots:
-                    while self._free == 0 and not stop.is_set():
+                    free = self.settings.threads - len(self._in_hand)
+                    if free == 0:
                         self._slots.wait(0.5)
-                    wanted = self._free
+                        continue
                 try:
-                    items = services.lease_work(self.deps.sessions, self.deps.clock(), LEASE, wanted)
+                    items = services.lease_work(self.deps.sessions, self.deps.clock(), LEASE, free)
                 except Exception:
                     log.exception("could not read the work queue; trying again in a second")
                     stop.wait(1.0)
@@ -74,9 +78,31 @@ class Worker:
                     stop.wait(self.settings.poll_seconds)
                     continue
                 with self._slots:
-                    self._free -= len(items)
+                    self._in_hand.update((item.id, item) for item in items)
                 for item in items:
                     pool.submit(self._run_in_slot, item)
+            while self._in_hand_now():  # draining: keep the leases of the last jobs alive too
+                self._heartbeat()
+                with self._slots:
+                    self._slots.wait(0.5)
+
+    def _in_hand_now(self) -> int:
+        with self._slots:
+            return len(self._in_hand)
+
+    def _heartbeat(self) -> None:
+        now = self.deps.clock()
+        if self._next_heartbeat is not None and now < self._next_heartbeat:
+            return
+        self._next_heartbeat = now + HEARTBEAT
+        with self._slots:
+            items = list(self._in_hand.values())
+        if not items:
+            return
+        try:
+            services.extend_leases(self.deps.sessions, items, now + LEASE)
+        except Exception:
+            log.exception("could not extend the leases of %d job(s) in hand", len(items))
 
     def _housekeeping(self) -> None:
         now = self.deps.clock()
@@ -93,9 +119,11 @@ class Worker:
     def _run_in_slot(self, item: Leased) -> None:
         try:
             self.run_one(item)
+        except Exception:  # run_one reports and finishes; this is the last line, so nothing vanishes
+            log.exception("queued %s #%s failed outside its handler", item.kind, item.id)
         finally:
             with self._slots:
-                self._free += 1
+                self._in_hand.pop(item.id, None)
                 self._slots.notify()
 
     def run_one(self, item: Leased) -> None:
@@ -108,10 +136,13 @@ class Worker:
             handler = self.handlers[Work(item.kind)]
             handler(Task(body, self.client, self.deps, respond_for(body)))
         except Exception as exc:
-            handle_error(exc, body, respond_for(body), log)
+            try:
+                handle_error(exc, body, respond_for(body), log)
+            except Exception:
+                log.exception("could not report the failure of queued %s #%s", item.kind, item.id)
         try:
             if not services.finish_work(self.deps.sessions, item):
                 log.warning("queued %s #%s was taken over by another worker before it finished", item.kind, item.id)
         except Exception:
-            # The row stays leased; when the lease runs out it is done again, harmlessly.
+            # The row stays leased; when the lease runs out it is done again.
             log.exception("could not mark queued %s #%s done", item.kind, item.id)

@@ -28,7 +28,7 @@ from bot.slack.deps import Deps, utc_now
 from bot.slack.ids import Work
 from bot.slack.listeners import work_handlers
 from bot.slack.outbox import Outbox
-from bot.slack.work import report_lost
+from bot.slack.work import Task, owner_of, report_lost
 from bot.worker import EVENT_MEMORY, LEASE, MAX_ATTEMPTS, Worker, WorkerSettings
 
 USER = "U0WORKER"
@@ -76,7 +76,7 @@ def click(slack: Slack, message: Any, action_id: str, user: str = USER) -> dict[
 
 
 def queue(database: Database, kind: Work | str, body: dict[str, Any], now: datetime | None = None) -> None:
-    services.queue_work(database.sessions, [(str(kind), json.dumps(body))], now or utc_now())
+    services.queue_work(database.sessions, [(str(kind), owner_of(body), json.dumps(body))], now or utc_now())
 
 
 def waiting(database: Database) -> int:
@@ -110,6 +110,7 @@ def test_a_failing_request_reaches_the_person_through_the_central_handler(
         queue(database, Work.ANSWER, tampered)
         reply = fake.wait_for(lambda: fake.responses and fake.responses[-1])
         fake.wait_for(lambda: waiting(database) == 0)
+    assert len(fake.responses) == 1
     assert "out of date" in reply["text"] and reply["response_type"] == "ephemeral"
     with database.sessions() as session:
         assert session.scalars(select(Answer.id)).all() == []
@@ -140,6 +141,7 @@ def test_work_that_keeps_killing_its_worker_is_given_up_and_the_person_told(
     with running(worker(database, small_bank, fake, clock=lambda: now)):
         reply = fake.wait_for(lambda: fake.responses and fake.responses[-1])
         fake.wait_for(lambda: waiting(database) == 0)
+    assert len(fake.responses) == 1
     assert "something went wrong" in reply["text"] and "ref `" in reply["text"]
     assert fake.dm_messages(USER) == []
 
@@ -151,7 +153,7 @@ def test_an_unknown_kind_of_work_is_reported_and_dropped(
         queue(database, "from-a-newer-release", command(slack, "start"))
         reply = fake.wait_for(lambda: fake.responses and fake.responses[-1])
         fake.wait_for(lambda: waiting(database) == 0)
-    assert "something went wrong" in reply["text"]
+    assert len(fake.responses) == 1 and "something went wrong" in reply["text"]
 
 
 def test_the_outbox_writes_everything_put_from_many_threads_in_order_per_thread(database: Database) -> None:
@@ -159,7 +161,7 @@ def test_the_outbox_writes_everything_put_from_many_threads_in_order_per_thread(
 
     def put(t: int) -> None:
         for i in range(50):
-            outbox.put(Work.ANSWER.value, {"thread": t, "i": i})
+            outbox.put(Work.ANSWER.value, f"T1:U{t}", {"thread": t, "i": i})
 
     threads = [threading.Thread(target=put, args=(t,)) for t in range(4)]
     for thread in threads:
@@ -167,7 +169,7 @@ def test_the_outbox_writes_everything_put_from_many_threads_in_order_per_thread(
     for thread in threads:
         thread.join()
     outbox.close()
-    outbox.put(Work.BACK.value, {"after": "close"})  # written directly once the writer is gone
+    outbox.put(Work.BACK.value, "T1:U9", {"after": "close"})  # written directly once the writer is gone
     with database.sessions() as session:
         rows = session.execute(select(PendingWork.kind, PendingWork.payload).order_by(PendingWork.id)).all()
     bodies = [json.loads(payload) for kind, payload in rows if kind == Work.ANSWER.value]
@@ -182,8 +184,8 @@ def test_requests_the_outbox_cannot_store_are_reported_to_each_person(
 ) -> None:
     unmigrated = open_database(f"sqlite:///{tmp_path / 'empty.db'}", auto_migrate=False)  # no pending_work table
     outbox = Outbox(unmigrated.sessions, utc_now, report_lost, retry_delays=(0.01, 0.01))
-    outbox.put(Work.COMMAND.value, command(slack, "start", user="U0ONE"))
-    outbox.put(Work.COMMAND.value, command(slack, "history", user="U0TWO"))
+    outbox.put(Work.COMMAND.value, "T:U0ONE", command(slack, "start", user="U0ONE"))
+    outbox.put(Work.COMMAND.value, "T:U0TWO", command(slack, "history", user="U0TWO"))
     replies = fake.wait_for(lambda: len(fake.responses) >= 2 and fake.responses)
     outbox.close()
     unmigrated.dispose()
@@ -207,22 +209,87 @@ def test_the_worker_forgets_event_ids_older_than_a_day_and_keeps_recent_ones(
     assert remembered() == {"EvRECENT"}
 
 
-def test_nothing_put_while_the_outbox_closes_is_lost(database: Database) -> None:
-    """Listener threads still putting while gunicorn's exit hook closes the outbox."""
-    outbox = Outbox(database.sessions, utc_now, lambda exc, entries: pytest.fail(f"lost {entries}: {exc}"))
-    started = threading.Barrier(9)
+class Recorder:
+    """A handler for test kinds of work: notes when each request starts and ends, can be held."""
 
-    def put(t: int) -> None:
-        started.wait(timeout=10)
-        for i in range(100):
-            outbox.put(Work.ANSWER.value, {"thread": t, "i": i})
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0
+        self.most_at_once = 0
+        self.log: list[tuple[str, str]] = []
+        self.release = threading.Event()
+        self.release.set()
 
-    threads = [threading.Thread(target=put, args=(t,)) for t in range(8)]
-    for thread in threads:
-        thread.start()
-    started.wait(timeout=10)
-    time.sleep(0.005)
-    outbox.close()
-    for thread in threads:
-        thread.join()
-    assert waiting(database) == 800
+    def __call__(self, task: Task) -> None:
+        with self.lock:
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+            self.log.append(("start", task.body["n"]))
+        self.release.wait(timeout=10)
+        time.sleep(0.02)
+        with self.lock:
+            self.running -= 1
+            self.log.append(("end", task.body["n"]))
+
+
+def recorded_worker(database: Database, bank: Questionnaire, fake: FakeSlack, recorder: Recorder, **kw: Any) -> Worker:
+    deps = Deps(database.sessions, bank, kw.pop("clock", utc_now))
+    client = WebClient(token=BOT_TOKEN, base_url=fake.api_url)
+    return Worker(deps, client, {Work.ANSWER: recorder}, WorkerSettings(poll_seconds=0.01, **kw))
+
+
+def queue_numbered(database: Database, owners: list[str], now: datetime | None = None) -> None:
+    rows = [(Work.ANSWER.value, owner, json.dumps({"n": str(n)})) for n, owner in enumerate(owners)]
+    services.queue_work(database.sessions, rows, now or utc_now())
+
+
+def test_a_worker_runs_at_most_its_thread_count_and_one_request_per_person_at_a_time(
+    database: Database, small_bank: Questionnaire, fake: FakeSlack
+) -> None:
+    recorder = Recorder()
+    owners = ["T:A", "T:B", "T:A", "T:C", "T:A", "T:D", "T:B"]
+    queue_numbered(database, owners)
+    with running(recorded_worker(database, small_bank, fake, recorder, threads=2)):
+        fake.wait_for(lambda: waiting(database) == 0 and recorder.running == 0)
+    assert recorder.most_at_once == 2
+    a_events = [(what, n) for what, n in recorder.log if owners[int(n)] == "T:A"]
+    assert a_events == [("start", "0"), ("end", "0"), ("start", "2"), ("end", "2"), ("start", "4"), ("end", "4")]
+
+
+def test_a_job_longer_than_its_lease_keeps_it_and_runs_once(
+    database: Database, small_bank: Questionnaire, fake: FakeSlack
+) -> None:
+    now = [T0]
+    recorder = Recorder()
+    recorder.release.clear()
+    queue_numbered(database, ["T:A"], T0)
+    with running(recorded_worker(database, small_bank, fake, recorder, clock=lambda: now[0], threads=2)):
+        fake.wait_for(lambda: recorder.running == 1)
+        for minutes in range(1, 11):  # ten minutes pass while the job runs: five leases' worth
+            now[0] = T0 + timedelta(minutes=minutes)
+            time.sleep(0.1)  # a few turns of the worker's loop, which renews the lease
+            assert services.lease_work(database.sessions, now[0], LEASE, limit=5) == []
+        recorder.release.set()
+        fake.wait_for(lambda: waiting(database) == 0)
+    assert recorder.log == [("start", "0"), ("end", "0")]
+
+
+def test_stopping_finishes_the_jobs_in_hand_and_leaves_the_rest_queued(
+    database: Database, small_bank: Questionnaire, fake: FakeSlack
+) -> None:
+    recorder = Recorder()
+    recorder.release.clear()
+    queue_numbered(database, ["T:A", "T:A", "T:A"])
+    stop = threading.Event()
+    w = recorded_worker(database, small_bank, fake, recorder, threads=2)
+    thread = threading.Thread(target=w.run, args=(stop,))
+    thread.start()
+    fake.wait_for(lambda: recorder.running == 1)
+    stop.set()
+    time.sleep(0.1)
+    assert thread.is_alive()  # waiting for the job in hand
+    recorder.release.set()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert recorder.log == [("start", "0"), ("end", "0")]
+    assert waiting(database) == 2  # the person's later requests wait for the next worker

@@ -173,10 +173,12 @@ class PendingWork(Base):
 
     __tablename__ = "pending_work"
     # Never reuse an id: a worker that lost its lease must not delete a newer row.
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = (Index("ix_pending_work_owner_id", "owner", "id"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
+    # Whose request it is (team:user): one person's requests are done one at a time, oldest first.
+    owner: Mapped[str] = mapped_column(String(80))
     payload: Mapped[str] = mapped_column(Text)  # the Slack request body, JSON
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, exists, func, insert, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from bot.db.models import PendingWork
 
@@ -22,22 +22,29 @@ class Leased:
     attempts: int
 
 
-def append(session: Session, rows: Sequence[tuple[str, str]], now: datetime) -> None:
-    """Queue (kind, payload) rows in one statement."""
+def append(session: Session, rows: Sequence[tuple[str, str, str]], now: datetime) -> None:
+    """Queue (kind, owner, payload) rows."""
     if rows:
-        values = [{"kind": kind, "payload": payload, "queued_at": now, "attempts": 0} for kind, payload in rows]
+        values = [
+            {"kind": kind, "owner": owner, "payload": payload, "queued_at": now, "attempts": 0}
+            for kind, owner, payload in rows
+        ]
         session.execute(insert(PendingWork), values)
 
 
 def lease(session: Session, now: datetime, until: datetime, limit: int) -> list[Leased]:
     """Take up to ``limit`` of the oldest free rows (never leased, or whose lease ran out), oldest first.
 
-    On PostgreSQL concurrent workers skip each other's locked rows instead of waiting;
-    SQLite's IMMEDIATE transactions already let one worker in at a time.
+    Only each owner's oldest row is free: one person's requests are done one at a time
+    and in order, however many workers run. On PostgreSQL concurrent workers skip each
+    other's locked rows instead of waiting; SQLite's IMMEDIATE transactions already let
+    one worker in at a time.
     """
+    older = aliased(PendingWork)
+    first_of_owner = ~exists().where(older.owner == PendingWork.owner, older.id < PendingWork.id)
     free = (
         select(PendingWork.id)
-        .where(or_(PendingWork.leased_until.is_(None), PendingWork.leased_until <= now))
+        .where(or_(PendingWork.leased_until.is_(None), PendingWork.leased_until <= now), first_of_owner)
         .order_by(PendingWork.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -51,6 +58,20 @@ def lease(session: Session, now: datetime, until: datetime, limit: int) -> list[
     )
     rows = session.execute(stmt).all()
     return sorted((Leased(*row) for row in rows), key=lambda item: item.id)
+
+
+def extend(session: Session, items: Sequence[Leased], until: datetime) -> int:
+    """Push the leases of rows still in hand to ``until``; returns how many were still ours."""
+    extended = 0
+    for item in items:
+        stmt = (
+            update(PendingWork)
+            .where(PendingWork.id == item.id, PendingWork.attempts == item.attempts)
+            .values(leased_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        extended += session.execute(stmt).rowcount or 0
+    return extended
 
 
 def remove(session: Session, item: Leased) -> bool:

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 500
 RETRY_DELAYS = (0.1, 0.3, 1.0, 2.0)  # seconds between attempts to reach the database
 
-Entry = tuple[str, dict[str, Any]]
+Entry = tuple[str, str, dict[str, Any]]  # kind, owner, Slack request body
 LostHandler = Callable[[Exception, list[Entry]], None]
 
 
@@ -50,18 +50,18 @@ class Outbox:
         self._lock = threading.Lock()
         self._closed = False
 
-    def put(self, kind: str, body: dict[str, Any]) -> None:
+    def put(self, kind: str, owner: str, body: dict[str, Any]) -> None:
         """Queue a request for the worker without waiting for the database."""
         with self._lock:
             if self._closed:  # shutting down: no writer any more, so write it here
-                self._write([(kind, body)])
+                self._write([(kind, owner, body)])
                 return
             if self._writer is None:
                 # Started on first use, in the process that serves (gunicorn forks after building the app).
                 self._writer = threading.Thread(target=self._run, name="compass-outbox", daemon=True)
                 self._writer.start()
             # Inside the lock, so that no entry can land behind close()'s end marker.
-            self._entries.put((kind, body))
+            self._entries.put((kind, owner, body))
 
     def close(self, timeout: float = 10.0) -> None:
         """Write everything queued so far, then stop the writer."""
@@ -73,7 +73,18 @@ class Outbox:
         if writer is not None:
             writer.join(timeout)
             if writer.is_alive():
-                log.error("the outbox writer did not finish within %.0f s; unwritten requests are lost", timeout)
+                # The process is about to exit: whatever the writer has not reached is lost, so say so.
+                left = []
+                while True:
+                    try:
+                        entry = self._entries.get_nowait()
+                    except queue.Empty:
+                        break
+                    if entry is not None:
+                        left.append(entry)
+                log.error("outbox writer still busy after %.0f s; %d request(s) not queued", timeout, len(left))
+                if left:
+                    self._on_lost(TimeoutError("the database did not take the requests before shutdown"), left)
 
     def _run(self) -> None:
         while True:
@@ -95,7 +106,7 @@ class Outbox:
                 return
 
     def _write(self, batch: list[Entry]) -> None:
-        rows = [(kind, json.dumps(body, separators=(",", ":"))) for kind, body in batch]
+        rows = [(kind, owner, json.dumps(body, separators=(",", ":"))) for kind, owner, body in batch]
         for attempt, delay in enumerate((*self._retry_delays, None)):
             try:
                 services.queue_work(self._sessions, rows, self._clock())

@@ -45,15 +45,29 @@ def respond_for(body: dict[str, Any]) -> Respond | None:
     return Respond(response_url=url) if url else None
 
 
+def owner_of(body: dict[str, Any]) -> str:
+    """team:user of a slash command, block action or event body (the worker serialises per owner)."""
+    user = body.get("user")
+    event = body.get("event") or {}
+    user_id = body.get("user_id") or (user.get("id") if isinstance(user, dict) else user) or event.get("user") or ""
+    team = (
+        body.get("team_id")
+        or (body.get("team") or {}).get("id")
+        or (user.get("team_id") if isinstance(user, dict) else None)
+        or ""
+    )
+    return f"{team}:{user_id}"
+
+
 def queue(deps: Deps, kind: Work, body: dict[str, Any]) -> None:
     if deps.outbox is None:
         raise RuntimeError("listeners need Deps with an outbox: build them with build_deps(..., serving=True)")
-    deps.outbox.put(kind.value, body)
+    deps.outbox.put(kind.value, owner_of(body), body)
 
 
-def report_lost(error: Exception, entries: list[tuple[str, dict[str, Any]]]) -> None:
+def report_lost(error: Exception, entries: list[tuple[str, str, dict[str, Any]]]) -> None:
     """Requests that were acked but could not be queued: tell each person, through the central handler."""
-    for _, body in entries:
+    for _, _, body in entries:
         handle_error(error, body, respond_for(body), log)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
@@ -71,11 +72,15 @@ def test_the_worker_and_scheduler_sidecars_stop_when_serve_is_killed(tmp_path: P
         assert not left, f"{left} outlived the serve process that started them"
 
 
-def test_a_clean_shutdown_right_after_a_burst_of_acks_keeps_every_request(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'compass.db'}"
+def test_acks_do_not_wait_for_a_locked_database_and_a_clean_shutdown_keeps_what_they_queued(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "compass.db"
     with FakeSlack() as fake:
-        app = AppProcess(fake.api_url, url, SMALL_BANK, args=("--no-worker",)).start()
+        app = AppProcess(fake.api_url, f"sqlite:///{path}", SMALL_BANK, args=("--no-worker",)).start()
         slack = Slack(app.url, fake.response_url())
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # nobody else can write until we commit
         replies: list[int] = []
         threads = [
             threading.Thread(target=lambda i=i: replies.append(slack.command(f"U0BURST{i:02d}", "start").status))
@@ -84,11 +89,16 @@ def test_a_clean_shutdown_right_after_a_burst_of_acks_keeps_every_request(tmp_pa
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join()
-        app.stop()  # SIGTERM as soon as the last ack is in
+            thread.join(timeout=10)
+        assert replies == [200] * 30  # every ack went out with the database locked
+        stopping = threading.Thread(target=app.stop)  # SIGTERM while all 30 are still in memory
+        stopping.start()
+        time.sleep(1.0)
+        blocker.execute("COMMIT")
+        blocker.close()
+        stopping.join(timeout=40)
         assert app.proc is not None and app.proc.returncode == 0, app.log()
-    assert replies == [200] * 30
-    db = open_database(url, auto_migrate=False)
+    db = open_database(f"sqlite:///{path}", auto_migrate=False)
     try:
         assert _waiting(db) == 30
     finally:
