@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import getpass
 import json
-import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -24,6 +22,7 @@ from bot.domain.flow import Status
 from bot.domain.questionnaire import Questionnaire, QuestionnaireError, load_questionnaire
 from bot.errors import CompassError
 from bot.services import Progress, Who
+from bot.sidecars import Sidecars
 
 
 def _now() -> datetime:
@@ -331,7 +330,7 @@ def serve(mode: str | None, workers: int | None, with_scheduler: bool | None, wi
         sidecars.append(["scheduler", *parent])
     if not with_worker:
         click.echo("No worker in this process: requests are acknowledged and queued for `compass worker`.")
-    with _sidecars(sidecars):
+    with Sidecars(sidecars):
         if mode == "socket":
             _serve_socket(settings, with_scheduler)
             return
@@ -366,27 +365,6 @@ def _serve_socket(settings: Settings, with_scheduler: bool) -> None:
             background.shutdown(wait=False)
         if deps.outbox is not None:
             deps.outbox.close()
-
-
-@contextmanager
-def _sidecars(commands: list[list[str]]) -> Iterator[None]:
-    """Run ``compass <command>`` processes alongside this one; stop them when it ends."""
-    import os
-
-    owner = os.getpid()
-    procs = [subprocess.Popen([sys.executable, "-m", "bot", *command]) for command in commands]
-    try:
-        yield
-    finally:
-        # gunicorn's forked workers unwind through here too when they exit; only the
-        # process that started the sidecars may stop them.
-        for proc in procs if os.getpid() == owner else []:
-            proc.terminate()
-        for proc in procs if os.getpid() == owner else []:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def _stop_event(parent_pid: int | None) -> threading.Event:

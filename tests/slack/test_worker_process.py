@@ -103,3 +103,22 @@ def test_acks_do_not_wait_for_a_locked_database_and_a_clean_shutdown_keeps_what_
         assert _waiting(db) == 30
     finally:
         db.dispose()
+
+
+def test_a_worker_sidecar_that_dies_is_started_again(tmp_path: Path) -> None:
+    with FakeSlack() as fake, AppProcess(fake.api_url, f"sqlite:///{tmp_path / 'compass.db'}", SMALL_BANK) as app:
+        (first,) = [pid for pid in app.children() if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        os.kill(first, signal.SIGKILL)  # a crash, or the OOM killer
+
+        def new_worker() -> list[int]:
+            return [
+                pid
+                for pid in app.children()
+                if pid != first and alive(pid) and b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            ]
+
+        fake.wait_for(new_worker)
+        Slack(app.url, fake.response_url()).command("U0AGAIN", "start")
+        message = fake.wait_for(lambda: fake.dm_messages("U0AGAIN") and fake.dm_messages("U0AGAIN")[-1])
+        assert "Question 1 of" in text_of(message)
+        assert "the worker process exited" in app.log()
