@@ -133,7 +133,13 @@ class Worker:
             body = json.loads(item.payload)
             if item.attempts > MAX_ATTEMPTS:
                 raise GaveUp(f"queued {item.kind} #{item.id} was started {item.attempts - 1} times and never finished")
-            handler = self.handlers[Work(item.kind)]
+            known = {kind.value: handler for kind, handler in self.handlers.items()}
+            handler = known.get(item.kind)
+            if handler is None:
+                # Queued by a newer release during a rolling deploy: leave it for a worker that knows it
+                # (the lease runs out and the row counts one more attempt).
+                log.warning("queued %s #%s is not a kind this worker knows; leaving it", item.kind, item.id)
+                return
             handler(Task(body, self.client, self.deps, respond_for(body)))
         except Exception as exc:
             try:

@@ -146,14 +146,24 @@ def test_work_that_keeps_killing_its_worker_is_given_up_and_the_person_told(
     assert fake.dm_messages(USER) == []
 
 
-def test_an_unknown_kind_of_work_is_reported_and_dropped(
+def test_an_unknown_kind_of_work_is_left_for_a_newer_worker_and_given_up_after_three_leases(
     database: Database, small_bank: Questionnaire, fake: FakeSlack, slack: Slack
 ) -> None:
-    with running(worker(database, small_bank, fake)):
-        queue(database, "from-a-newer-release", command(slack, "start"))
+    """A rolling deploy: a newer web process queued a kind this worker does not know."""
+    queue(database, "from-a-newer-release", command(slack, "start"), T0)
+    for lease in range(MAX_ATTEMPTS):
+        with running(worker(database, small_bank, fake, clock=lambda lease=lease: T0 + LEASE * lease)):
+            fake.wait_for(lambda lease=lease: leased_times(database) == lease + 1)
+        assert fake.responses == [] and waiting(database) == 1  # left in the queue, nobody bothered
+    with running(worker(database, small_bank, fake, clock=lambda: T0 + LEASE * MAX_ATTEMPTS)):
         reply = fake.wait_for(lambda: fake.responses and fake.responses[-1])
         fake.wait_for(lambda: waiting(database) == 0)
     assert len(fake.responses) == 1 and "something went wrong" in reply["text"]
+
+
+def leased_times(database: Database) -> int:
+    with database.sessions() as session:
+        return int(session.scalar(select(PendingWork.attempts)) or 0)
 
 
 def test_the_outbox_writes_everything_put_from_many_threads_in_order_per_thread(database: Database) -> None:
