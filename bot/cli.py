@@ -338,7 +338,9 @@ def serve(mode: str | None, workers: int | None, with_scheduler: bool | None, wi
         def build() -> web.CompassWSGI:
             database = open_database(settings.DATABASE_URL, auto_migrate=False)
             deps = wiring.build_deps(settings, database, serving=True)
-            return web.build_wsgi(wiring.build_app(settings, deps), deps)
+            app = web.build_wsgi(wiring.build_app(settings, deps), deps)
+            web.freeze_startup_objects()
+            return app
 
         count = workers or int(os.environ.get("WEB_CONCURRENCY") or 1)
         click.echo(f"MLOps Compass listening on 0.0.0.0:{settings.PORT}{web.EVENTS_PATH} ({count} worker(s))")
@@ -356,8 +358,10 @@ def _serve_socket(settings: Settings, with_scheduler: bool) -> None:
         client = wiring.build_client(settings, retry_rate_limits=False)
         background = build_scheduler(_tick(settings, deps, client), settings.COMPASS_TICK_MINUTES)
         background.start()
+    app = wiring.build_app(settings, deps)
+    web.freeze_startup_objects()
     try:
-        web.serve_socket(wiring.build_app(settings, deps), settings)
+        web.serve_socket(app, settings)
     except web.SocketModeRefused as exc:
         _fail(f"configuration problems:\n  - {exc}")
     finally:

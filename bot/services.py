@@ -327,6 +327,12 @@ def lease_work(sessions: SessionFactory, now: datetime, lease: timedelta, limit:
         return work_queue.lease(session, now, now + lease, limit)
 
 
+def work_backlog(sessions: SessionFactory) -> tuple[int, datetime | None]:
+    """Queued requests not yet done, and when the oldest was queued (None when there are none)."""
+    with sessions() as session:
+        return work_queue.backlog(session)
+
+
 def extend_leases(sessions: SessionFactory, items: Sequence[work_queue.Leased], until: datetime) -> int:
     with sessions.begin() as session:
         return work_queue.extend(session, items, until)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -11,8 +12,8 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import text
 
+from bot import services
 from bot.config import Settings
 from bot.slack.deps import Deps
 
@@ -24,7 +25,8 @@ HTTP_THREADS = 8
 
 
 class CompassWSGI:
-    """POST /slack/events goes to Bolt; GET /healthz checks the database; ``close`` flushes queued work."""
+    """POST /slack/events goes to Bolt; GET /healthz checks the database and shows the work queue;
+    ``close`` flushes queued work."""
 
     def __init__(self, app: App, deps: Deps) -> None:
         self.slack = SlackRequestHandler(app, path=EVENTS_PATH)
@@ -33,14 +35,15 @@ class CompassWSGI:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             try:
-                with self.deps.sessions() as session:
-                    session.execute(text("SELECT 1"))
+                waiting, oldest = services.work_backlog(self.deps.sessions)
             except Exception:
                 log.warning("health check: database unavailable", exc_info=True)
                 start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
                 return [b"database unavailable\n"]
+            # The queue's state tells an operator whether workers keep up (or run at all).
+            age = (self.deps.clock() - oldest).total_seconds() if oldest else 0.0
             start_response("200 OK", [("Content-Type", "text/plain")])
-            return [b"ok\n"]
+            return [f"ok\nqueue: {waiting} waiting, oldest {age:.0f} s\n".encode()]
         return self.slack(environ, start_response)
 
     def close(self) -> None:
@@ -50,6 +53,17 @@ class CompassWSGI:
 
 def build_wsgi(app: App, deps: Deps) -> CompassWSGI:
     return CompassWSGI(app, deps)
+
+
+def freeze_startup_objects() -> None:
+    """Move everything built at start out of the garbage collector's reach.
+
+    A full collection walks every live object: with the app's modules and caches that
+    stalled a burst of 30 acks by about 90 ms (docs/benchmarks.md). Frozen objects are
+    never walked again, so collections stay short.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _flush_on_exit(_arbiter: Any, worker: Any) -> None:

@@ -82,3 +82,9 @@ def remove(session: Session, item: Leased) -> bool:
 
 def waiting(session: Session) -> int:
     return int(session.scalar(select(func.count(PendingWork.id))) or 0)
+
+
+def backlog(session: Session) -> tuple[int, datetime | None]:
+    """How many rows wait, and when the oldest of them was queued."""
+    count, oldest = session.execute(select(func.count(PendingWork.id), func.min(PendingWork.queued_at))).one()
+    return int(count or 0), oldest  # min() keeps the column's type, so this is an aware UTC datetime

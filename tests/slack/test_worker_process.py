@@ -37,12 +37,15 @@ def test_requests_acked_without_a_worker_wait_in_the_queue_until_one_runs(databa
             fake.wait_for(lambda: _waiting(db) == 1)
             time.sleep(0.3)
             assert fake.dm_messages("U0LATER") == []  # nobody does the work yet
+            health = app.get("/healthz")
+            assert health.status == 200 and "queue: 1 waiting, oldest " in health.body
             log = (tmp_path / "worker.log").open("wb")
             worker = subprocess.Popen([str(COMPASS), "worker", "--threads", "1"], env=app.env, stdout=log, stderr=log)
             try:
                 message = fake.wait_for(lambda: fake.dm_messages("U0LATER") and fake.dm_messages("U0LATER")[-1])
                 assert "Question 1 of" in text_of(message)
                 fake.wait_for(lambda: _waiting(db) == 0)
+                assert "queue: 0 waiting, oldest 0 s" in app.get("/healthz").body
             finally:
                 worker.send_signal(signal.SIGTERM)
                 assert worker.wait(timeout=15) == 0, (tmp_path / "worker.log").read_text()
