@@ -338,7 +338,7 @@ def serve(mode: str | None, workers: int | None, with_scheduler: bool | None, wi
         def build() -> web.CompassWSGI:
             database = open_database(settings.DATABASE_URL, auto_migrate=False)
             deps = wiring.build_deps(settings, database, serving=True)
-            app = web.build_wsgi(wiring.build_app(settings, deps), deps)
+            app = web.CompassWSGI(wiring.build_app(settings, deps), deps)
             web.freeze_startup_objects()
             return app
 

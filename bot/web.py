@@ -51,10 +51,6 @@ class CompassWSGI:
             self.deps.outbox.close()
 
 
-def build_wsgi(app: App, deps: Deps) -> CompassWSGI:
-    return CompassWSGI(app, deps)
-
-
 def freeze_startup_objects() -> None:
     """Move everything built at start out of the garbage collector's reach.
 

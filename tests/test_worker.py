@@ -20,7 +20,6 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot import services
-from bot.db import work_queue
 from bot.db.models import Answer, PendingWork, ProcessedEvent
 from bot.db.setup import Database, open_database
 from bot.domain.questionnaire import Questionnaire
@@ -80,8 +79,7 @@ def queue(database: Database, kind: Work | str, body: dict[str, Any], now: datet
 
 
 def waiting(database: Database) -> int:
-    with database.sessions() as session:
-        return work_queue.waiting(session)
+    return services.work_backlog(database.sessions)[0]
 
 
 def test_queued_start_and_answer_are_done_and_leave_the_queue(

@@ -80,10 +80,6 @@ def remove(session: Session, item: Leased) -> bool:
     return bool(session.execute(stmt.execution_options(synchronize_session=False)).rowcount)
 
 
-def waiting(session: Session) -> int:
-    return int(session.scalar(select(func.count(PendingWork.id))) or 0)
-
-
 def backlog(session: Session) -> tuple[int, datetime | None]:
     """How many rows wait, and when the oldest of them was queued."""
     count, oldest = session.execute(select(func.count(PendingWork.id), func.min(PendingWork.queued_at))).one()

@@ -84,9 +84,12 @@ def who_from(body: dict[str, Any]) -> Who:
     if isinstance(user, dict):
         user_id = user.get("id", "")
         team = user.get("team_id") or (body.get("team") or {}).get("id")
-    else:  # slash commands and events carry flat ids
+    else:  # a flat user id
         user_id = str(user)
         team = None
-    user_id = body.get("user_id") or user_id
-    team = body.get("team_id") or team or (body.get("team") or {}).get("id") or ""
+    event = body.get("event") or {}  # Events API: the person is the event's user
+    user_id = body.get("user_id") or user_id or event.get("user", "")
+    team = (
+        body.get("team_id") or team or (body.get("team") or {}).get("id") or event.get("view", {}).get("team_id") or ""
+    )
     return Who(workspace=str(team), user=str(user_id))

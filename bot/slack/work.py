@@ -15,6 +15,7 @@ from typing import Any
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
+from bot.slack import dm
 from bot.slack.deps import Deps, deps_of
 from bot.slack.errors import handle_error
 from bot.slack.ids import Work
@@ -47,16 +48,8 @@ def respond_for(body: dict[str, Any]) -> Respond | None:
 
 def owner_of(body: dict[str, Any]) -> str:
     """team:user of a slash command, block action or event body (the worker serialises per owner)."""
-    user = body.get("user")
-    event = body.get("event") or {}
-    user_id = body.get("user_id") or (user.get("id") if isinstance(user, dict) else user) or event.get("user") or ""
-    team = (
-        body.get("team_id")
-        or (body.get("team") or {}).get("id")
-        or (user.get("team_id") if isinstance(user, dict) else None)
-        or ""
-    )
-    return f"{team}:{user_id}"
+    who = dm.who_from(body)
+    return f"{who.workspace}:{who.user}"
 
 
 def queue(deps: Deps, kind: Work, body: dict[str, Any]) -> None:

@@ -9,7 +9,6 @@ from conftest import T0
 from sqlalchemy import select
 
 from bot import services
-from bot.db import work_queue
 from bot.db.models import PendingWork
 from bot.db.setup import Database, open_database
 
@@ -32,8 +31,7 @@ def test_finished_items_leave_the_queue(database: Database) -> None:
     services.queue_work(database.sessions, [("command", "T1:U1", "{}")], T0)
     (item,) = services.lease_work(database.sessions, T0, LEASE, limit=1)
     assert services.finish_work(database.sessions, item) is True
-    with database.sessions() as session:
-        assert work_queue.waiting(session) == 0
+    assert services.work_backlog(database.sessions) == (0, None)
     assert services.lease_work(database.sessions, T0 + LEASE * 2, LEASE, limit=1) == []
 
 
@@ -45,8 +43,7 @@ def test_an_expired_lease_is_taken_again_and_the_first_holder_cannot_delete_it(d
     (retaken,) = services.lease_work(database.sessions, T0 + LEASE, LEASE, limit=1)
     assert retaken.id == stalled.id and retaken.attempts == 2
     assert services.finish_work(database.sessions, stalled) is False  # lost its lease: the row stays
-    with database.sessions() as session:
-        assert work_queue.waiting(session) == 1
+    assert services.work_backlog(database.sessions) == (1, T0)
     assert services.finish_work(database.sessions, retaken) is True
 
 

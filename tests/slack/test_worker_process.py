@@ -15,7 +15,7 @@ from conftest import SMALL_BANK
 from fakeslack import FakeSlack
 from harness import COMPASS, AppProcess, Slack, text_of
 
-from bot.db import work_queue
+from bot import services
 from bot.db.setup import open_database
 
 
@@ -54,8 +54,7 @@ def test_requests_acked_without_a_worker_wait_in_the_queue_until_one_runs(databa
 
 
 def _waiting(db) -> int:  # type: ignore[no-untyped-def]
-    with db.sessions() as session:
-        return work_queue.waiting(session)
+    return services.work_backlog(db.sessions)[0]
 
 
 def test_the_worker_and_scheduler_sidecars_stop_when_serve_is_killed(tmp_path: Path) -> None:

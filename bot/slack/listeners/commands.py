@@ -58,7 +58,7 @@ def run_command(task: Task) -> None:
     """The queued part of a subcommand; every reply to the channel is ephemeral."""
     command, deps, client, respond = task.body, task.deps, task.client, task.respond
     sub, args = _subcommand(command)
-    who = Who(workspace=command.get("team_id", ""), user=command.get("user_id", ""))
+    who = dm.who_from(command)
     reply: Message | None = None
     if sub == "start":
         dm.start_in_dm(client, deps, who)

@@ -7,7 +7,6 @@ from typing import Any
 from slack_bolt import App
 
 from bot import services
-from bot.services import Who
 from bot.slack import dm
 from bot.slack.deps import deps_of
 from bot.slack.ids import Work
@@ -26,9 +25,7 @@ def publish_home(task: Task) -> None:
     event_id = body.get("event_id")
     if event_id and not services.claim_event(deps.sessions, str(event_id), deps.clock()):
         return  # a retry of a delivery already handled (Slack retries when it thinks we were slow)
-    event = body.get("event") or {}
-    team = body.get("team_id") or event.get("view", {}).get("team_id") or ""
-    dm.publish_home(task.client, deps, Who(workspace=team, user=event["user"]))
+    dm.publish_home(task.client, deps, dm.who_from(body))
 
 
 WORK: dict[Work, Handler] = {Work.HOME: publish_home}
