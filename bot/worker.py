@@ -44,18 +44,33 @@ class WorkerSettings:
     poll_seconds: float = 0.05  # how long an idle worker waits before looking at the queue again
 
 
+class Every:
+    """Says when something periodic is due again, by the injected clock (due at once the first time)."""
+
+    def __init__(self, interval: timedelta) -> None:
+        self.interval = interval
+        self._next: datetime | None = None
+
+    def due(self, now: datetime) -> bool:
+        if self._next is not None and now < self._next:
+            return False
+        self._next = now + self.interval
+        return True
+
+
 class Worker:
     def __init__(
         self, deps: Deps, client: WebClient, handlers: Mapping[Work, Handler], settings: WorkerSettings
     ) -> None:
         self.deps = deps
         self.client = client
-        self.handlers = handlers
+        # Rows carry the kind as text; a kind this release does not know finds nothing here.
+        self.handlers: dict[str, Handler] = {kind.value: handler for kind, handler in handlers.items()}
         self.settings = settings
         self._in_hand: dict[int, Leased] = {}
         self._slots = threading.Condition()
-        self._next_heartbeat: datetime | None = None
-        self._next_housekeeping: datetime | None = None
+        self._heartbeats = Every(HEARTBEAT)
+        self._housekeeping_runs = Every(HOUSEKEEPING_EVERY)
 
     def run(self, stop: threading.Event) -> None:
         """Lease and run queued work until ``stop`` is set, then finish what is in hand."""
@@ -92,9 +107,8 @@ class Worker:
 
     def _heartbeat(self) -> None:
         now = self.deps.clock()
-        if self._next_heartbeat is not None and now < self._next_heartbeat:
+        if not self._heartbeats.due(now):
             return
-        self._next_heartbeat = now + HEARTBEAT
         with self._slots:
             items = list(self._in_hand.values())
         if not items:
@@ -106,9 +120,8 @@ class Worker:
 
     def _housekeeping(self) -> None:
         now = self.deps.clock()
-        if self._next_housekeeping is not None and now < self._next_housekeeping:
+        if not self._housekeeping_runs.due(now):
             return
-        self._next_housekeeping = now + HOUSEKEEPING_EVERY
         try:
             forgotten = services.forget_events(self.deps.sessions, now - EVENT_MEMORY)
             if forgotten:
@@ -133,8 +146,7 @@ class Worker:
             body = json.loads(item.payload)
             if item.attempts > MAX_ATTEMPTS:
                 raise GaveUp(f"queued {item.kind} #{item.id} was started {item.attempts - 1} times and never finished")
-            known = {kind.value: handler for kind, handler in self.handlers.items()}
-            handler = known.get(item.kind)
+            handler = self.handlers.get(item.kind)
             if handler is None:
                 # Queued by a newer release during a rolling deploy: leave it for a worker that knows it
                 # (the lease runs out and the row counts one more attempt).
