@@ -74,34 +74,31 @@ class Outbox:
             writer.join(timeout)
             if writer.is_alive():
                 # The process is about to exit: whatever the writer has not reached is lost, so say so.
-                left = []
-                while True:
-                    try:
-                        entry = self._entries.get_nowait()
-                    except queue.Empty:
-                        break
-                    if entry is not None:
-                        left.append(entry)
+                left, _ = self._take_waiting()
                 log.error("outbox writer still busy after %.0f s; %d request(s) not queued", timeout, len(left))
                 if left:
                     self._on_lost(TimeoutError("the database did not take the requests before shutdown"), left)
 
+    def _take_waiting(self, limit: int | None = None) -> tuple[list[Entry], bool]:
+        """Entries already queued, up to ``limit``, and whether close()'s end marker was among them."""
+        taken: list[Entry] = []
+        while limit is None or len(taken) < limit:
+            try:
+                entry = self._entries.get_nowait()
+            except queue.Empty:
+                break
+            if entry is None:
+                return taken, True
+            taken.append(entry)
+        return taken, False
+
     def _run(self) -> None:
         while True:
-            first = self._entries.get()
-            batch = [] if first is None else [first]
-            stopping = first is None
-            while len(batch) < MAX_BATCH:
-                try:
-                    entry = self._entries.get_nowait()
-                except queue.Empty:
-                    break
-                if entry is None:
-                    stopping = True
-                else:
-                    batch.append(entry)
-            if batch:
-                self._write(batch)
+            first = self._entries.get()  # wait for work, then take whatever else arrived meanwhile
+            if first is None:
+                return
+            more, stopping = self._take_waiting(MAX_BATCH - 1)
+            self._write([first, *more])
             if stopping:
                 return
 
