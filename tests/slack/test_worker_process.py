@@ -57,20 +57,32 @@ def _waiting(db) -> int:  # type: ignore[no-untyped-def]
     return services.work_backlog(db.sessions)[0]
 
 
+def sidecars(app: AppProcess) -> dict[str, int]:
+    """The live `python -m bot <command>` children of compass serve, by command."""
+    found = {}
+    for pid in app.children():
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if cmd[1:3] == [b"-m", b"bot"] and alive(pid):
+            found[cmd[3].decode()] = pid
+    return found
+
+
 def test_the_worker_and_scheduler_sidecars_stop_when_serve_is_killed(tmp_path: Path) -> None:
     with FakeSlack() as fake:
         url = f"sqlite:///{tmp_path / 'compass.db'}"
         app = AppProcess(fake.api_url, url, SMALL_BANK, args=("--with-scheduler",)).start()
         assert app.proc is not None
-        commands = {pid: Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in app.children()}
-        sidecars = {cmd[3].decode(): pid for pid, cmd in commands.items() if cmd[1:3] == [b"-m", b"bot"]}
-        assert set(sidecars) == {"worker", "scheduler"}, commands
+        started = sidecars(app)
+        assert set(started) == {"worker", "scheduler"}, started
         os.kill(app.proc.pid, signal.SIGKILL)  # no chance to stop its children
         app.proc.wait()
         deadline = time.monotonic() + 10
-        while any(alive(pid) for pid in sidecars.values()) and time.monotonic() < deadline:
+        while any(alive(pid) for pid in started.values()) and time.monotonic() < deadline:
             time.sleep(0.1)
-        left = [name for name, pid in sidecars.items() if alive(pid)]
+        left = [name for name, pid in started.items() if alive(pid)]
         assert not left, f"{left} outlived the serve process that started them"
 
 
@@ -109,17 +121,9 @@ def test_acks_do_not_wait_for_a_locked_database_and_a_clean_shutdown_keeps_what_
 
 def test_a_worker_sidecar_that_dies_is_started_again(tmp_path: Path) -> None:
     with FakeSlack() as fake, AppProcess(fake.api_url, f"sqlite:///{tmp_path / 'compass.db'}", SMALL_BANK) as app:
-        (first,) = [pid for pid in app.children() if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        first = sidecars(app)["worker"]
         os.kill(first, signal.SIGKILL)  # a crash, or the OOM killer
-
-        def new_worker() -> list[int]:
-            return [
-                pid
-                for pid in app.children()
-                if pid != first and alive(pid) and b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
-            ]
-
-        fake.wait_for(new_worker)
+        fake.wait_for(lambda: sidecars(app).get("worker") not in (None, first))
         Slack(app.url, fake.response_url()).command("U0AGAIN", "start")
         message = fake.wait_for(lambda: fake.dm_messages("U0AGAIN") and fake.dm_messages("U0AGAIN")[-1])
         assert "Question 1 of" in text_of(message)
