@@ -323,6 +323,40 @@ def test_further_steps_on_the_shipped_bank_cover_several_dimensions():
     assert len(dimensions) == 1 + len(score.further_steps)
 
 
+def test_further_steps_are_ordered_by_level_lowest_first_across_dimensions():
+    """A same-dimension filler answered lower must come before an other-dimension step answered higher."""
+    answers = with_answers(data_versioning=3, data_validation=4, ops_rollback=1, ops_abtest=1, ops_monitoring=2)
+
+    score = score_answers(SMALL_BANK, answers)
+
+    assert score.top is not None
+    assert score.top.step.question_id == "ops.rollback"
+    # data.versioning is picked first (the only other dimension), the ops steps fill the rest,
+    # yet the list reads lowest level first: abtest 1, monitoring 2, versioning 3
+    assert [(s.question_id, s.level) for s in score.further_steps] == [
+        ("ops.abtest", 1),
+        ("ops.monitoring", 2),
+        ("data.versioning", 3),
+    ]
+
+
+def test_further_steps_are_ordered_by_weight_heaviest_first_among_equal_levels():
+    """Of two further steps at the same level the heavier practice is listed first, whatever dimension it is in."""
+    answers = with_answers(data_versioning=4, data_validation=2, ops_rollback=1, ops_abtest=2, ops_monitoring=4)
+
+    score = score_answers(SMALL_BANK, answers)
+
+    assert score.top is not None
+    assert score.top.step.question_id == "ops.rollback"
+    # both at level 2; abtest (weight 2) outweighs validation (weight 1), though validation
+    # was picked first for coming from another dimension
+    assert question_doc(SMALL, "ops.abtest")["weight"] > question_doc(SMALL, "data.validation")["weight"]
+    assert [(s.question_id, s.level) for s in score.further_steps] == [
+        ("ops.abtest", 2),
+        ("data.validation", 2),
+    ]
+
+
 # --- properties over the shipped and the small bank ---------------------------------------
 
 
