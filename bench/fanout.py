@@ -5,7 +5,7 @@ at ``--at``, in several time zones, plus a bot and a deactivated account who mus
 nothing) on the fake Slack Web API of tests/fakeslack.py, on 127.0.0.1, which answers
 chat.postMessage beyond ``--allowed-rate`` per second (token bucket of ``--burst``) with
 HTTP 429 and Retry-After, like Slack. The real ``bot.jobs.run_due`` sends the invitations
-with ``JobSettings(send_rate=--allowed-rate)``; its Pacer runs on real time (the
+with ``OutreachSettings(send_rate=--allowed-rate)``; its Pacer runs on real time (the
 business time ``--at`` is injected as usual).
 
 Reports: invitations sent, drops (people without exactly one DM), the 429s Slack (the
@@ -35,14 +35,16 @@ from fakeslack import BOT_TOKEN, BOT_USER_ID, TEAM_ID, FakeSlack
 from slack_sdk import WebClient
 from sqlalchemy import func, select
 
-from bot import services
+from bot.app.context import AppContext
+from bot.app.digests import subscribe_digest
+from bot.app.outreach import OutreachSettings
+from bot.app.types import Who
 from bot.db.models import Send
 from bot.db.setup import open_database
 from bot.domain.questionnaire import load_questionnaire
 from bot.domain.schedule import DEFAULT_HOURS
-from bot.jobs import JobSettings, RunReport, run_due
-from bot.pacing import Pacer
-from bot.slack.deps import Deps
+from bot.slack.pacing import Pacer
+from bot.slack.scheduled import RunReport, run_due
 
 CHANNEL = "C0TEAM"
 TARGET_RATIO = 0.9
@@ -138,10 +140,12 @@ def main(argv: list[str] | None = None) -> int:
 
         db = open_database(url, auto_migrate=True)
         try:
-            deps = Deps(sessions=db.sessions, bank=load_questionnaire(_databases.ROOT / "questions.json"))
+            deps = AppContext(db.sessions, load_questionnaire(_databases.ROOT / "questions.json"))
             # Subscribed in the current period: no digest is due, the run is all invitations.
-            services.subscribe_digest(db.sessions, TEAM_ID, CHANNEL, "monthly", "U0LEAD", at - timedelta(hours=1))
-            settings = JobSettings(cadence=timedelta(days=90), hours=DEFAULT_HOURS, send_rate=send_rate)
+            subscribe_digest(
+                deps, Who(TEAM_ID, "U0LEAD"), CHANNEL, "monthly", at - timedelta(hours=1)
+            )
+            settings = OutreachSettings(cadence=timedelta(days=90), hours=DEFAULT_HOURS, send_rate=send_rate)
             client = WebClient(token=BOT_TOKEN, base_url=slack.api_url, timeout=30)
 
             started = time.monotonic()

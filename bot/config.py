@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from bot.domain.schedule import WorkingHours
+# config sits below every other module of bot and imports none of them (import-linter checks it):
+# the values it parses are plain types that the composition root turns into domain objects.
 
-if TYPE_CHECKING:
-    from bot.jobs import JobSettings
-
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_QUESTIONS = PROJECT_ROOT / "questions.json"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -30,9 +28,46 @@ def default_database_url(environ: Mapping[str, str] | None = None) -> str:
     return f"sqlite:///{default_data_dir(environ) / 'compass.db'}"
 
 
+def questions_path_from_env(environ: Mapping[str, str] | None = None) -> Path:
+    """COMPASS_QUESTIONS alone, for checking a bank whatever else the environment lacks."""
+    env = os.environ if environ is None else environ
+    return Path(env.get("COMPASS_QUESTIONS") or DEFAULT_QUESTIONS)
+
+
 def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     return env.get("DATABASE_URL") or default_database_url(env)
+
+
+def parse_work_days(days: str) -> frozenset[int]:
+    """Parse "tue,wed,thu" or "mon-fri" into weekday numbers (0 = Monday); ValueError names the bad part."""
+    chosen: set[int] = set()
+    for part in days.lower().replace(" ", "").split(","):
+        if "-" in part:
+            first, last = part.split("-", 1)
+            if first not in WEEKDAYS or last not in WEEKDAYS:
+                raise ValueError(f"unknown weekday range {part!r}; use e.g. mon-fri")
+            a, b = WEEKDAYS.index(first), WEEKDAYS.index(last)
+            if a > b:
+                raise ValueError(f"weekday range {part!r} runs backwards")
+            chosen.update(range(a, b + 1))
+        elif part in WEEKDAYS:
+            chosen.add(WEEKDAYS.index(part))
+        else:
+            raise ValueError(f"unknown weekday {part!r}; use mon, tue, wed, thu, fri, sat, sun")
+    return frozenset(chosen)
+
+
+def parse_work_hours(hours: str) -> tuple[int, int]:
+    """Parse "10-16" into (start, end), end exclusive; ValueError names the bad part."""
+    try:
+        start_text, end_text = hours.split("-", 1)
+        start, end = int(start_text), int(end_text)
+    except ValueError:
+        raise ValueError(f"working hours {hours!r} must look like 10-16") from None
+    if not 0 <= start < end <= 24:
+        raise ValueError(f"working hours {hours!r} must satisfy 0 <= start < end <= 24")
+    return start, end
 
 
 class ConfigError(ValueError):
@@ -69,27 +104,22 @@ class Settings(BaseModel):
     @field_validator("COMPASS_WORK_DAYS")
     @classmethod
     def _work_days(cls, value: str) -> str:
-        WorkingHours.parse(value, "10-16")
+        parse_work_days(value)
         return value
 
     @field_validator("COMPASS_WORK_HOURS")
     @classmethod
     def _work_hours(cls, value: str) -> str:
-        WorkingHours.parse("mon", value)
+        parse_work_hours(value)
         return value
 
-    def working_hours(self) -> WorkingHours:
-        return WorkingHours.parse(self.COMPASS_WORK_DAYS, self.COMPASS_WORK_HOURS)
+    @property
+    def work_days(self) -> frozenset[int]:
+        return parse_work_days(self.COMPASS_WORK_DAYS)
 
-    def job_settings(self) -> JobSettings:
-        from bot.jobs import JobSettings
-
-        return JobSettings(
-            min_respondents=self.COMPASS_MIN_RESPONDENTS,
-            cadence=timedelta(days=self.COMPASS_CADENCE_DAYS),
-            hours=self.working_hours(),
-            send_rate=self.COMPASS_SEND_RATE,
-        )
+    @property
+    def work_hours(self) -> tuple[int, int]:
+        return parse_work_hours(self.COMPASS_WORK_HOURS)
 
     @field_validator("SLACK_API_URL")
     @classmethod

@@ -31,7 +31,7 @@ from conftest import SHIPPED_BANK, SMALL_BANK
 from sqlalchemy import func, inspect
 from sqlalchemy import select as sql_select
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.db.base import Base
 from bot.db.models import Answer, Assessment
 from bot.db.session import make_engine

@@ -13,21 +13,24 @@ from fakeslack import BOT_TOKEN, TEAM_ID, FakeSlack
 from slack_sdk import WebClient
 from sqlalchemy import func, select
 
-from bot import services
+from bot.app.assessment import record_answer, restart_assessment, start_assessment
+from bot.app.context import AppContext
+from bot.app.digests import subscribe_digest
+from bot.app.outreach import OutreachSettings
+from bot.app.preferences import set_reminders
+from bot.app.types import Click, Who
 from bot.db.models import DigestSubscription, Send
 from bot.db.setup import Database
 from bot.domain.levels import level_for
 from bot.domain.questionnaire import Questionnaire
 from bot.domain.schedule import WorkingHours
-from bot.jobs import JobSettings, post_digest_now, run_due
-from bot.pacing import Pacer
-from bot.services import Who
-from bot.slack.deps import Deps
+from bot.slack.pacing import Pacer
+from bot.slack.scheduled import post_digest_now, run_due
 
 # Tuesday 2 Dec 2026, 11:00 UTC: inside Tue-Thu 10-16 for people in UTC.
 TUESDAY = datetime(2026, 12, 1, 11, 0, tzinfo=UTC)
 CHANNEL = "C0TEAM"
-HOURS = WorkingHours.parse("tue,wed,thu", "10-16")
+HOURS = WorkingHours(frozenset({1, 2, 3}), 10, 16)  # tue,wed,thu 10-16
 
 
 class Clock:
@@ -63,20 +66,22 @@ def client(slack: FakeSlack) -> WebClient:
 
 
 @pytest.fixture
-def deps(database: Database, small_bank: Questionnaire) -> Deps:
-    return Deps(sessions=database.sessions, bank=small_bank)
+def deps(database: Database, small_bank: Questionnaire) -> AppContext:
+    return AppContext(database.sessions, small_bank)
 
 
-def settings(min_respondents: int = 5) -> JobSettings:
-    return JobSettings(min_respondents=min_respondents, cadence=timedelta(days=90), hours=HOURS, send_rate=100)
+def settings(min_respondents: int = 5) -> OutreachSettings:
+    return OutreachSettings(min_respondents=min_respondents, cadence=timedelta(days=90), hours=HOURS, send_rate=100)
 
 
-def assess(deps: Deps, user: str, levels: list[int | None], when: datetime) -> None:
+def assess(deps: AppContext, user: str, levels: list[int | None], when: datetime) -> None:
     """Complete an assessment for a user through the real services."""
     who = Who(TEAM_ID, user)
-    progress = services.restart_assessment(deps.sessions, deps.bank, who, when)
+    progress = restart_assessment(deps, who, when)
     for question, level in zip(deps.bank.questions, levels, strict=True):
-        services.record_answer(deps.sessions, deps.bank, who, progress.assessment_id, question.id, level, when)
+        record_answer(
+            deps, who, Click(progress.assessment_id, question.id, level), when
+        )
 
 
 def team(slack: FakeSlack, humans: list[str], tz: str = "UTC") -> None:
@@ -87,8 +92,8 @@ def team(slack: FakeSlack, humans: list[str], tz: str = "UTC") -> None:
     slack.add_channel(CHANNEL, [*humans, "U0BOTTY", "U0GONE", "U0BOT"])
 
 
-def subscribe(deps: Deps, when: datetime, cadence: str = "monthly") -> None:
-    services.subscribe_digest(deps.sessions, TEAM_ID, CHANNEL, cadence, "U0LEAD", when)
+def subscribe(deps: AppContext, when: datetime, cadence: str = "monthly") -> None:
+    subscribe_digest(deps, Who(TEAM_ID, "U0LEAD"), CHANNEL, cadence, when)
 
 
 def channel_posts(slack: FakeSlack) -> list:  # type: ignore[type-arg]
@@ -110,7 +115,7 @@ def expected_dimension_means(bank: Questionnaire, answer_sets: list[list[int | N
     return means
 
 
-def test_digest_shows_participation_levels_spread_and_focus(slack: FakeSlack, client: WebClient, deps: Deps) -> None:
+def test_digest_shows_participation_levels_spread_and_focus(slack: FakeSlack, client: WebClient, deps: AppContext) -> None:
     humans = [f"U{i}" for i in range(1, 7)]
     team(slack, humans)
     subscribe(deps, TUESDAY - timedelta(days=40))
@@ -138,7 +143,7 @@ def test_digest_shows_participation_levels_spread_and_focus(slack: FakeSlack, cl
     assert "U1" not in text and "U3" not in text  # never anyone's identity or own answers
 
 
-def test_digest_under_threshold_shows_no_numbers(slack: FakeSlack, client: WebClient, deps: Deps) -> None:
+def test_digest_under_threshold_shows_no_numbers(slack: FakeSlack, client: WebClient, deps: AppContext) -> None:
     humans = [f"U{i}" for i in range(1, 9)]
     team(slack, humans)
     subscribe(deps, TUESDAY - timedelta(days=40))
@@ -152,7 +157,7 @@ def test_digest_under_threshold_shows_no_numbers(slack: FakeSlack, client: WebCl
     assert "Level" not in text
 
 
-def test_minimum_respondents_is_never_below_three(slack: FakeSlack, client: WebClient, deps: Deps) -> None:
+def test_minimum_respondents_is_never_below_three(slack: FakeSlack, client: WebClient, deps: AppContext) -> None:
     team(slack, ["U1", "U2", "U3"])
     subscribe(deps, TUESDAY - timedelta(days=40))
     for user in ("U1", "U2"):
@@ -162,7 +167,7 @@ def test_minimum_respondents_is_never_below_three(slack: FakeSlack, client: WebC
 
 
 def test_digest_once_per_period_starting_after_the_subscription(
-    slack: FakeSlack, client: WebClient, deps: Deps
+    slack: FakeSlack, client: WebClient, deps: AppContext
 ) -> None:
     humans = [f"U{i}" for i in range(1, 6)]
     team(slack, humans)
@@ -184,7 +189,7 @@ def test_digest_once_per_period_starting_after_the_subscription(
 
 
 def test_two_schedulers_post_one_digest_and_one_invitation_each(
-    slack: FakeSlack, client: WebClient, deps: Deps
+    slack: FakeSlack, client: WebClient, deps: AppContext
 ) -> None:
     humans = [f"U{i}" for i in range(1, 21)]
     team(slack, humans)
@@ -213,7 +218,7 @@ def test_two_schedulers_post_one_digest_and_one_invitation_each(
 
 
 def test_lost_bot_membership_pauses_the_digest_and_tells_its_owner_once(
-    slack: FakeSlack, client: WebClient, deps: Deps
+    slack: FakeSlack, client: WebClient, deps: AppContext
 ) -> None:
     team(slack, ["U1", "U2"])
     slack.add_user("U0LEAD")
@@ -228,7 +233,7 @@ def test_lost_bot_membership_pauses_the_digest_and_tells_its_owner_once(
         assert s.scalars(select(DigestSubscription.paused_reason)).one() == "not_in_channel"
 
 
-def test_deleted_channel_pauses_the_digest(slack: FakeSlack, client: WebClient, deps: Deps) -> None:
+def test_deleted_channel_pauses_the_digest(slack: FakeSlack, client: WebClient, deps: AppContext) -> None:
     slack.add_user("U0LEAD")
     subscribe(deps, TUESDAY - timedelta(days=40))
     report = run_due(deps, client, settings(), TUESDAY, pacer())
@@ -236,7 +241,7 @@ def test_deleted_channel_pauses_the_digest(slack: FakeSlack, client: WebClient, 
     assert "cannot see it" in slack.dm_messages("U0LEAD")[0].text
 
 
-def test_invitations_follow_the_cadence_once_per_cycle(slack: FakeSlack, client: WebClient, deps: Deps) -> None:
+def test_invitations_follow_the_cadence_once_per_cycle(slack: FakeSlack, client: WebClient, deps: AppContext) -> None:
     team(slack, ["U1", "U2", "U3"])
     assess(deps, "U1", [2, 2, 2, 2, 2], TUESDAY - timedelta(days=89))
     assess(deps, "U2", [2, 2, 2, 2, 2], TUESDAY - timedelta(days=90))
@@ -269,7 +274,7 @@ def test_invitations_follow_the_cadence_once_per_cycle(slack: FakeSlack, client:
     ],
 )
 def test_invitations_wait_for_local_working_hours(
-    slack: FakeSlack, client: WebClient, deps: Deps, tz: str, when: datetime, inside: bool
+    slack: FakeSlack, client: WebClient, deps: AppContext, tz: str, when: datetime, inside: bool
 ) -> None:
     team(slack, ["U1"], tz=tz)
     subscribe(deps, when - timedelta(days=1))
@@ -278,12 +283,14 @@ def test_invitations_wait_for_local_working_hours(
     assert report.skipped_outside_hours == (0 if inside else 1)
 
 
-def test_unfinished_assessment_gets_two_reminders_then_none(slack: FakeSlack, client: WebClient, deps: Deps) -> None:
+def test_unfinished_assessment_gets_two_reminders_then_none(slack: FakeSlack, client: WebClient, deps: AppContext) -> None:
     slack.add_user("U1")
     start = TUESDAY - timedelta(days=7)  # also a Tuesday
     who = Who(TEAM_ID, "U1")
-    progress = services.start_assessment(deps.sessions, deps.bank, who, start).progress
-    services.record_answer(deps.sessions, deps.bank, who, progress.assessment_id, deps.bank.questions[0].id, 2, start)
+    progress = start_assessment(deps, who, start).progress
+    record_answer(
+        deps, who, Click(progress.assessment_id, deps.bank.questions[0].id, 2), start
+    )
     run_due(deps, client, settings(), start + timedelta(days=2), pacer())  # Thursday: too early
     assert slack.dm_messages("U1") == []
     run_due(deps, client, settings(), start + timedelta(days=7 + 1) - timedelta(days=5), pacer())  # +3 days, Friday
@@ -298,11 +305,13 @@ def test_unfinished_assessment_gets_two_reminders_then_none(slack: FakeSlack, cl
     assert len(slack.dm_messages("U1")) == 2
 
 
-def test_paused_and_snoozed_people_get_nothing(slack: FakeSlack, client: WebClient, deps: Deps) -> None:
+def test_paused_and_snoozed_people_get_nothing(slack: FakeSlack, client: WebClient, deps: AppContext) -> None:
     team(slack, ["U1", "U2", "U3"])
     subscribe(deps, TUESDAY - timedelta(days=1))
-    services.set_reminders(deps.sessions, Who(TEAM_ID, "U1"), TUESDAY, paused=True)
-    services.set_reminders(deps.sessions, Who(TEAM_ID, "U2"), TUESDAY, snooze_until=TUESDAY + timedelta(days=3))
+    set_reminders(deps, Who(TEAM_ID, "U1"), TUESDAY, paused=True)
+    set_reminders(
+        deps, Who(TEAM_ID, "U2"), TUESDAY, snooze_until=TUESDAY + timedelta(days=3)
+    )
     run_due(deps, client, settings(), TUESDAY, pacer())
     assert slack.dm_messages("U1") == [] and slack.dm_messages("U2") == []
     assert len(slack.dm_messages("U3")) == 1
@@ -311,7 +320,7 @@ def test_paused_and_snoozed_people_get_nothing(slack: FakeSlack, client: WebClie
 
 
 def test_rate_limited_fan_out_honours_retry_after_and_drops_nobody(
-    slack: FakeSlack, client: WebClient, deps: Deps
+    slack: FakeSlack, client: WebClient, deps: AppContext
 ) -> None:
     humans = [f"U{i}" for i in range(1, 31)]
     team(slack, humans)
@@ -338,7 +347,7 @@ class CrashingPacer(Pacer):
         super().wait()
 
 
-def test_interrupted_fan_out_resumes_without_duplicates(slack: FakeSlack, client: WebClient, deps: Deps) -> None:
+def test_interrupted_fan_out_resumes_without_duplicates(slack: FakeSlack, client: WebClient, deps: AppContext) -> None:
     humans = [f"U{i}" for i in range(1, 26)]
     team(slack, humans)
     subscribe(deps, TUESDAY)
@@ -352,7 +361,7 @@ def test_interrupted_fan_out_resumes_without_duplicates(slack: FakeSlack, client
         assert s.scalar(select(func.count(Send.id)).where(Send.kind == "prompt", Send.status == "sent")) == 25
 
 
-def test_deactivated_users_are_skipped(slack: FakeSlack, client: WebClient, deps: Deps) -> None:
+def test_deactivated_users_are_skipped(slack: FakeSlack, client: WebClient, deps: AppContext) -> None:
     team(slack, ["U1", "U2"])
     assess(deps, "U2", [1, 1, 1, 1, 1], TUESDAY - timedelta(days=200))
     slack.users["U2"]["deleted"] = True
@@ -361,7 +370,7 @@ def test_deactivated_users_are_skipped(slack: FakeSlack, client: WebClient, deps
     assert len(slack.dm_messages("U1")) == 1 and slack.dm_messages("U2") == []
 
 
-def test_digest_now_posts_at_once_even_mid_period(slack: FakeSlack, client: WebClient, deps: Deps) -> None:
+def test_digest_now_posts_at_once_even_mid_period(slack: FakeSlack, client: WebClient, deps: AppContext) -> None:
     humans = [f"U{i}" for i in range(1, 6)]
     team(slack, humans)
     subscribe(deps, TUESDAY)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.pacing import BACK_OFF, CLEAN_RUN, Pacer
+from bot.slack.pacing import BACK_OFF, CLEAN_RUN, Pacer
 
 
 class Clock:

@@ -14,11 +14,13 @@ import pytest
 from conftest import SMALL_BANK
 from fakeslack import BOT_TOKEN, TEAM_ID, FakeSlack
 
-from bot import services
+from bot.app.assessment import record_answer, restart_assessment
+from bot.app.context import AppContext
+from bot.app.digests import subscribe_digest
+from bot.app.types import Click, Who
 from bot.db.setup import open_database
 from bot.domain.questionnaire import load_questionnaire
-from bot.scheduler import TICK_JOB_ID, build_scheduler
-from bot.services import Who
+from bot.run.scheduler import TICK_JOB_ID, build_scheduler
 
 COMPASS = str(Path(sys.executable).parent / "compass")
 NOW = datetime(2026, 12, 1, 11, 0, tzinfo=UTC)  # a Tuesday, inside the default working hours
@@ -53,10 +55,14 @@ def seed(slack: FakeSlack, database_url: str, assessed: int, members: int, now: 
     slack.add_channel("C0TEAM", people)
     for user in people[:assessed]:
         who = Who(TEAM_ID, user)
-        progress = services.restart_assessment(db.sessions, bank, who, now - timedelta(days=3))
+        progress = restart_assessment(AppContext(db.sessions, bank), who, now - timedelta(days=3))
         for q in bank.questions:
-            services.record_answer(db.sessions, bank, who, progress.assessment_id, q.id, 3, now - timedelta(days=3))
-    services.subscribe_digest(db.sessions, TEAM_ID, "C0TEAM", "monthly", people[0], now - timedelta(days=40))
+            record_answer(
+                AppContext(db.sessions, bank), who, Click(progress.assessment_id, q.id, 3), now - timedelta(days=3)
+            )
+    subscribe_digest(
+        AppContext(db.sessions, bank), Who(TEAM_ID, people[0]), "C0TEAM", "monthly", now - timedelta(days=40)
+    )
     db.dispose()
 
 

@@ -10,14 +10,17 @@ import pytest
 from conftest import SMALL_BANK, T0
 from sqlalchemy import select
 
-from bot import services
+from bot.app.types import AnswerResult
+from bot.app.assessment import current_progress, go_back, record_answer, restart_assessment, start_assessment
+from bot.app.context import AppContext
+from bot.app.results import history, latest_report
+from bot.app.types import Click, Who
 from bot.db.models import Answer, Assessment, DimensionScore
 from bot.db.setup import Database
+from bot.domain.errors import BankChanged, NoAssessment, NotYourAssessment
 from bot.domain.flow import DEFAULT_EXPIRY, Outcome, Status
 from bot.domain.questionnaire import Questionnaire, parse_questionnaire
 from bot.domain.scoring import score_answers
-from bot.errors import BankChanged, NoAssessment, NotYourAssessment
-from bot.services import Who
 
 ANA = Who("T0001", "U0ANA")
 BEN = Who("T0001", "U0BEN")
@@ -26,17 +29,20 @@ MINUTE = timedelta(minutes=1)
 
 def answer_all(
     database: Database, bank: Questionnaire, who: Who, answers: dict[str, int | None], start=T0
-) -> services.AnswerResult:
+) -> AnswerResult:
     """Start (or resume) and answer every remaining question from ``answers``; returns the last result."""
-    progress = services.start_assessment(database.sessions, bank, who, start).progress
+    progress = start_assessment(AppContext(database.sessions, bank), who, start).progress
     now = start
     result = None
     while progress.status is Status.ASKING:
         assert progress.question is not None
         now += MINUTE
         question_id = progress.question.id
-        result = services.record_answer(
-            database.sessions, bank, who, progress.assessment_id, question_id, answers[question_id], now
+        result = record_answer(
+            AppContext(database.sessions, bank),
+            who,
+            Click(progress.assessment_id, question_id, answers[question_id]),
+            now,
         )
         progress = result.progress
     assert result is not None
@@ -81,7 +87,7 @@ SMALL_DOC = json.loads(SMALL_BANK.read_text(encoding="utf-8"))
 
 
 def test_starting_asks_the_first_question_and_records_the_bank(database, small_bank):
-    started = services.start_assessment(database.sessions, small_bank, ANA, T0)
+    started = start_assessment(AppContext(database.sessions, small_bank), ANA, T0)
 
     assert not started.resumable
     progress = started.progress
@@ -98,13 +104,16 @@ def test_starting_asks_the_first_question_and_records_the_bank(database, small_b
 
 
 def test_starting_while_one_is_in_progress_offers_to_resume_at_the_same_question(database, small_bank):
-    first = services.start_assessment(database.sessions, small_bank, ANA, T0).progress
+    first = start_assessment(AppContext(database.sessions, small_bank), ANA, T0).progress
     for i in range(2):
-        services.record_answer(
-            database.sessions, small_bank, ANA, first.assessment_id, small_bank.questions[i].id, 2, T0 + MINUTE
+        record_answer(
+            AppContext(database.sessions, small_bank),
+            ANA,
+            Click(first.assessment_id, small_bank.questions[i].id, 2),
+            T0 + MINUTE,
         )
 
-    again = services.start_assessment(database.sessions, small_bank, ANA, T0 + timedelta(hours=1))
+    again = start_assessment(AppContext(database.sessions, small_bank), ANA, T0 + timedelta(hours=1))
 
     assert again.resumable
     assert again.progress.assessment_id == first.assessment_id
@@ -114,10 +123,12 @@ def test_starting_while_one_is_in_progress_offers_to_resume_at_the_same_question
 
 
 def test_restart_abandons_the_unfinished_assessment_and_begins_a_new_one(database, small_bank):
-    first = services.start_assessment(database.sessions, small_bank, ANA, T0).progress
-    services.record_answer(database.sessions, small_bank, ANA, first.assessment_id, small_bank.questions[0].id, 3, T0)
+    first = start_assessment(AppContext(database.sessions, small_bank), ANA, T0).progress
+    record_answer(
+        AppContext(database.sessions, small_bank), ANA, Click(first.assessment_id, small_bank.questions[0].id, 3), T0
+    )
 
-    fresh = services.restart_assessment(database.sessions, small_bank, ANA, T0 + MINUTE)
+    fresh = restart_assessment(AppContext(database.sessions, small_bank), ANA, T0 + MINUTE)
 
     assert fresh.assessment_id != first.assessment_id
     assert fresh.position == 0
@@ -125,18 +136,21 @@ def test_restart_abandons_the_unfinished_assessment_and_begins_a_new_one(databas
     assert row(database, fresh.assessment_id).status == Status.ASKING.value
     assert stored_answers(database, fresh.assessment_id) == {}
     assert stored_answers(database, first.assessment_id) == {small_bank.questions[0].id: 3}
-    late = services.record_answer(
-        database.sessions, small_bank, ANA, first.assessment_id, small_bank.questions[1].id, 2, T0 + MINUTE
+    late = record_answer(
+        AppContext(database.sessions, small_bank),
+        ANA,
+        Click(first.assessment_id, small_bank.questions[1].id, 2),
+        T0 + MINUTE,
     )
     assert late.outcome is Outcome.CLOSED
 
 
 def test_each_answer_is_stored_with_its_dimension_weight_and_time(database, small_bank):
-    progress = services.start_assessment(database.sessions, small_bank, ANA, T0).progress
+    progress = start_assessment(AppContext(database.sessions, small_bank), ANA, T0).progress
     question = small_bank.questions[0]
 
-    result = services.record_answer(
-        database.sessions, small_bank, ANA, progress.assessment_id, question.id, 3, T0 + MINUTE
+    result = record_answer(
+        AppContext(database.sessions, small_bank), ANA, Click(progress.assessment_id, question.id, 3), T0 + MINUTE
     )
 
     assert result.outcome is Outcome.ACCEPTED
@@ -160,19 +174,23 @@ def test_not_applicable_is_stored_as_no_level(database, small_bank):
 
 
 def test_back_shows_the_earlier_answer_and_a_new_answer_overwrites_it(database, small_bank):
-    progress = services.start_assessment(database.sessions, small_bank, ANA, T0).progress
+    progress = start_assessment(AppContext(database.sessions, small_bank), ANA, T0).progress
     first, second = small_bank.questions[0], small_bank.questions[1]
-    services.record_answer(database.sessions, small_bank, ANA, progress.assessment_id, first.id, 1, T0 + MINUTE)
+    record_answer(
+        AppContext(database.sessions, small_bank), ANA, Click(progress.assessment_id, first.id, 1), T0 + MINUTE
+    )
 
-    back = services.go_back(database.sessions, small_bank, ANA, progress.assessment_id, second.id, T0 + 2 * MINUTE)
+    back = go_back(
+        AppContext(database.sessions, small_bank), ANA, Click(progress.assessment_id, second.id), T0 + 2 * MINUTE
+    )
 
     assert back.outcome is Outcome.MOVED_BACK
     assert back.progress.question == first
     assert back.progress.has_previous_answer
     assert back.progress.previous_answer == 1
 
-    again = services.record_answer(
-        database.sessions, small_bank, ANA, progress.assessment_id, first.id, 4, T0 + 3 * MINUTE
+    again = record_answer(
+        AppContext(database.sessions, small_bank), ANA, Click(progress.assessment_id, first.id, 4), T0 + 3 * MINUTE
     )
 
     assert again.outcome is Outcome.ACCEPTED
@@ -181,16 +199,18 @@ def test_back_shows_the_earlier_answer_and_a_new_answer_overwrites_it(database, 
 
 
 def test_stale_and_duplicate_answers_change_nothing_stored(database, small_bank):
-    progress = services.start_assessment(database.sessions, small_bank, ANA, T0).progress
+    progress = start_assessment(AppContext(database.sessions, small_bank), ANA, T0).progress
     first, third = small_bank.questions[0], small_bank.questions[2]
-    services.record_answer(database.sessions, small_bank, ANA, progress.assessment_id, first.id, 2, T0 + MINUTE)
+    record_answer(
+        AppContext(database.sessions, small_bank), ANA, Click(progress.assessment_id, first.id, 2), T0 + MINUTE
+    )
     before = row(database, progress.assessment_id)
 
-    duplicate = services.record_answer(
-        database.sessions, small_bank, ANA, progress.assessment_id, first.id, 2, T0 + 2 * MINUTE
+    duplicate = record_answer(
+        AppContext(database.sessions, small_bank), ANA, Click(progress.assessment_id, first.id, 2), T0 + 2 * MINUTE
     )
-    stale = services.record_answer(
-        database.sessions, small_bank, ANA, progress.assessment_id, third.id, 4, T0 + 2 * MINUTE
+    stale = record_answer(
+        AppContext(database.sessions, small_bank), ANA, Click(progress.assessment_id, third.id, 4), T0 + 2 * MINUTE
     )
 
     assert (duplicate.outcome, stale.outcome) == (Outcome.DUPLICATE, Outcome.STALE)
@@ -233,8 +253,11 @@ def test_completing_stores_the_scores_and_the_report(database, small_bank):
 def test_an_answer_after_completion_is_closed_and_shows_the_stored_report(database, small_bank):
     done = answer_all(database, small_bank, ANA, uniform(small_bank, 3))
 
-    late = services.record_answer(
-        database.sessions, small_bank, ANA, done.progress.assessment_id, small_bank.questions[-1].id, 1, T0
+    late = record_answer(
+        AppContext(database.sessions, small_bank),
+        ANA,
+        Click(done.progress.assessment_id, small_bank.questions[-1].id, 1),
+        T0,
     )
 
     assert late.outcome is Outcome.CLOSED
@@ -249,7 +272,7 @@ def test_history_lists_newest_first_with_the_change_since_the_previous(database,
         answer_all(database, small_bank, ANA, answers, start=T0 + timedelta(days=day))
     overall = [float(score_answers(small_bank, answers).overall) for answers in runs]
 
-    entries = services.history(database.sessions, ANA)
+    entries = history(AppContext(database.sessions, small_bank), ANA)
 
     assert [e.overall for e in entries] == pytest.approx(list(reversed(overall)))
     assert [e.level for e in entries] == [score_answers(small_bank, a).level for a in reversed(runs)]
@@ -264,7 +287,7 @@ def test_history_limit_keeps_the_change_against_the_older_result(database, small
     for day, level in enumerate((2, 3)):
         answer_all(database, small_bank, ANA, uniform(small_bank, level), start=T0 + timedelta(days=day))
 
-    entries = services.history(database.sessions, ANA, limit=1)
+    entries = history(AppContext(database.sessions, small_bank), ANA, limit=1)
 
     assert len(entries) == 1
     assert entries[0].change == pytest.approx(1.0)
@@ -273,9 +296,9 @@ def test_history_limit_keeps_the_change_against_the_older_result(database, small
 def test_history_is_per_person_and_empty_for_a_stranger(database, small_bank):
     answer_all(database, small_bank, ANA, uniform(small_bank, 2))
 
-    assert services.history(database.sessions, BEN) == []
-    assert services.history(database.sessions, Who("T0002", ANA.user)) == []
-    assert services.latest_report(database.sessions, BEN) is None
+    assert history(AppContext(database.sessions, small_bank), BEN) == []
+    assert history(AppContext(database.sessions, small_bank), Who("T0002", ANA.user)) == []
+    assert latest_report(AppContext(database.sessions, small_bank), BEN) is None
 
 
 def test_latest_report_carries_the_change_overall_and_per_dimension(database, small_bank):
@@ -284,7 +307,7 @@ def test_latest_report_carries_the_change_overall_and_per_dimension(database, sm
     answer_all(database, small_bank, ANA, second_answers, start=T0 + timedelta(days=90))
     first, second = score_answers(small_bank, first_answers), score_answers(small_bank, second_answers)
 
-    report = services.latest_report(database.sessions, ANA)
+    report = latest_report(AppContext(database.sessions, small_bank), ANA)
 
     assert report is not None
     assert report.overall == pytest.approx(float(second.overall))
@@ -305,49 +328,59 @@ def test_the_completion_report_already_shows_the_change_since_last_time(database
 
 
 def test_someone_elses_assessment_id_is_refused(database, small_bank):
-    anas = services.start_assessment(database.sessions, small_bank, ANA, T0).progress
-    services.start_assessment(database.sessions, small_bank, BEN, T0)
+    anas = start_assessment(AppContext(database.sessions, small_bank), ANA, T0).progress
+    start_assessment(AppContext(database.sessions, small_bank), BEN, T0)
     question = small_bank.questions[0].id
 
     with pytest.raises(NotYourAssessment):
-        services.record_answer(database.sessions, small_bank, BEN, anas.assessment_id, question, 1, T0)
+        record_answer(AppContext(database.sessions, small_bank), BEN, Click(anas.assessment_id, question, 1), T0)
     with pytest.raises(NotYourAssessment):
-        services.go_back(database.sessions, small_bank, BEN, anas.assessment_id, question, T0)
+        go_back(AppContext(database.sessions, small_bank), BEN, Click(anas.assessment_id, question), T0)
     with pytest.raises(NotYourAssessment):
-        services.record_answer(
-            database.sessions, small_bank, Who("T0002", ANA.user), anas.assessment_id, question, 1, T0
+        record_answer(
+            AppContext(database.sessions, small_bank),
+            Who("T0002", ANA.user),
+            Click(anas.assessment_id, question, 1),
+            T0,
         )
     assert stored_answers(database, anas.assessment_id) == {}
 
 
 def test_an_unknown_assessment_id_is_reported(database, small_bank):
     with pytest.raises(NoAssessment):
-        services.record_answer(database.sessions, small_bank, ANA, 4242, small_bank.questions[0].id, 1, T0)
+        record_answer(AppContext(database.sessions, small_bank), ANA, Click(4242, small_bank.questions[0].id, 1), T0)
 
 
 def test_an_invalid_answer_stores_nothing(database, small_bank):
-    progress = services.start_assessment(database.sessions, small_bank, ANA, T0).progress
+    progress = start_assessment(AppContext(database.sessions, small_bank), ANA, T0).progress
     refuses_na = next(q for q in small_bank if not q.allow_na)
     assert refuses_na == small_bank.questions[0]
 
     with pytest.raises(ValueError, match="not applicable"):
-        services.record_answer(database.sessions, small_bank, ANA, progress.assessment_id, refuses_na.id, None, T0)
+        record_answer(
+            AppContext(database.sessions, small_bank), ANA, Click(progress.assessment_id, refuses_na.id, None), T0
+        )
 
     assert stored_answers(database, progress.assessment_id) == {}
     assert row(database, progress.assessment_id).version == progress.version
 
 
 def test_a_changed_bank_expires_the_unfinished_assessment_on_the_next_start(database, small_bank):
-    old = services.start_assessment(database.sessions, small_bank, ANA, T0).progress
-    services.record_answer(database.sessions, small_bank, ANA, old.assessment_id, small_bank.questions[0].id, 2, T0)
+    old = start_assessment(AppContext(database.sessions, small_bank), ANA, T0).progress
+    record_answer(
+        AppContext(database.sessions, small_bank), ANA, Click(old.assessment_id, small_bank.questions[0].id, 2), T0
+    )
     new_bank = changed_bank(SMALL_DOC)
     assert new_bank.content_hash != small_bank.content_hash
 
     with pytest.raises(BankChanged):
-        services.record_answer(
-            database.sessions, new_bank, ANA, old.assessment_id, new_bank.questions[1].id, 2, T0 + MINUTE
+        record_answer(
+            AppContext(database.sessions, new_bank),
+            ANA,
+            Click(old.assessment_id, new_bank.questions[1].id, 2),
+            T0 + MINUTE,
         )
-    started = services.start_assessment(database.sessions, new_bank, ANA, T0 + MINUTE)
+    started = start_assessment(AppContext(database.sessions, new_bank), ANA, T0 + MINUTE)
 
     assert not started.resumable
     assert started.progress.assessment_id != old.assessment_id
@@ -357,12 +390,16 @@ def test_a_changed_bank_expires_the_unfinished_assessment_on_the_next_start(data
 
 
 def test_an_assessment_idle_for_thirty_days_is_resumed_until_then_and_expired_after(database, small_bank):
-    old = services.start_assessment(database.sessions, small_bank, ANA, T0).progress
+    old = start_assessment(AppContext(database.sessions, small_bank), ANA, T0).progress
     last = T0 + timedelta(hours=1)
-    services.record_answer(database.sessions, small_bank, ANA, old.assessment_id, small_bank.questions[0].id, 2, last)
+    record_answer(
+        AppContext(database.sessions, small_bank), ANA, Click(old.assessment_id, small_bank.questions[0].id, 2), last
+    )
 
-    on_the_day = services.start_assessment(database.sessions, small_bank, ANA, last + DEFAULT_EXPIRY)
-    after = services.start_assessment(database.sessions, small_bank, ANA, last + DEFAULT_EXPIRY + timedelta(seconds=1))
+    on_the_day = start_assessment(AppContext(database.sessions, small_bank), ANA, last + DEFAULT_EXPIRY)
+    after = start_assessment(
+        AppContext(database.sessions, small_bank), ANA, last + DEFAULT_EXPIRY + timedelta(seconds=1)
+    )
 
     assert on_the_day.resumable
     assert on_the_day.progress.assessment_id == old.assessment_id
@@ -372,12 +409,14 @@ def test_an_assessment_idle_for_thirty_days_is_resumed_until_then_and_expired_af
 
 
 def test_current_progress_follows_the_unfinished_assessment(database, small_bank):
-    assert services.current_progress(database.sessions, small_bank, ANA, T0) is None
-    started = services.start_assessment(database.sessions, small_bank, ANA, T0).progress
-    services.record_answer(database.sessions, small_bank, ANA, started.assessment_id, small_bank.questions[0].id, 2, T0)
+    assert current_progress(AppContext(database.sessions, small_bank), ANA, T0) is None
+    started = start_assessment(AppContext(database.sessions, small_bank), ANA, T0).progress
+    record_answer(
+        AppContext(database.sessions, small_bank), ANA, Click(started.assessment_id, small_bank.questions[0].id, 2), T0
+    )
 
-    current = services.current_progress(database.sessions, small_bank, ANA, T0 + MINUTE)
-    expired = services.current_progress(database.sessions, small_bank, ANA, T0 + DEFAULT_EXPIRY + MINUTE)
+    current = current_progress(AppContext(database.sessions, small_bank), ANA, T0 + MINUTE)
+    expired = current_progress(AppContext(database.sessions, small_bank), ANA, T0 + DEFAULT_EXPIRY + MINUTE)
 
     assert current is not None
     assert (current.assessment_id, current.position) == (started.assessment_id, 1)
@@ -386,8 +425,8 @@ def test_current_progress_follows_the_unfinished_assessment(database, small_bank
 
 
 def test_people_in_different_workspaces_have_separate_assessments(database, small_bank):
-    here = services.start_assessment(database.sessions, small_bank, ANA, T0).progress
-    elsewhere = services.start_assessment(database.sessions, small_bank, Who("T0002", ANA.user), T0)
+    here = start_assessment(AppContext(database.sessions, small_bank), ANA, T0).progress
+    elsewhere = start_assessment(AppContext(database.sessions, small_bank), Who("T0002", ANA.user), T0)
 
     assert not elsewhere.resumable
     assert elsewhere.progress.assessment_id != here.assessment_id

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import SHIPPED_BANK
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.domain.questionnaire import load_questionnaire
 
 DOC = json.loads(SHIPPED_BANK.read_text(encoding="utf-8"))

@@ -19,16 +19,20 @@ from harness import Slack, button, text_of
 from slack_sdk import WebClient
 from sqlalchemy import select
 
-from bot import services
+from bot.app.context import AppContext
+from bot.app.events import claim_event
 from bot.db.models import Answer, PendingWork, ProcessedEvent
 from bot.db.setup import Database, open_database
 from bot.domain.questionnaire import Questionnaire
+from bot.queue.outbox import Outbox
+from bot.queue.store import QueueStore
+from bot.queue.worker import LEASE, MAX_ATTEMPTS, Worker, WorkerSettings
+from bot.run.wiring import EVENT_MEMORY, build_worker
 from bot.slack.deps import Deps, utc_now
 from bot.slack.ids import Work
-from bot.slack.listeners import work_handlers
-from bot.slack.outbox import Outbox
-from bot.slack.work import Task, owner_of, report_lost
-from bot.worker import EVENT_MEMORY, LEASE, MAX_ATTEMPTS, Worker, WorkerSettings
+from bot.slack.payloads import owner_of
+from bot.slack.work import report_lost
+from bot.slack.work.task import Task
 
 USER = "U0WORKER"
 
@@ -47,9 +51,9 @@ def slack(fake: FakeSlack) -> Slack:
 
 
 def worker(database: Database, bank: Questionnaire, fake: FakeSlack, clock: Callable[[], datetime] = utc_now) -> Worker:
-    deps = Deps(database.sessions, bank, clock)
+    deps = Deps(AppContext(database.sessions, bank), clock)
     client = WebClient(token=BOT_TOKEN, base_url=fake.api_url)
-    return Worker(deps, client, work_handlers(), WorkerSettings(threads=2, poll_seconds=0.01))
+    return build_worker(deps, client, WorkerSettings(threads=2, poll_seconds=0.01))
 
 
 @contextmanager
@@ -75,11 +79,11 @@ def click(slack: Slack, message: Any, action_id: str, user: str = USER) -> dict[
 
 
 def queue(database: Database, kind: Work | str, body: dict[str, Any], now: datetime | None = None) -> None:
-    services.queue_work(database.sessions, [(str(kind), owner_of(body), json.dumps(body))], now or utc_now())
+    QueueStore(database.sessions).append([(str(kind), owner_of(body), json.dumps(body))], now or utc_now())
 
 
 def waiting(database: Database) -> int:
-    return services.work_backlog(database.sessions)[0]
+    return QueueStore(database.sessions).backlog()[0]
 
 
 def test_queued_start_and_answer_are_done_and_leave_the_queue(
@@ -118,7 +122,7 @@ def test_work_a_dead_worker_held_is_done_once_its_lease_runs_out(
     database: Database, small_bank: Questionnaire, fake: FakeSlack, slack: Slack
 ) -> None:
     queue(database, Work.COMMAND, command(slack, "start"), T0)
-    assert len(services.lease_work(database.sessions, T0, LEASE, limit=5)) == 1  # then that worker died
+    assert len(QueueStore(database.sessions).lease(T0, LEASE, limit=5)) == 1  # then that worker died
     with running(worker(database, small_bank, fake, clock=lambda: T0 + LEASE - timedelta(seconds=1))):
         time.sleep(0.3)  # thirty polls of the queue
     assert fake.dm_messages(USER) == [] and waiting(database) == 1
@@ -134,7 +138,7 @@ def test_work_that_keeps_killing_its_worker_is_given_up_and_the_person_told(
     queue(database, Work.COMMAND, command(slack, "start"), T0)
     now = T0
     for _ in range(MAX_ATTEMPTS):
-        assert services.lease_work(database.sessions, now, LEASE, limit=1)
+        assert QueueStore(database.sessions).lease(now, LEASE, limit=1)
         now += LEASE
     with running(worker(database, small_bank, fake, clock=lambda: now)):
         reply = fake.wait_for(lambda: fake.responses and fake.responses[-1])
@@ -165,7 +169,7 @@ def leased_times(database: Database) -> int:
 
 
 def test_the_outbox_writes_everything_put_from_many_threads_in_order_per_thread(database: Database) -> None:
-    outbox = Outbox(database.sessions, utc_now, lambda exc, entries: pytest.fail(f"lost {entries}: {exc}"))
+    outbox = Outbox(QueueStore(database.sessions), utc_now, lambda exc, entries: pytest.fail(f"lost {entries}: {exc}"))
 
     def put(t: int) -> None:
         for i in range(50):
@@ -191,7 +195,7 @@ def test_requests_the_outbox_cannot_store_are_reported_to_each_person(
     tmp_path: Any, fake: FakeSlack, slack: Slack
 ) -> None:
     unmigrated = open_database(f"sqlite:///{tmp_path / 'empty.db'}", auto_migrate=False)  # no pending_work table
-    outbox = Outbox(unmigrated.sessions, utc_now, report_lost, retry_delays=(0.01, 0.01))
+    outbox = Outbox(QueueStore(unmigrated.sessions), utc_now, report_lost, retry_delays=(0.01, 0.01))
     outbox.put(Work.COMMAND.value, "T:U0ONE", command(slack, "start", user="U0ONE"))
     outbox.put(Work.COMMAND.value, "T:U0TWO", command(slack, "history", user="U0TWO"))
     replies = fake.wait_for(lambda: len(fake.responses) >= 2 and fake.responses)
@@ -205,8 +209,8 @@ def test_the_worker_forgets_event_ids_older_than_a_day_and_keeps_recent_ones(
     database: Database, small_bank: Questionnaire, fake: FakeSlack
 ) -> None:
     now = T0 + timedelta(days=10)
-    assert services.claim_event(database.sessions, "EvOLD", now - EVENT_MEMORY - timedelta(minutes=1))
-    assert services.claim_event(database.sessions, "EvRECENT", now - timedelta(minutes=5))
+    assert claim_event(AppContext(database.sessions, small_bank), "EvOLD", now - EVENT_MEMORY - timedelta(minutes=1))
+    assert claim_event(AppContext(database.sessions, small_bank), "EvRECENT", now - timedelta(minutes=5))
 
     def remembered() -> set[str]:
         with database.sessions() as session:
@@ -241,14 +245,14 @@ class Recorder:
 
 
 def recorded_worker(database: Database, bank: Questionnaire, fake: FakeSlack, recorder: Recorder, **kw: Any) -> Worker:
-    deps = Deps(database.sessions, bank, kw.pop("clock", utc_now))
+    deps = Deps(AppContext(database.sessions, bank), kw.pop("clock", utc_now))
     client = WebClient(token=BOT_TOKEN, base_url=fake.api_url)
-    return Worker(deps, client, {Work.ANSWER: recorder}, WorkerSettings(poll_seconds=0.01, **kw))
+    return build_worker(deps, client, WorkerSettings(poll_seconds=0.01, **kw), {Work.ANSWER: recorder})
 
 
 def queue_numbered(database: Database, owners: list[str], now: datetime | None = None) -> None:
     rows = [(Work.ANSWER.value, owner, json.dumps({"n": str(n)})) for n, owner in enumerate(owners)]
-    services.queue_work(database.sessions, rows, now or utc_now())
+    QueueStore(database.sessions).append(rows, now or utc_now())
 
 
 def test_a_worker_runs_at_most_its_thread_count_and_one_request_per_person_at_a_time(
@@ -276,7 +280,7 @@ def test_a_job_longer_than_its_lease_keeps_it_and_runs_once(
         for minutes in range(1, 11):  # ten minutes pass while the job runs: five leases' worth
             now[0] = T0 + timedelta(minutes=minutes)
             time.sleep(0.1)  # a few turns of the worker's loop, which renews the lease
-            assert services.lease_work(database.sessions, now[0], LEASE, limit=5) == []
+            assert QueueStore(database.sessions).lease(now[0], LEASE, limit=5) == []
         recorder.release.set()
         fake.wait_for(lambda: waiting(database) == 0)
     assert recorder.log == [("start", "0"), ("end", "0")]

@@ -9,8 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db.base import Base, UTCDateTime
 
-LOCAL_WORKSPACE = "local"  # the workspace of terminal users
-
 
 class Workspace(Base):
     __tablename__ = "workspaces"
@@ -165,7 +163,7 @@ class Send(Base):
 
 
 class PendingWork(Base):
-    """Slack requests the web process has acknowledged and queued for the worker (bot/worker.py).
+    """Slack requests the web process has acknowledged and queued for the worker (bot/queue/worker.py).
 
     A row lives from the ack until the worker has done the work; a lease that runs out
     (the worker died mid-job) lets another worker take it again.

@@ -7,6 +7,7 @@ no figures at all, only how many more answers are needed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
@@ -14,6 +15,18 @@ from bot.domain.levels import level_for
 from bot.domain.questionnaire import Questionnaire
 
 ABSOLUTE_MIN_RESPONDENTS = 3  # never show aggregates of fewer people than this
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A channel that gets the team digest at a cadence; its members are the team."""
+
+    id: int
+    channel_id: str
+    cadence: str  # a schedule.Cadence value
+    created_by: str
+    created_at: datetime
+    paused_reason: str | None  # set when Slack refused a post
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,29 @@ class InvalidAnswer(ValueError):
     """An answer that no button could have produced (unknown level, N/A not allowed)."""
 
 
+class UnknownQuestion(InvalidAnswer):
+    pass
+
+
+class NotApplicableRefused(InvalidAnswer):
+    """N/A given to a question that does not allow it."""
+
+
+class LevelOutOfRange(InvalidAnswer):
+    pass
+
+
+def check_answer(questionnaire: Questionnaire, question_id: str, level: int | None) -> None:
+    """Raise the InvalidAnswer that fits unless ``level`` (1-4, or None for N/A) can answer the question."""
+    if not questionnaire.has_question(question_id):
+        raise UnknownQuestion(f"unknown question {question_id!r}")
+    question = questionnaire.question(question_id)
+    if level is None and not question.allow_na:
+        raise NotApplicableRefused(f"question {question_id!r} has no 'not applicable' answer")
+    if level is not None and level not in (1, 2, 3, 4):
+        raise LevelOutOfRange(f"level must be 1-4, got {level!r}")
+
+
 @dataclass(frozen=True)
 class RunState:
     status: Status
@@ -90,13 +113,7 @@ def answer(questionnaire: Questionnaire, state: RunState, question_id: str, leve
     Raises:
         InvalidAnswer: unknown question, level outside 1-4, or N/A where not allowed.
     """
-    if not questionnaire.has_question(question_id):
-        raise InvalidAnswer(f"unknown question {question_id!r}")
-    question = questionnaire.question(question_id)
-    if level is None and not question.allow_na:
-        raise InvalidAnswer(f"question {question_id!r} has no 'not applicable' answer")
-    if level is not None and level not in (1, 2, 3, 4):
-        raise InvalidAnswer(f"level must be 1-4, got {level!r}")
+    check_answer(questionnaire, question_id, level)
     if state.status is not Status.ASKING:
         return Step(state, Outcome.CLOSED)
     current = questionnaire.questions[state.position]

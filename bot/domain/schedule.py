@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 REMINDER_AFTER = (timedelta(days=3), timedelta(days=7))  # after the last activity; then no more
 
 
@@ -22,38 +21,22 @@ class Cadence(StrEnum):
 
 
 @dataclass(frozen=True)
+class SendKey:
+    """What makes a scheduled message unique: at most one is ever sent per key."""
+
+    kind: str  # digest, prompt, reminder, notice
+    workspace_id: int
+    target: str  # channel or user id
+    period: str  # the digest period, the re-assessment cycle, "assessment:number" for reminders
+
+
+@dataclass(frozen=True)
 class WorkingHours:
     """Local days and hours in which people may be messaged; end hour exclusive."""
 
     days: frozenset[int]  # 0 = Monday
     start_hour: int
     end_hour: int
-
-    @classmethod
-    def parse(cls, days: str, hours: str) -> WorkingHours:
-        """Parse "tue,wed,thu" (or "mon-fri") and "10-16"; ValueError names the bad part."""
-        chosen: set[int] = set()
-        for part in days.lower().replace(" ", "").split(","):
-            if "-" in part:
-                first, last = part.split("-", 1)
-                if first not in WEEKDAYS or last not in WEEKDAYS:
-                    raise ValueError(f"unknown weekday range {part!r}; use e.g. mon-fri")
-                a, b = WEEKDAYS.index(first), WEEKDAYS.index(last)
-                if a > b:
-                    raise ValueError(f"weekday range {part!r} runs backwards")
-                chosen.update(range(a, b + 1))
-            elif part in WEEKDAYS:
-                chosen.add(WEEKDAYS.index(part))
-            else:
-                raise ValueError(f"unknown weekday {part!r}; use mon, tue, wed, thu, fri, sat, sun")
-        try:
-            start_text, end_text = hours.split("-", 1)
-            start, end = int(start_text), int(end_text)
-        except ValueError:
-            raise ValueError(f"working hours {hours!r} must look like 10-16") from None
-        if not 0 <= start < end <= 24:
-            raise ValueError(f"working hours {hours!r} must satisfy 0 <= start < end <= 24")
-        return cls(frozenset(chosen), start, end)
 
     def contains(self, now: datetime, tz_name: str | None) -> bool:
         """Whether ``now`` falls inside these hours in the person's own time zone."""

@@ -1,17 +1,14 @@
-"""What listeners need, built once at start and handed to them through Bolt's context."""
+"""What listeners and work handlers need, built once at start and handed over through Bolt's context."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bot.db.session import SessionFactory
-from bot.domain.questionnaire import Questionnaire
-
-if TYPE_CHECKING:
-    from bot.slack.outbox import Outbox
+from bot.app.context import AppContext
+from bot.queue.outbox import Outbox
 
 CONTEXT_KEY = "compass"
 
@@ -22,8 +19,7 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class Deps:
-    sessions: SessionFactory
-    bank: Questionnaire
+    ctx: AppContext
     clock: Callable[[], datetime] = utc_now
     outbox: Outbox | None = None  # where listeners queue work (the serving process only)
 

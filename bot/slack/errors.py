@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import BoltResponse
 from slack_sdk.errors import SlackApiError
 
-from bot.errors import CompassError
+from bot.domain.errors import CompassError
 from bot.slack.ids import StaleButton
 
 log = logging.getLogger("bot.slack.errors")

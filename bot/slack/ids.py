@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.errors import CompassError
+from bot.domain.errors import CompassError
 
 COMMAND = "/compass"
 
@@ -66,6 +66,9 @@ class ButtonRef:
     question_id: str
     level: int | None = None  # None with is_na False means "no level" (Back, Resume)
     is_na: bool = False
+
+
+NO_REF = "v1|0|none"  # the value of buttons that refer to no assessment (Start, Remind me later)
 
 
 def encode(assessment_id: int, question_id: str, level: int | None = None, na: bool = False) -> str:

@@ -20,12 +20,13 @@ import pytest
 from conftest import SHIPPED_BANK, T0
 from sqlalchemy import func, select
 
-from bot import services
+from bot.app.assessment import current_progress, record_answer, restart_assessment, start_assessment
+from bot.app.context import AppContext
+from bot.app.types import Click, Who
 from bot.db.models import Answer, Assessment, DimensionScore
 from bot.db.setup import Database, open_database
 from bot.domain.flow import Outcome, Status
 from bot.domain.questionnaire import Questionnaire, load_questionnaire
-from bot.services import Who
 
 R = TypeVar("R")
 WHO = Who("T0001", "U0001")
@@ -81,13 +82,16 @@ def open_assessments(database: Database) -> int:
 
 @pytest.mark.parametrize("threads", [2, 8])
 def test_simultaneous_identical_answers_store_one_row_and_advance_once(database, small_bank, threads):
-    started = services.start_assessment(database.sessions, small_bank, WHO, T0).progress
+    started = start_assessment(AppContext(database.sessions, small_bank), WHO, T0).progress
     question = small_bank.questions[0]
 
     results = together(
         threads,
-        lambda i: services.record_answer(
-            database.sessions, small_bank, WHO, started.assessment_id, question.id, 3, T0 + timedelta(seconds=i)
+        lambda i: record_answer(
+            AppContext(database.sessions, small_bank),
+            WHO,
+            Click(started.assessment_id, question.id, 3),
+            T0 + timedelta(seconds=i),
         ),
     )
 
@@ -104,13 +108,13 @@ def test_simultaneous_identical_answers_store_one_row_and_advance_once(database,
 
 @pytest.mark.parametrize("threads", [2, 8])
 def test_simultaneous_different_answers_keep_exactly_the_winning_one(database, small_bank, threads):
-    started = services.start_assessment(database.sessions, small_bank, WHO, T0).progress
+    started = start_assessment(AppContext(database.sessions, small_bank), WHO, T0).progress
     question = small_bank.questions[0]
 
     results = together(
         threads,
-        lambda i: services.record_answer(
-            database.sessions, small_bank, WHO, started.assessment_id, question.id, i % 4 + 1, T0
+        lambda i: record_answer(
+            AppContext(database.sessions, small_bank), WHO, Click(started.assessment_id, question.id, i % 4 + 1), T0
         ),
     )
 
@@ -124,13 +128,15 @@ def test_simultaneous_different_answers_keep_exactly_the_winning_one(database, s
 
 
 def test_answers_to_successive_questions_sent_at_once_never_skip_a_question(database, small_bank):
-    started = services.start_assessment(database.sessions, small_bank, WHO, T0).progress
+    started = start_assessment(AppContext(database.sessions, small_bank), WHO, T0).progress
     ids = [q.id for q in small_bank]
 
     # every question is answered at the same moment, each by its own thread
     results = together(
         len(ids),
-        lambda i: services.record_answer(database.sessions, small_bank, WHO, started.assessment_id, ids[i], 2, T0),
+        lambda i: record_answer(
+            AppContext(database.sessions, small_bank), WHO, Click(started.assessment_id, ids[i], 2), T0
+        ),
     )
 
     accepted = {ids[i] for i, r in enumerate(results) if r.outcome in (Outcome.ACCEPTED, Outcome.COMPLETED)}
@@ -150,11 +156,14 @@ def run_to_completion(database: Database, bank: Questionnaire, assessment_id: in
     """Keep answering whatever the database says is the current question until it is closed."""
     outcomes = []
     for attempt in range(5 * len(bank)):
-        progress = services.current_progress(database.sessions, bank, WHO, T0 + timedelta(seconds=attempt))
+        progress = current_progress(AppContext(database.sessions, bank), WHO, T0 + timedelta(seconds=attempt))
         if progress is None or progress.question is None:
             break
-        result = services.record_answer(
-            database.sessions, bank, WHO, assessment_id, progress.question.id, level, T0 + timedelta(seconds=attempt)
+        result = record_answer(
+            AppContext(database.sessions, bank),
+            WHO,
+            Click(assessment_id, progress.question.id, level),
+            T0 + timedelta(seconds=attempt),
         )
         outcomes.append(result.outcome)
     return outcomes
@@ -162,7 +171,7 @@ def run_to_completion(database: Database, bank: Questionnaire, assessment_id: in
 
 @pytest.mark.parametrize("threads", [2, 6])
 def test_threads_racing_through_successive_questions_end_complete_and_consistent(database, small_bank, threads):
-    started = services.start_assessment(database.sessions, small_bank, WHO, T0).progress
+    started = start_assessment(AppContext(database.sessions, small_bank), WHO, T0).progress
 
     results = together(threads, lambda i: run_to_completion(database, small_bank, started.assessment_id, 2))
 
@@ -182,7 +191,7 @@ def test_threads_racing_through_successive_questions_end_complete_and_consistent
 
 @pytest.mark.parametrize("threads", [2, 8])
 def test_simultaneous_starts_leave_one_assessment_in_progress(database, small_bank, threads):
-    results = together(threads, lambda i: services.start_assessment(database.sessions, small_bank, WHO, T0))
+    results = together(threads, lambda i: start_assessment(AppContext(database.sessions, small_bank), WHO, T0))
 
     assert sum(not r.resumable for r in results) == 1
     assert len({r.progress.assessment_id for r in results}) == 1
@@ -192,10 +201,10 @@ def test_simultaneous_starts_leave_one_assessment_in_progress(database, small_ba
 
 
 def test_simultaneous_restarts_leave_one_assessment_in_progress(database, small_bank):
-    services.start_assessment(database.sessions, small_bank, WHO, T0)
+    start_assessment(AppContext(database.sessions, small_bank), WHO, T0)
 
     results = together(
-        8, lambda i: services.restart_assessment(database.sessions, small_bank, WHO, T0 + timedelta(minutes=1))
+        8, lambda i: restart_assessment(AppContext(database.sessions, small_bank), WHO, T0 + timedelta(minutes=1))
     )
 
     assert open_assessments(database) == 1

@@ -11,19 +11,13 @@ from bot.domain.flow import Status
 from bot.domain.questionnaire import Questionnaire
 from bot.domain.report import build_report, with_change
 from bot.domain.scoring import score_answers
-from bot.services import HistoryEntry, Progress
+from bot.app.types import HistoryEntry, Progress
 from bot.slack import ids
-from bot.slack.blocks import (
-    Message,
-    build_help_message,
-    build_history_message,
-    build_home_view,
-    build_question_message,
-    build_report_message,
-    build_resume_offer,
-    build_unknown_command_message,
-    validate_message,
-)
+from bot.slack.blocks.assessment import build_question_message, build_resume_offer
+from bot.slack.blocks.common import Message, validate_blocks
+from bot.slack.blocks.help import build_help_message, build_unknown_command_message
+from bot.slack.blocks.home import build_home_view
+from bot.slack.blocks.report import build_history_message, build_report_message
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
@@ -34,7 +28,7 @@ def checked(message: Message) -> list[dict]:
     for parsed in Block.parse_all(blocks):
         assert parsed is not None
         parsed.to_dict()
-    validate_message(blocks)
+    validate_blocks(blocks)
     assert message.text
     return blocks
 

@@ -357,7 +357,7 @@ def post_invitation(env: Env, user: str):  # type: ignore[no-untyped-def]
     from fakeslack import BOT_TOKEN
     from slack_sdk import WebClient
 
-    from bot.slack.blocks import build_prompt_message
+    from bot.slack.blocks.outreach import build_prompt_message
 
     client = WebClient(token=BOT_TOKEN, base_url=env.fake.api_url)
     response = client.chat_postMessage(channel=user, **build_prompt_message(None, 90).as_kwargs())

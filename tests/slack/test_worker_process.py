@@ -15,8 +15,8 @@ from conftest import SMALL_BANK
 from fakeslack import FakeSlack
 from harness import COMPASS, AppProcess, Slack, text_of
 
-from bot import services
 from bot.db.setup import open_database
+from bot.queue.store import QueueStore
 
 
 def alive(pid: int) -> bool:
@@ -54,7 +54,7 @@ def test_requests_acked_without_a_worker_wait_in_the_queue_until_one_runs(databa
 
 
 def _waiting(db) -> int:  # type: ignore[no-untyped-def]
-    return services.work_backlog(db.sessions)[0]
+    return QueueStore(db.sessions).backlog()[0]
 
 
 def sidecars(app: AppProcess) -> dict[str, int]:

@@ -10,6 +10,7 @@ from sqlalchemy import delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.db.models import PendingWork
+from bot.db.sql import rowcount
 
 
 @dataclass(frozen=True)
@@ -70,14 +71,14 @@ def extend(session: Session, items: Sequence[Leased], until: datetime) -> int:
             .values(leased_until=until)
             .execution_options(synchronize_session=False)
         )
-        extended += session.execute(stmt).rowcount or 0
+        extended += rowcount(session.execute(stmt))
     return extended
 
 
 def remove(session: Session, item: Leased) -> bool:
     """Delete a done row; False when the lease was lost meanwhile (another worker took the row again)."""
     stmt = delete(PendingWork).where(PendingWork.id == item.id, PendingWork.attempts == item.attempts)
-    return bool(session.execute(stmt.execution_options(synchronize_session=False)).rowcount)
+    return rowcount(session.execute(stmt.execution_options(synchronize_session=False))) > 0
 
 
 def backlog(session: Session) -> tuple[int, datetime | None]:

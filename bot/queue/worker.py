@@ -1,8 +1,9 @@
-"""The worker: does what acknowledged Slack requests asked for, from the pending-work queue.
+"""The worker: does what acknowledged requests asked for, from the pending-work queue.
 
-Several workers may run against one database; each row is leased to one of them. A
-worker that dies mid-job loses its lease after ``LEASE`` and the row is done again,
-which the assessment state machine makes harmless (a repeated answer is recorded once).
+It knows kinds of work and the handlers registered for them, nothing about where the
+requests came from. Several workers may run against one database; each row is leased
+to one of them. A worker that dies mid-job loses its lease after ``LEASE`` and the row
+is done again, which the handlers make harmless (a repeated answer is recorded once).
 """
 
 from __future__ import annotations
@@ -10,28 +11,23 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from slack_sdk import WebClient
-
-from bot import services
-from bot.db.work_queue import Leased
-from bot.slack.deps import Deps
-from bot.slack.errors import handle_error
-from bot.slack.ids import Work
-from bot.slack.work import Handler, Task, respond_for
+from bot.db.pending_work import Leased
+from bot.queue.store import QueueStore
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
 HEARTBEAT = LEASE / 4  # leases of work in hand are pushed forward this often, however long a job takes
 MAX_ATTEMPTS = 3  # leases of one row before it is given up: a job that keeps killing its worker
-EVENT_MEMORY = timedelta(days=1)  # how long event ids are kept to spot Slack's retries (it retries for minutes)
-HOUSEKEEPING_EVERY = timedelta(hours=1)
+
+Handler = Callable[[dict[str, Any]], None]  # gets the queued request body
+FailureReporter = Callable[[Exception, dict[str, Any]], None]  # tells the person a request failed
 
 
 class GaveUp(RuntimeError):
@@ -42,6 +38,15 @@ class GaveUp(RuntimeError):
 class WorkerSettings:
     threads: int = 8
     poll_seconds: float = 0.05  # how long an idle worker waits before looking at the queue again
+
+
+@dataclass(frozen=True)
+class Chore:
+    """Periodic housekeeping a worker does between jobs (e.g. forgetting old event ids)."""
+
+    name: str
+    every: timedelta
+    run: Callable[[datetime], object]
 
 
 class Every:
@@ -58,19 +63,29 @@ class Every:
         return True
 
 
+@dataclass(frozen=True)
+class WorkerParts:
+    """What a worker is built from: its queue, the time, its handlers and how failures are reported."""
+
+    store: QueueStore
+    clock: Callable[[], datetime]
+    handlers: Mapping[str, Handler]
+    report_failure: FailureReporter
+    chores: Sequence[Chore] = ()
+
+
 class Worker:
-    def __init__(
-        self, deps: Deps, client: WebClient, handlers: Mapping[Work, Handler], settings: WorkerSettings
-    ) -> None:
-        self.deps = deps
-        self.client = client
+    def __init__(self, parts: WorkerParts, settings: WorkerSettings) -> None:
+        self.store = parts.store
+        self.clock = parts.clock
         # Rows carry the kind as text; a kind this release does not know finds nothing here.
-        self.handlers: dict[str, Handler] = {kind.value: handler for kind, handler in handlers.items()}
+        self.handlers = dict(parts.handlers)
+        self.report_failure = parts.report_failure
         self.settings = settings
+        self._chores = [(chore, Every(chore.every)) for chore in parts.chores]
         self._in_hand: dict[int, Leased] = {}
         self._slots = threading.Condition()
         self._heartbeats = Every(HEARTBEAT)
-        self._housekeeping_runs = Every(HOUSEKEEPING_EVERY)
 
     def run(self, stop: threading.Event) -> None:
         """Lease and run queued work until ``stop`` is set, then finish what is in hand."""
@@ -84,7 +99,7 @@ class Worker:
                         self._slots.wait(0.5)
                         continue
                 try:
-                    items = services.lease_work(self.deps.sessions, self.deps.clock(), LEASE, free)
+                    items = self.store.lease(self.clock(), LEASE, free)
                 except Exception:
                     log.exception("could not read the work queue; trying again in a second")
                     stop.wait(1.0)
@@ -106,7 +121,7 @@ class Worker:
             return len(self._in_hand)
 
     def _heartbeat(self) -> None:
-        now = self.deps.clock()
+        now = self.clock()
         if not self._heartbeats.due(now):
             return
         with self._slots:
@@ -114,20 +129,21 @@ class Worker:
         if not items:
             return
         try:
-            services.extend_leases(self.deps.sessions, items, now + LEASE)
+            self.store.extend(items, now + LEASE)
         except Exception:
             log.exception("could not extend the leases of %d job(s) in hand", len(items))
 
     def _housekeeping(self) -> None:
-        now = self.deps.clock()
-        if not self._housekeeping_runs.due(now):
-            return
-        try:
-            forgotten = services.forget_events(self.deps.sessions, now - EVENT_MEMORY)
-            if forgotten:
-                log.info("forgot %d event id(s) older than %s", forgotten, EVENT_MEMORY)
-        except Exception:
-            log.exception("housekeeping failed; trying again in %s", HOUSEKEEPING_EVERY)
+        now = self.clock()
+        for chore, schedule in self._chores:
+            if not schedule.due(now):
+                continue
+            try:
+                result = chore.run(now)
+                if result:
+                    log.info("%s: %s", chore.name, result)
+            except Exception:
+                log.exception("%s failed; trying again in %s", chore.name, chore.every)
 
     def _run_in_slot(self, item: Leased) -> None:
         try:
@@ -140,7 +156,7 @@ class Worker:
                 self._slots.notify()
 
     def run_one(self, item: Leased) -> None:
-        """Do one queued request; errors go to the central handler, then the row is done."""
+        """Do one queued request; errors go to the failure reporter, then the row is done."""
         body: dict[str, Any] = {}
         try:
             body = json.loads(item.payload)
@@ -152,14 +168,14 @@ class Worker:
                 # (the lease runs out and the row counts one more attempt).
                 log.warning("queued %s #%s is not a kind this worker knows; leaving it", item.kind, item.id)
                 return
-            handler(Task(body, self.client, self.deps, respond_for(body)))
+            handler(body)
         except Exception as exc:
             try:
-                handle_error(exc, body, respond_for(body), log)
+                self.report_failure(exc, body)
             except Exception:
                 log.exception("could not report the failure of queued %s #%s", item.kind, item.id)
         try:
-            if not services.finish_work(self.deps.sessions, item):
+            if not self.store.finish(item):
                 log.warning("queued %s #%s was taken over by another worker before it finished", item.kind, item.id)
         except Exception:
             # The row stays leased; when the lease runs out it is done again.

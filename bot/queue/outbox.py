@@ -1,7 +1,7 @@
 """Acknowledged requests on their way to the pending-work table, written in batches by one thread.
 
 If each listener inserted its own row after the ack, a burst of requests (thirty people
-typing `/compass start` at once) would fill Bolt's listener threads with inserts, and
+typing `/compass start` at once) would fill the web server's listener threads with inserts, and
 later acks would wait for a free thread. Here a listener only appends to memory; one
 writer thread commits everything that arrived meanwhile in a single transaction.
 
@@ -16,32 +16,36 @@ import json
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from bot import services
-from bot.db.session import SessionFactory
+from tenacity import RetryCallState, Retrying, stop_after_attempt, wait_chain, wait_fixed
+
+from bot.queue.store import QueueStore
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
 RETRY_DELAYS = (0.1, 0.3, 1.0, 2.0)  # seconds between attempts to reach the database
 
-Entry = tuple[str, str, dict[str, Any]]  # kind, owner, Slack request body
+Entry = tuple[str, str, dict[str, Any]]  # kind, owner, request body
 LostHandler = Callable[[Exception, list[Entry]], None]
+
+
+def exc_of(state: RetryCallState) -> BaseException | None:
+    return state.outcome.exception() if state.outcome else None
 
 
 class Outbox:
     def __init__(
         self,
-        sessions: SessionFactory,
+        store: QueueStore,
         clock: Callable[[], datetime],
         on_lost: LostHandler,
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
     ) -> None:
-        self._sessions = sessions
+        self._store = store
         self._retry_delays = retry_delays
         self._clock = clock
         self._on_lost = on_lost
@@ -104,14 +108,19 @@ class Outbox:
 
     def _write(self, batch: list[Entry]) -> None:
         rows = [(kind, owner, json.dumps(body, separators=(",", ":"))) for kind, owner, body in batch]
-        for attempt, delay in enumerate((*self._retry_delays, None)):
-            try:
-                services.queue_work(self._sessions, rows, self._clock())
-                return
-            except Exception as exc:
-                if delay is None:
-                    log.error("giving up on %d queued request(s) after %d attempts", len(batch), attempt + 1)
-                    self._on_lost(exc, batch)
-                    return
-                log.warning("could not queue %d request(s), retrying in %.1f s: %s", len(batch), delay, exc)
-                time.sleep(delay)
+
+        def warn(state: RetryCallState) -> None:
+            delay = state.next_action.sleep if state.next_action else 0.0
+            log.warning("could not queue %d request(s), retrying in %.1f s: %s", len(batch), delay, exc_of(state))
+
+        attempts = Retrying(
+            stop=stop_after_attempt(len(self._retry_delays) + 1),
+            wait=wait_chain(*(wait_fixed(d) for d in self._retry_delays)),
+            before_sleep=warn,
+            reraise=True,
+        )
+        try:
+            attempts(lambda: self._store.append(rows, self._clock()))
+        except Exception as exc:
+            log.error("giving up on %d queued request(s) after %d attempts", len(batch), len(self._retry_delays) + 1)
+            self._on_lost(exc, batch)

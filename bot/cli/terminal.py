@@ -11,10 +11,10 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from bot.app.types import HistoryEntry, Progress
 from bot.domain.levels import level_for, level_name
 from bot.domain.questionnaire import Question
 from bot.domain.report import Report
-from bot.services import HistoryEntry, Progress
 
 LEVEL_STYLE = {1: "bold red", 2: "bold dark_orange", 3: "bold yellow", 4: "bold green"}
 NA_KEYS = ("n", "na", "n/a")

@@ -1,20 +1,17 @@
-"""Serving the app: HTTP under gunicorn (Bolt's WSGI adapter plus /healthz), or Socket Mode."""
+"""Serving the app over HTTP: gunicorn, Bolt's WSGI adapter and /healthz."""
 
 from __future__ import annotations
 
 import gc
 import logging
-import signal
-import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from slack_sdk.errors import SlackApiError
 
-from bot import services
 from bot.config import Settings
+from bot.queue.store import QueueStore
 from bot.slack.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -31,11 +28,12 @@ class CompassWSGI:
     def __init__(self, app: App, deps: Deps) -> None:
         self.slack = SlackRequestHandler(app, path=EVENTS_PATH)
         self.deps = deps
+        self.queue = QueueStore(deps.ctx.sessions)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             try:
-                waiting, oldest = services.work_backlog(self.deps.sessions)
+                waiting, oldest = self.queue.backlog()
             except Exception:
                 log.warning("health check: database unavailable", exc_info=True)
                 start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
@@ -93,31 +91,3 @@ def serve_http(settings: Settings, build: Callable[[], Callable[..., Iterable[by
             return build()
 
     Server().run()
-
-
-class SocketModeRefused(RuntimeError):
-    """Slack would not open a Socket Mode connection with the given app token."""
-
-
-def serve_socket(app: App, settings: Settings) -> None:
-    """Socket Mode: no public URL needed; SIGTERM closes the connection cleanly."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    assert settings.SLACK_APP_TOKEN is not None
-    handler = SocketModeHandler(app, settings.SLACK_APP_TOKEN.get_secret_value())
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    try:
-        handler.connect()
-    except SlackApiError as exc:
-        raise SocketModeRefused(
-            f"SLACK_APP_TOKEN: Slack refused the Socket Mode connection ({exc.response.get('error')}); "
-            "check the app-level token and that Socket Mode is enabled for the app"
-        ) from exc
-    if handler.client.is_connected():
-        log.info("connected to Slack in Socket Mode")
-    else:
-        log.warning("Socket Mode connection not established yet; retrying in the background")
-    stop.wait()
-    handler.close()

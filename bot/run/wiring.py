@@ -1,30 +1,41 @@
-"""Composition root: settings -> database, question bank, Slack client and Bolt app."""
+"""Composition root: settings -> database, question bank, Slack client, Bolt app, worker."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from datetime import timedelta
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler, RetryHandler
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
+from bot.app import events
+from bot.app.context import AppContext
+from bot.app.outreach import OutreachSettings
 from bot.config import Settings
 from bot.db.setup import Database, open_database
 from bot.domain.questionnaire import load_questionnaire
+from bot.domain.schedule import WorkingHours
+from bot.queue.outbox import Outbox
+from bot.queue.store import QueueStore
+from bot.queue.worker import Chore, Worker, WorkerParts, WorkerSettings
+from bot.slack import work
 from bot.slack.deps import Deps
 from bot.slack.errors import handle_error
+from bot.slack.ids import Work
 from bot.slack.listeners import register_listeners
 from bot.slack.middleware import inject
-from bot.slack.outbox import Outbox
-from bot.slack.work import report_lost
 
 log = logging.getLogger(__name__)
 
 LISTENER_THREADS = 16
 WEB_API_TIMEOUT = 10
+EVENT_MEMORY = timedelta(days=1)  # how long event ids are kept to spot Slack's retries (it retries for minutes)
+HOUSEKEEPING_EVERY = timedelta(hours=1)
 
 
 def build_client(settings: Settings, retry_rate_limits: bool = True) -> WebClient:
@@ -34,19 +45,32 @@ def build_client(settings: Settings, retry_rate_limits: bool = True) -> WebClien
     itself by pausing the whole fan-out, not just one call.
     """
     token = settings.SLACK_BOT_TOKEN.get_secret_value() if settings.SLACK_BOT_TOKEN else None
-    handlers = [ConnectionErrorRetryHandler(max_retry_count=2), ServerErrorRetryHandler(max_retry_count=2)]
+    handlers: list[RetryHandler] = [
+        ConnectionErrorRetryHandler(max_retry_count=2),
+        ServerErrorRetryHandler(max_retry_count=2),
+    ]
     if retry_rate_limits:
         handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
     return WebClient(token=token, base_url=settings.SLACK_API_URL, timeout=WEB_API_TIMEOUT, retry_handlers=handlers)
+
+
+def outreach_settings(settings: Settings) -> OutreachSettings:
+    start, end = settings.work_hours
+    return OutreachSettings(
+        min_respondents=settings.COMPASS_MIN_RESPONDENTS,
+        cadence=timedelta(days=settings.COMPASS_CADENCE_DAYS),
+        hours=WorkingHours(settings.work_days, start, end),
+        send_rate=settings.COMPASS_SEND_RATE,
+    )
 
 
 def build_deps(settings: Settings, database: Database | None = None, serving: bool = False) -> Deps:
     """``serving``: for the process that answers Slack, whose listeners queue work through an outbox."""
     bank = load_questionnaire(settings.COMPASS_QUESTIONS)  # raises QuestionnaireError with every problem
     database = database or open_database(settings.DATABASE_URL)
-    deps = Deps(sessions=database.sessions, bank=bank)
+    deps = Deps(ctx=AppContext(sessions=database.sessions, bank=bank))
     if serving:
-        deps = replace(deps, outbox=Outbox(deps.sessions, deps.clock, report_lost))
+        deps = replace(deps, outbox=Outbox(QueueStore(database.sessions), deps.clock, work.report_lost))
     return deps
 
 
@@ -64,3 +88,26 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
     app.error(handle_error)
     register_listeners(app)
     return app
+
+
+def build_worker(
+    deps: Deps, client: WebClient, settings: WorkerSettings, table: Mapping[Work, work.Handler] | None = None
+) -> Worker:
+    """A worker that does the Slack requests queued by the web process, and forgets old event ids hourly.
+
+    ``table`` replaces the handlers of every kind of work (tests run recording handlers).
+    """
+    ctx = deps.ctx
+    forget = Chore(
+        name="forgot event ids older than a day",
+        every=HOUSEKEEPING_EVERY,
+        run=lambda now: events.forget_events(ctx, now - EVENT_MEMORY),
+    )
+    parts = WorkerParts(
+        store=QueueStore(ctx.sessions),
+        clock=deps.clock,
+        handlers=work.handlers(client, deps, table),
+        report_failure=work.report_failure,
+        chores=(forget,),
+    )
+    return Worker(parts, settings)

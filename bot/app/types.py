@@ -1,0 +1,84 @@
+"""Plain values the use cases take and return: no ORM rows, nothing of Slack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain.flow import Outcome, Status
+from bot.domain.questionnaire import Question
+from bot.domain.report import Report
+
+LOCAL_WORKSPACE = "local"  # the workspace of people assessing in a terminal
+
+
+@dataclass(frozen=True)
+class Who:
+    """A person: Slack team id and user id, or the local workspace and a login name."""
+
+    workspace: str
+    user: str
+
+
+@dataclass(frozen=True)
+class Click:
+    """What a person's click (or typed answer) refers to.
+
+    ``message_ts`` names the chat message the click came from; when the assessment now
+    lives in another message, the click is stale.
+    """
+
+    assessment_id: int
+    question_id: str
+    level: int | None = None  # 1-4, or None for "not applicable" (and for Back)
+    message_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    assessment_id: int
+    status: Status
+    position: int
+    total: int
+    question: Question | None
+    dimension_name: str  # of the current question ("" when there is none)
+    previous_answer: int | None  # the level already given to the current question (after Back)
+    has_previous_answer: bool
+    version: int
+    report: Report | None = None
+    channel_id: str | None = None
+    message_ts: str | None = None
+
+    @property
+    def number(self) -> int:
+        """1-based number of the current question."""
+        return self.position + 1
+
+
+@dataclass(frozen=True)
+class StartResult:
+    progress: Progress
+    resumable: bool  # True when an unfinished assessment exists and nothing new was started
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    outcome: Outcome
+    progress: Progress
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    assessment_id: int
+    completed_at: datetime
+    overall: float | None
+    level: int | None
+    change: float | None
+    bank_version: str
+
+
+@dataclass(frozen=True)
+class DigestSetting:
+    channel_id: str
+    cadence: str
+    paused_reason: str | None

@@ -1,0 +1,68 @@
+"""`compass jobs run-due`, `compass digest` and `compass db upgrade`: work run by hand (or from cron)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+
+from bot.cli import common
+from bot.cli.serve import background_deps
+from bot.db import migrate
+from bot.db.session import make_engine
+from bot.run import wiring
+from bot.slack import scheduled
+
+
+@click.group()
+def jobs() -> None:
+    """Scheduled work, run by hand (or from cron)."""
+
+
+@jobs.command("run-due")
+@click.option("--at", "at", default=None, help="Pretend it is this ISO time (default: now), e.g. 2026-12-01T10:30:00Z.")
+def jobs_run_due(at: str | None) -> None:
+    """Send every digest, invitation and reminder due at that time, once, then exit."""
+    config = common.settings()
+    when = _parse_time(at) if at else common.now()
+    deps, client = background_deps(config)
+    report = scheduled.run_due(deps.ctx, client, wiring.outreach_settings(config), when)
+    click.echo(str(report))
+
+
+def _parse_time(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        common.fail(f"--at {text!r} is not an ISO time such as 2026-12-01T10:30:00Z")
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+@click.command()
+@click.option("--channel", required=True, help="Channel id (C...) that has a digest set up.")
+@click.option("--now", "now_flag", is_flag=True, required=True, help="Post at once rather than on the schedule.")
+def digest(channel: str, now_flag: bool) -> None:
+    """Post a team digest to a channel right away."""
+    config = common.settings()
+    deps, client = background_deps(config)
+    try:
+        result = scheduled.post_digest_now(deps.ctx, client, wiring.outreach_settings(config), channel, common.now())
+    except (LookupError, RuntimeError) as exc:
+        common.fail(str(exc))
+    shown = "with team figures" if result.visible else f"without figures ({result.needed} more answers needed)"
+    click.echo(f"digest posted to {channel}: {result.respondents} of {result.members} members assessed, {shown}")
+
+
+@click.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Run the migrations up to the newest schema (the release step)."""
+    config = common.settings()
+    engine = make_engine(config.DATABASE_URL)
+    migrate.upgrade(engine)
+    engine.dispose()
+    click.echo("database is at the newest schema")

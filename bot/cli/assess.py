@@ -1,0 +1,210 @@
+"""`compass assess` and `compass history`: the assessment in a terminal."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from bot.app import assessment, results
+from bot.app.context import AppContext
+from bot.app.types import LOCAL_WORKSPACE, Click, Progress, Who
+from bot.cli import common, terminal
+from bot.domain.errors import CompassError
+from bot.domain.flow import InvalidAnswer, NotApplicableRefused, Status, UnknownQuestion, check_answer
+from bot.domain.questionnaire import Questionnaire
+
+NA_WORDS = ("na", "n/a")
+
+
+def _answer_problem(bank: Questionnaire, key: str, value: Any) -> tuple[int | None, str | None]:
+    """The level a file's value stands for, or the problem with it (the domain judges what a question accepts)."""
+    if isinstance(value, str) and value.strip().lower() in NA_WORDS:
+        value = None
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        return None, f'answer must be a level 1-4 or "na", got {json.dumps(value)}'
+    try:
+        check_answer(bank, key, value)
+    except UnknownQuestion:
+        return None, f"no such question in bank version {bank.version}"
+    except NotApplicableRefused:
+        return None, "'not applicable' is not an allowed answer to this question"
+    except InvalidAnswer:
+        return None, f'answer must be a level 1-4 or "na", got {json.dumps(value)}'
+    return value, None
+
+
+def read_answers(source: str, bank: Questionnaire) -> dict[str, int | None]:
+    """Parse and check an answers file: {"question id": 1-4 or "na"}."""
+    try:
+        raw = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        common.fail(f"cannot read answers file {source}: {exc.strerror or exc}")
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        common.fail(f"answers file {source} is not valid JSON: {exc.msg} at line {exc.lineno}")
+    if isinstance(data, dict) and isinstance(data.get("answers"), dict):
+        data = data["answers"]
+    if not isinstance(data, dict):
+        common.fail(f'answers file {source} must be a JSON object like {{"question id": 3}}')
+    problems = []
+    answers: dict[str, int | None] = {}
+    for key, value in data.items():
+        level, problem = _answer_problem(bank, key, value)
+        if problem:
+            problems.append(f"{key}: {problem}")
+        else:
+            answers[key] = level
+    if problems:
+        common.fail(f"answers file {source} has problems:\n" + "\n".join(f"  - {p}" for p in problems))
+    return answers
+
+
+def _who(user: str | None) -> Who:
+    return Who(LOCAL_WORKSPACE, user or getpass.getuser())
+
+
+@click.command()
+@click.option("--answers", "answers_source", metavar="FILE", help='Answer from a JSON file ("-" for stdin).')
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--restart", is_flag=True, help="Abandon an unfinished assessment and start over.")
+@click.option("--user", default=None, help="Whose assessment (default: your login name).")
+def assess(answers_source: str | None, as_json: bool, restart: bool, user: str | None) -> None:
+    """Take the assessment in the terminal; Ctrl-C keeps your progress."""
+    config = common.settings()
+    bank = common.bank(config.COMPASS_QUESTIONS)
+    scripted = read_answers(answers_source, bank) if answers_source else None
+    database = common.database(config)
+    ctx = AppContext(database.sessions, bank)
+    who = _who(user)
+    console = terminal.make_console(stderr=as_json)
+    try:
+        if scripted is not None:
+            # Check before starting (or restarting) anything, so an incomplete file
+            # neither leaves an empty assessment behind nor throws progress away.
+            pending = None if restart else assessment.current_progress(ctx, who, common.now())
+            _check_complete(bank, scripted, pending)
+        progress = _begin(ctx, who, restart, console if scripted is None else None)
+        if scripted is not None:
+            _check_complete(bank, scripted, progress)
+            progress = _answer_scripted(ctx, who, progress, scripted)
+        else:
+            progress = _answer_interactively(ctx, who, progress, console)
+    except KeyboardInterrupt:
+        console.print("\nProgress saved. Run [bold]compass assess[/bold] again to resume.")
+        sys.exit(130)
+    except CompassError as exc:
+        common.fail(exc.detail)
+    finally:
+        database.dispose()
+    report = progress.report
+    assert report is not None
+    if as_json:
+        click.echo(json.dumps({"assessment_id": progress.assessment_id, **report.to_json_dict()}, indent=2))
+    else:
+        terminal.make_console().print(terminal.render_report(report))
+
+
+def _check_complete(bank: Questionnaire, answers: dict[str, int | None], progress: Progress | None) -> None:
+    """Fail unless the answers cover every question from where the assessment stands."""
+    position = 0 if progress is None else progress.position
+    missing = [q.id for q in bank.questions[position:] if q.id not in answers]
+    if missing:
+        kept = "" if progress is None else f"\n(progress kept: question {progress.number} of {progress.total})"
+        common.fail("answers file has no answer for question(s): " + ", ".join(missing) + kept)
+
+
+def _begin(ctx: AppContext, who: Who, restart: bool, console: Console | None) -> Progress:
+    """The assessment to answer; ``console`` asks whether to resume an unfinished one (None: resume)."""
+    if restart:
+        return assessment.restart_assessment(ctx, who, common.now())
+    started = assessment.start_assessment(ctx, who, common.now())
+    if not started.resumable or console is None:
+        return started.progress
+    p = started.progress
+    console.print(f"You have an unfinished assessment at question {p.number} of {p.total}.")
+    while True:
+        # markup=False: rich would read "[s]" as its strike-through tag and hide the "s"
+        choice = console.input("[R]esume or [s]tart over? ", markup=False).strip().lower()
+        if choice in ("", "r", "resume"):
+            return p
+        if choice in ("s", "start over", "restart"):
+            return assessment.restart_assessment(ctx, who, common.now())
+        console.print("Please type r to resume or s to start over.")
+
+
+def _answer_scripted(ctx: AppContext, who: Who, progress: Progress, answers: dict[str, int | None]) -> Progress:
+    while progress.status is Status.ASKING:
+        assert progress.question is not None
+        qid = progress.question.id
+        click_ = Click(progress.assessment_id, qid, answers[qid])
+        progress = assessment.record_answer(ctx, who, click_, common.now()).progress
+    return progress
+
+
+def _answer_interactively(ctx: AppContext, who: Who, progress: Progress, console: Console) -> Progress:
+    while progress.status is Status.ASKING:
+        question = progress.question
+        assert question is not None
+        console.print()
+        console.print(terminal.render_question(progress))
+        can_go_back = progress.position > 0
+        while True:
+            try:
+                raw = console.input(terminal.prompt_hint(question, can_go_back) + ": ")
+            except EOFError:
+                raise KeyboardInterrupt from None
+            key = terminal.parse_key(raw, question, can_go_back)
+            if key != "":
+                break
+            shown = escape(raw.strip()) or "Nothing"  # typed text is not markup: "[/]" would crash rich
+            console.print(f"[red]{shown} is not an answer here.[/red] Try again.")
+        if key == "back":
+            result = assessment.go_back(ctx, who, Click(progress.assessment_id, question.id), common.now())
+        else:
+            level = key if isinstance(key, int) else None
+            result = assessment.record_answer(ctx, who, Click(progress.assessment_id, question.id, level), common.now())
+        progress = result.progress
+    return progress
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 500))
+@click.option("--user", default=None, help="Whose history (default: your login name).")
+def history(as_json: bool, limit: int, user: str | None) -> None:
+    """Past results with the change since the previous one."""
+    config = common.settings()
+    database = common.database(config)
+    try:
+        entries = results.history(
+            AppContext(database.sessions, common.bank(config.COMPASS_QUESTIONS)), _who(user), limit
+        )
+    finally:
+        database.dispose()
+    if as_json:
+        rows = [
+            {
+                "assessment_id": e.assessment_id,
+                "completed_at": e.completed_at.isoformat(),
+                "overall": e.overall,
+                "level": e.level,
+                "change": e.change,
+                "bank_version": e.bank_version,
+            }
+            for e in entries
+        ]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    console = terminal.make_console()
+    if not entries:
+        console.print("No completed assessments yet. Run [bold]compass assess[/bold] to take one.")
+        return
+    console.print(terminal.render_history(entries))

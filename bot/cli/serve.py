@@ -1,0 +1,163 @@
+"""`compass serve`, `compass worker`, `compass scheduler`: the long-running processes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import click
+from slack_sdk import WebClient
+
+from bot.app.context import AppContext
+from bot.cli import common
+from bot.config import Settings
+from bot.db.setup import open_database
+from bot.queue.worker import WorkerSettings
+from bot.run import socket, web, wiring
+from bot.run.scheduler import build_scheduler, safe
+from bot.run.sidecars import Sidecars
+from bot.run.signals import stop_event
+from bot.slack import scheduled
+from bot.slack.deps import Deps
+
+PARENT_PID = click.option("--parent-pid", type=int, default=None, hidden=True, help="Stop when this parent is gone.")
+
+
+@click.command()
+@click.option("--socket", "mode", flag_value="socket", help="Force Socket Mode (needs SLACK_APP_TOKEN).")
+@click.option("--http", "mode", flag_value="http", help="Force HTTP on $PORT (needs SLACK_SIGNING_SECRET).")
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(1, 64),
+    help="HTTP worker processes (default: WEB_CONCURRENCY or 1).",
+)
+@click.option(
+    "--with-scheduler/--no-scheduler",
+    "with_scheduler",
+    default=None,
+    help="Also run the scheduler (default: on for the embedded SQLite database, off for PostgreSQL).",
+)
+@click.option(
+    "--with-worker/--no-worker",
+    "with_worker",
+    default=True,
+    help="Also run `compass worker`, which does the work behind each acknowledged request (default: on). "
+    "Turn it off when workers run as processes of their own.",
+)
+def serve(mode: str | None, workers: int | None, with_scheduler: bool | None, with_worker: bool) -> None:
+    """Run the Slack app: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on $PORT."""
+    config = common.settings()
+    mode = mode or ("socket" if config.SLACK_APP_TOKEN else "http")
+    common.require_slack(config, "socket" if mode == "socket" else "http")
+    common.bank(config.COMPASS_QUESTIONS)  # refuse to start on an invalid bank, with the located problems
+    common.configure_logging(config)
+    if with_scheduler is None:
+        # One process with an embedded database: nothing else would run the scheduler.
+        with_scheduler = config.DATABASE_URL.startswith("sqlite")
+    # The database is migrated once here, before any other process opens it.
+    open_database(config.DATABASE_URL).dispose()
+    # The worker and (over HTTP, where gunicorn forks) the scheduler are processes of
+    # their own that stop with this one; a worker in here would slow the acks down.
+    parent = ["--parent-pid", str(os.getpid())]
+    sidecars = [["worker", *parent]] if with_worker else []
+    if mode == "http" and with_scheduler:
+        sidecars.append(["scheduler", *parent])
+    if not with_worker:
+        click.echo("No worker in this process: requests are acknowledged and queued for `compass worker`.")
+    with Sidecars(sidecars):
+        if mode == "socket":
+            _serve_socket(config, with_scheduler)
+            return
+
+        def build() -> web.CompassWSGI:
+            database = open_database(config.DATABASE_URL, auto_migrate=False)
+            deps = wiring.build_deps(config, database, serving=True)
+            app = web.CompassWSGI(wiring.build_app(config, deps), deps)
+            web.freeze_startup_objects()
+            return app
+
+        count = workers or int(os.environ.get("WEB_CONCURRENCY") or 1)
+        click.echo(f"MLOps Compass listening on 0.0.0.0:{config.PORT}{web.EVENTS_PATH} ({count} worker(s))")
+        web.serve_http(config, build, count)
+
+
+def _serve_socket(config: Settings, with_scheduler: bool) -> None:
+    deps = wiring.build_deps(config, serving=True)
+    background = None
+    if with_scheduler:
+        client = wiring.build_client(config, retry_rate_limits=False)
+        background = build_scheduler(_tick(config, deps.ctx, client), config.COMPASS_TICK_MINUTES)
+        background.start()
+    app = wiring.build_app(config, deps)
+    web.freeze_startup_objects()
+    try:
+        socket.serve_socket(app, config)
+    except socket.SocketModeRefused as exc:
+        common.fail(f"configuration problems:\n  - {exc}")
+    finally:
+        if background is not None:
+            background.shutdown(wait=False)
+        if deps.outbox is not None:
+            deps.outbox.close()
+
+
+def background_deps(config: Settings, retry_rate_limits: bool = False) -> tuple[Deps, WebClient]:
+    """Dependencies for background work: the database, the bank and a Slack client.
+
+    The scheduler's sender honours Retry-After itself; the worker lets the client retry.
+    """
+    common.require_slack(config, "api")
+    common.bank(config.COMPASS_QUESTIONS)
+    deps = wiring.build_deps(config)
+    return deps, wiring.build_client(config, retry_rate_limits=retry_rate_limits)
+
+
+def _tick(config: Settings, ctx: AppContext, client: WebClient) -> Callable[[], None]:
+    """The scheduler's periodic job: everything due now, failures logged, never fatal."""
+    settings = wiring.outreach_settings(config)
+    return safe(lambda: scheduled.run_due(ctx, client, settings, common.now()))
+
+
+@click.command()
+@PARENT_PID
+def scheduler(parent_pid: int | None) -> None:
+    """Run the scheduler (exactly one per deployment): digests, invitations, reminders."""
+    config = common.settings()
+    common.configure_logging(config)
+    deps, client = background_deps(config)
+    stop = stop_event(parent_pid)
+    sched = build_scheduler(_tick(config, deps.ctx, client), config.COMPASS_TICK_MINUTES)
+    click.echo(f"MLOps Compass scheduler: checking every {config.COMPASS_TICK_MINUTES} minute(s)")
+    sched.start()
+    stop.wait()
+    sched.shutdown(wait=False)
+
+
+@click.command()
+@click.option(
+    "--threads",
+    default=None,
+    type=click.IntRange(1, 64),
+    help="Requests handled at once (default: COMPASS_WORKER_THREADS or 8).",
+)
+@click.option(
+    "--nice",
+    "niceness",
+    default=10,
+    type=click.IntRange(0, 19),
+    help="Lower this process's CPU priority by this much, so that on a shared machine the web process's "
+    "acks come first (default 10).",
+)
+@PARENT_PID
+def worker(threads: int | None, niceness: int, parent_pid: int | None) -> None:
+    """Run a worker: it does the work behind every acknowledged Slack request (run one or more)."""
+    config = common.settings()
+    common.configure_logging(config)
+    deps, client = background_deps(config, retry_rate_limits=True)
+    threads = threads or config.COMPASS_WORKER_THREADS
+    if niceness:
+        os.nice(niceness)
+    stop = stop_event(parent_pid)
+    click.echo(f"MLOps Compass worker: {threads} thread(s)")
+    wiring.build_worker(deps, client, WorkerSettings(threads=threads)).run(stop)

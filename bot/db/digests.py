@@ -1,0 +1,148 @@
+"""Digest subscriptions, the members of their channels, and the team aggregate a digest shows.
+Aggregation happens in SQL: a fixed number of statements per digest, whatever the team size."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from bot.db.models import Answer, Assessment, ChannelMember, DigestSubscription, DimensionScore, Respondent
+from bot.db.sql import CHUNK, rowcount
+from bot.domain.digest import DimensionAggregate, QuestionAggregate, Subscription, TeamAggregate
+from bot.domain.flow import Status
+
+
+def _subscription(row: DigestSubscription) -> Subscription:
+    return Subscription(row.id, row.channel_id, row.cadence, row.created_by, row.created_at, row.paused_reason)
+
+
+def subscription(session: Session, ws_id: int, channel_id: str) -> Subscription | None:
+    row = session.scalars(
+        select(DigestSubscription).where(
+            DigestSubscription.workspace_id == ws_id, DigestSubscription.channel_id == channel_id
+        )
+    ).one_or_none()
+    return None if row is None else _subscription(row)
+
+
+def subscriptions(session: Session, ws_id: int) -> list[Subscription]:
+    rows = session.scalars(
+        select(DigestSubscription).where(DigestSubscription.workspace_id == ws_id).order_by(DigestSubscription.id)
+    )
+    return [_subscription(row) for row in rows]
+
+
+def save_subscription(
+    session: Session, ws_id: int, channel_id: str, cadence: str, user_id: str, now: datetime
+) -> Subscription:
+    """Create the channel's subscription, or replace its cadence and owner (and lift a pause)."""
+    row = session.scalars(
+        select(DigestSubscription).where(
+            DigestSubscription.workspace_id == ws_id, DigestSubscription.channel_id == channel_id
+        )
+    ).one_or_none()
+    if row is None:
+        row = DigestSubscription(
+            workspace_id=ws_id, channel_id=channel_id, cadence=cadence, created_by=user_id, created_at=now
+        )
+        session.add(row)
+    else:
+        row.cadence = cadence
+        row.created_by = user_id
+        row.paused_reason = None
+    session.flush()
+    return _subscription(row)
+
+
+def delete_subscription(session: Session, ws_id: int, channel_id: str) -> bool:
+    result = session.execute(
+        delete(DigestSubscription).where(
+            DigestSubscription.workspace_id == ws_id, DigestSubscription.channel_id == channel_id
+        )
+    )
+    return rowcount(result) > 0
+
+
+def pause_subscription(session: Session, subscription_id: int, reason: str) -> None:
+    session.execute(
+        update(DigestSubscription).where(DigestSubscription.id == subscription_id).values(paused_reason=reason)
+    )
+
+
+def replace_members(session: Session, subscription_id: int, user_ids: Sequence[str]) -> None:
+    session.execute(delete(ChannelMember).where(ChannelMember.subscription_id == subscription_id))
+    rows = [{"subscription_id": subscription_id, "user_id": u} for u in dict.fromkeys(user_ids)]
+    for start in range(0, len(rows), CHUNK):
+        session.execute(insert(ChannelMember), rows[start : start + CHUNK])
+
+
+def member_count(session: Session, subscription_id: int) -> int:
+    return int(session.scalar(select(func.count()).where(ChannelMember.subscription_id == subscription_id)) or 0)
+
+
+def _latest_assessments(subscription_id: int, ws_id: int, since: datetime, until: datetime) -> Any:
+    """Each current team member's newest completed assessment in [since, until]."""
+    ranked = (
+        select(
+            Assessment.id.label("assessment_id"),
+            Assessment.overall_score.label("overall"),
+            func.row_number()
+            .over(
+                partition_by=Assessment.respondent_id, order_by=(Assessment.completed_at.desc(), Assessment.id.desc())
+            )
+            .label("rank"),
+        )
+        .join(Respondent, Respondent.id == Assessment.respondent_id)
+        .join(
+            ChannelMember,
+            and_(ChannelMember.user_id == Respondent.user_id, ChannelMember.subscription_id == subscription_id),
+        )
+        .where(
+            Respondent.workspace_id == ws_id,
+            Respondent.active.is_(True),
+            Assessment.status == Status.COMPLETE.value,
+            Assessment.completed_at >= since,
+            Assessment.completed_at <= until,
+        )
+        .subquery()
+    )
+    return select(ranked.c.assessment_id, ranked.c.overall).where(ranked.c.rank == 1).subquery()
+
+
+def team_aggregate(
+    session: Session, subscription_id: int, ws_id: int, since: datetime, until: datetime
+) -> TeamAggregate:
+    latest = _latest_assessments(subscription_id, ws_id, since, until)
+    respondents, overall = session.execute(select(func.count(), func.avg(latest.c.overall)).select_from(latest)).one()
+    level_counts = [func.sum(case((DimensionScore.level == n, 1), else_=0)) for n in (1, 2, 3, 4)]
+    dims = session.execute(
+        select(
+            DimensionScore.dimension_id, func.count(DimensionScore.score), func.avg(DimensionScore.score), *level_counts
+        )
+        .join(latest, latest.c.assessment_id == DimensionScore.assessment_id)
+        .group_by(DimensionScore.dimension_id)
+    ).all()
+    questions = session.execute(
+        select(Answer.question_id, func.count(Answer.level), func.avg(Answer.level))
+        .join(latest, latest.c.assessment_id == Answer.assessment_id)
+        .where(Answer.level.is_not(None))
+        .group_by(Answer.question_id)
+    ).all()
+    return TeamAggregate(
+        respondents=int(respondents or 0),
+        overall_mean=None if overall is None else float(overall),
+        dimensions=tuple(
+            DimensionAggregate(
+                dimension_id=d[0],
+                respondents=int(d[1] or 0),
+                mean=None if d[2] is None else float(d[2]),
+                levels=(int(d[3] or 0), int(d[4] or 0), int(d[5] or 0), int(d[6] or 0)),
+            )
+            for d in dims
+        ),
+        questions=tuple(QuestionAggregate(q[0], int(q[1]), float(q[2])) for q in questions if q[2] is not None),
+    )

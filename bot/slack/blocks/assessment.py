@@ -1,0 +1,90 @@
+"""The assessment DM: one question per message, the resume offer, and collapsed old messages."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import ActionsBlock, Block
+
+from bot.app.types import Progress
+from bot.slack import ids
+from bot.slack.blocks.common import Message, button, context, progress_bar, section
+from bot.slack.ids import Action
+
+
+def build_question_message(progress: Progress, note: str | None = None) -> Message:
+    """One question: dimension, text, options as buttons in ascending maturity, progress line.
+
+    Args:
+        progress: the assessment positioned at the question to show.
+        note: a short acknowledgement of the previous click, shown above the question.
+    """
+    q = progress.question
+    assert q is not None, "build_question_message needs an assessment that is asking"
+    v = progress.version
+    blocks: list[Block] = []
+    if note:
+        blocks.append(context(note, block_id=f"note.{v}"))
+    blocks.append(section(f"*{progress.dimension_name}*\n*{q.title}*\n{q.text}", block_id=f"{ids.Block.QUESTION}.{v}"))
+    lines = []
+    for option in q.options:
+        earlier = (
+            "  _(your earlier answer)_"
+            if progress.has_previous_answer and progress.previous_answer == option.level
+            else ""
+        )
+        lines.append(f"*{option.level} · {option.label}*: {option.text}{earlier}")
+    blocks.append(section("\n".join(lines), block_id=f"{ids.Block.OPTIONS}.{v}"))
+    buttons = [
+        button(
+            f"{option.level} · {option.label}",
+            ids.answer_action(option.level),
+            ids.encode(progress.assessment_id, q.id, option.level),
+            style="primary" if progress.has_previous_answer and progress.previous_answer == option.level else None,
+        )
+        for option in q.options
+    ]
+    blocks.append(ActionsBlock(elements=buttons, block_id=f"{ids.Block.ANSWERS}.{v}"))
+    controls = []
+    if q.allow_na:
+        controls.append(
+            button("Not applicable to us", Action.NOT_APPLICABLE, ids.encode(progress.assessment_id, q.id, na=True))
+        )
+    if progress.position > 0:
+        controls.append(button("◀ Back", Action.BACK, ids.encode(progress.assessment_id, q.id)))
+    if controls:
+        blocks.append(ActionsBlock(elements=controls, block_id=f"{ids.Block.CONTROLS}.{v}"))
+    blocks.append(
+        context(
+            f"{progress_bar(progress.position, progress.total)}  Question {progress.number} of {progress.total}"
+            f" · {progress.dimension_name}",
+            block_id=f"{ids.Block.PROGRESS}.{v}",
+        )
+    )
+    text = f"Question {progress.number} of {progress.total} ({progress.dimension_name}): {q.text}"
+    return Message(text, tuple(blocks))
+
+
+def build_resume_offer(progress: Progress) -> Message:
+    """Offer to continue an unfinished assessment or to start over."""
+    text = f"You have an unfinished MLOps Compass assessment at question {progress.number} of {progress.total}."
+    question_id = progress.question.id if progress.question else "none"
+    blocks: list[Block] = [
+        section(f":compass: {text}\nPick up where you left off, or start over from the first question."),
+        ActionsBlock(
+            elements=[
+                button(
+                    f"Resume at question {progress.number}",
+                    Action.RESUME,
+                    ids.encode(progress.assessment_id, question_id),
+                    style="primary",
+                ),
+                button("Start over", Action.START_OVER, ids.encode(progress.assessment_id, question_id)),
+            ],
+            block_id=f"resume.{progress.assessment_id}.{progress.version}",
+        ),
+    ]
+    return Message(text, tuple(blocks))
+
+
+def build_closed_message(text: str) -> Message:
+    """What an old question message collapses to, so it holds no live buttons."""
+    return Message(text, (context(text),))

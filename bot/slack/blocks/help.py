@@ -1,0 +1,26 @@
+"""`/compass help`, and the answer to a subcommand it does not know."""
+
+from __future__ import annotations
+
+from bot.slack.blocks.common import Message, clip, section
+
+
+def build_help_message() -> Message:
+    text = (
+        "*MLOps Compass* measures your team's MLOps maturity in about 10 minutes.\n"
+        "• `/compass start`: take the assessment in a DM (or resume an unfinished one)\n"
+        "• `/compass report`: your latest report\n"
+        "• `/compass history`: your past results and how they changed\n"
+        "• `/compass digest here weekly|monthly|quarterly`: a team digest in this channel "
+        "(`/compass digest` shows the set-up, `/compass digest off` stops it)\n"
+        "• `/compass pause` / `/compass resume-reminders`: stop or restart invitations and reminders\n"
+        "• `/compass help`: this message"
+    )
+    return Message("MLOps Compass: /compass start, report, history, digest, pause, help", (section(text),))
+
+
+def build_unknown_command_message(subcommand: str) -> Message:
+    shown = clip(subcommand, 40)
+    help_message = build_help_message()
+    note = section(f"I don't know `/compass {shown}`. Here is what I can do:")
+    return Message(f"Unknown command /compass {shown}. Try /compass help.", (note, *help_message.blocks))

@@ -1,0 +1,85 @@
+"""App Home: the latest result, a short history, Start or Resume."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock, HeaderBlock
+from slack_sdk.models.views import View
+
+from bot.app.types import HistoryEntry, Progress
+from bot.domain.report import Report
+from bot.slack import ids
+from bot.slack.blocks.common import (
+    LEGEND,
+    MAX_VIEW_BLOCKS,
+    button,
+    change_text,
+    context,
+    date_text,
+    dimension_line,
+    emoji,
+    level_label,
+    section,
+    validate_blocks,
+)
+from bot.slack.blocks.report import history_lines
+from bot.slack.ids import Action
+
+HOME_HISTORY = 5
+
+
+def build_home_view(report: Report | None, history: Sequence[HistoryEntry], progress: Progress | None) -> View:
+    """App Home: latest result with emoji levels, short history, Start/Resume."""
+    blocks: list[Block] = [HeaderBlock(text="MLOps Compass")]
+    if report is None and progress is None:
+        blocks.append(
+            section(
+                "MLOps Compass asks about two dozen short questions on how your team handles data, deployment, "
+                "monitoring, governance and collaboration, scores each dimension from 1 (ad-hoc) to 4 (autonomous), "
+                "and names the one practice to improve next. It takes about 10 minutes; your answers stay private."
+            )
+        )
+    buttons: list[ButtonElement] = []
+    if progress is not None and progress.question is not None:
+        blocks.append(section(f":hourglass_flowing_sand: You are at question {progress.number} of {progress.total}."))
+        buttons.append(
+            button(
+                f"Resume at question {progress.number}",
+                Action.RESUME,
+                ids.encode(progress.assessment_id, progress.question.id),
+                "primary",
+            )
+        )
+        buttons.append(
+            button("Start over", Action.START_OVER, ids.encode(progress.assessment_id, progress.question.id))
+        )
+    else:
+        label = "Start an assessment" if report is None else "Re-assess now"
+        buttons.append(button(label, Action.START, ids.NO_REF, "primary"))
+    blocks.append(ActionsBlock(elements=buttons, block_id=ids.Block.HOME_ACTIONS))
+    if report is not None:
+        blocks.append(DividerBlock())
+        completed = f" ({date_text(report.completed_at)})" if report.completed_at else ""
+        if report.level is not None and report.overall is not None:
+            level = f"{emoji(report.level)} {level_label(report.level)}"
+            head = f"*Latest result{completed}:* {level} ({report.overall:.2f} / 4)"
+        else:
+            head = f"*Latest result{completed}:* not scored"
+        if report.change is not None:
+            head += f"  {change_text(report.change)}"
+        blocks.append(section(head))
+        blocks.append(section("\n".join(dimension_line(d.name, d.score, d.level, d.change) for d in report.dimensions)))
+        if report.top is not None:
+            blocks.append(
+                section(
+                    f":dart: *Improve next:* {report.top.step.title} ({report.top.dimension}): {report.top.step.text}"
+                )
+            )
+    if history:
+        blocks.append(DividerBlock())
+        blocks.append(section(f"*History*\n{history_lines(history[:HOME_HISTORY])}"))
+    blocks.append(context(LEGEND))
+    view = View(type="home", blocks=blocks)
+    validate_blocks(view.to_dict()["blocks"], limit=MAX_VIEW_BLOCKS, max_chars=None)
+    return view

@@ -1,0 +1,43 @@
+"""Reading Slack request bodies: who is behind a request, and which message a button sits on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.app.types import Who
+
+
+def who_from(body: dict[str, Any]) -> Who:
+    """The person behind a Slack request, keyed by workspace so ids never collide across teams."""
+    user = body.get("user") or {}
+    if isinstance(user, dict):
+        user_id = user.get("id", "")
+        team = user.get("team_id") or (body.get("team") or {}).get("id")
+    else:  # a flat user id
+        user_id = str(user)
+        team = None
+    event = body.get("event") or {}  # Events API: the person is the event's user
+    user_id = body.get("user_id") or user_id or event.get("user", "")
+    team = (
+        body.get("team_id") or team or (body.get("team") or {}).get("id") or event.get("view", {}).get("team_id") or ""
+    )
+    return Who(workspace=str(team), user=str(user_id))
+
+
+def owner_of(body: dict[str, Any]) -> str:
+    """team:user of a slash command, block action or event body (the worker serialises per owner)."""
+    who = who_from(body)
+    return f"{who.workspace}:{who.user}"
+
+
+def message_of(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Channel and ts of the message a button sits on; (None, None) for App Home."""
+    container = body.get("container") or {}
+    if container.get("type") == "message":
+        return container.get("channel_id"), container.get("message_ts")
+    return None, None
+
+
+def first_action(body: dict[str, Any]) -> dict[str, Any]:
+    actions = body.get("actions") or [{}]
+    return dict(actions[0])

@@ -1,0 +1,51 @@
+"""The worker-side handlers: what each queued Slack request does once a worker leases it.
+
+The queue (bot/queue/) hands a handler the request body; ``handlers`` binds each
+function here to the Web API client and the dependencies.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.queue import worker
+from bot.slack.deps import Deps
+from bot.slack.errors import handle_error
+from bot.slack.ids import Work
+from bot.slack.work import assessment, commands, home
+from bot.slack.work.task import Handler, Task, respond_for
+
+log = logging.getLogger(__name__)
+
+
+def report_failure(error: Exception, body: dict[str, Any]) -> None:
+    """A queued request failed: tell the person, through the central error handler."""
+    handle_error(error, body, respond_for(body), log)
+
+
+def report_lost(error: Exception, entries: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """Requests that were acked but could not be queued: tell each person."""
+    for _, _, body in entries:
+        report_failure(error, body)
+
+
+def work_handlers() -> dict[Work, Handler]:
+    found = {**commands.WORK, **assessment.WORK, **home.WORK}
+    assert set(found) == set(Work), "every kind of queued work needs a handler"
+    return found
+
+
+def handlers(client: WebClient, deps: Deps, table: Mapping[Work, Handler] | None = None) -> dict[str, worker.Handler]:
+    """The queue's handler table: each kind of work bound to the client and the dependencies."""
+
+    def bind(handler: Handler) -> worker.Handler:
+        def run(body: dict[str, Any]) -> None:
+            handler(Task(body, client, deps, respond_for(body)))
+
+        return run
+
+    return {kind.value: bind(handler) for kind, handler in (table or work_handlers()).items()}
