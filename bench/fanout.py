@@ -142,9 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             deps = AppContext(db.sessions, load_questionnaire(_databases.ROOT / "questions.json"))
             # Subscribed in the current period: no digest is due, the run is all invitations.
-            subscribe_digest(
-                deps, Who(TEAM_ID, "U0LEAD"), CHANNEL, "monthly", at - timedelta(hours=1)
-            )
+            subscribe_digest(deps, Who(TEAM_ID, "U0LEAD"), CHANNEL, "monthly", at - timedelta(hours=1))
             settings = OutreachSettings(cadence=timedelta(days=90), hours=DEFAULT_HOURS, send_rate=send_rate)
             client = WebClient(token=BOT_TOKEN, base_url=slack.api_url, timeout=30)
 

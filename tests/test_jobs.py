@@ -79,9 +79,7 @@ def assess(deps: AppContext, user: str, levels: list[int | None], when: datetime
     who = Who(TEAM_ID, user)
     progress = restart_assessment(deps, who, when)
     for question, level in zip(deps.bank.questions, levels, strict=True):
-        record_answer(
-            deps, who, Click(progress.assessment_id, question.id, level), when
-        )
+        record_answer(deps, who, Click(progress.assessment_id, question.id, level), when)
 
 
 def team(slack: FakeSlack, humans: list[str], tz: str = "UTC") -> None:
@@ -115,7 +113,9 @@ def expected_dimension_means(bank: Questionnaire, answer_sets: list[list[int | N
     return means
 
 
-def test_digest_shows_participation_levels_spread_and_focus(slack: FakeSlack, client: WebClient, deps: AppContext) -> None:
+def test_digest_shows_participation_levels_spread_and_focus(
+    slack: FakeSlack, client: WebClient, deps: AppContext
+) -> None:
     humans = [f"U{i}" for i in range(1, 7)]
     team(slack, humans)
     subscribe(deps, TUESDAY - timedelta(days=40))
@@ -283,14 +283,14 @@ def test_invitations_wait_for_local_working_hours(
     assert report.skipped_outside_hours == (0 if inside else 1)
 
 
-def test_unfinished_assessment_gets_two_reminders_then_none(slack: FakeSlack, client: WebClient, deps: AppContext) -> None:
+def test_unfinished_assessment_gets_two_reminders_then_none(
+    slack: FakeSlack, client: WebClient, deps: AppContext
+) -> None:
     slack.add_user("U1")
     start = TUESDAY - timedelta(days=7)  # also a Tuesday
     who = Who(TEAM_ID, "U1")
     progress = start_assessment(deps, who, start).progress
-    record_answer(
-        deps, who, Click(progress.assessment_id, deps.bank.questions[0].id, 2), start
-    )
+    record_answer(deps, who, Click(progress.assessment_id, deps.bank.questions[0].id, 2), start)
     run_due(deps, client, settings(), start + timedelta(days=2), pacer())  # Thursday: too early
     assert slack.dm_messages("U1") == []
     run_due(deps, client, settings(), start + timedelta(days=7 + 1) - timedelta(days=5), pacer())  # +3 days, Friday
@@ -309,9 +309,7 @@ def test_paused_and_snoozed_people_get_nothing(slack: FakeSlack, client: WebClie
     team(slack, ["U1", "U2", "U3"])
     subscribe(deps, TUESDAY - timedelta(days=1))
     set_reminders(deps, Who(TEAM_ID, "U1"), TUESDAY, paused=True)
-    set_reminders(
-        deps, Who(TEAM_ID, "U2"), TUESDAY, snooze_until=TUESDAY + timedelta(days=3)
-    )
+    set_reminders(deps, Who(TEAM_ID, "U2"), TUESDAY, snooze_until=TUESDAY + timedelta(days=3))
     run_due(deps, client, settings(), TUESDAY, pacer())
     assert slack.dm_messages("U1") == [] and slack.dm_messages("U2") == []
     assert len(slack.dm_messages("U3")) == 1

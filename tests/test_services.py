@@ -10,11 +10,10 @@ import pytest
 from conftest import SMALL_BANK, T0
 from sqlalchemy import select
 
-from bot.app.types import AnswerResult
 from bot.app.assessment import current_progress, go_back, record_answer, restart_assessment, start_assessment
 from bot.app.context import AppContext
 from bot.app.results import history, latest_report
-from bot.app.types import Click, Who
+from bot.app.types import AnswerResult, Click, Who
 from bot.db.models import Answer, Assessment, DimensionScore
 from bot.db.setup import Database
 from bot.domain.errors import BankChanged, NoAssessment, NotYourAssessment

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 import pytest
 from slack_sdk.models.blocks import Block
 
+from bot.app.types import HistoryEntry, Progress
 from bot.domain.flow import Status
 from bot.domain.questionnaire import Questionnaire
 from bot.domain.report import build_report, with_change
 from bot.domain.scoring import score_answers
-from bot.app.types import HistoryEntry, Progress
 from bot.slack import ids
 from bot.slack.blocks.assessment import build_question_message, build_resume_offer
 from bot.slack.blocks.common import Message, validate_blocks
