@@ -8,7 +8,7 @@ receiving its HTTP response, which is what Slack's 3-second limit measures.
 
 In the same run, the floor: a no-op Bolt app (bench/noop_app.py: same signing secret,
 same listeners that only ack, no database) served the same way (gunicorn gthread via
-``bot.web.serve_http``, same worker, thread and listener-executor counts, Bolt's WSGI
+``bot.run.web.serve_http``, same worker, thread and listener-executor counts, Bolt's WSGI
 adapter) gets the very same request stream (the same bodies, re-signed) from the same
 number of concurrent users, each user keeping the pauses its counterpart made waiting
 for the next question (``--floor-pacing replay``, the default) or sending back to back

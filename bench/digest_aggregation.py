@@ -6,7 +6,7 @@ digest channel and most have a completed assessment of the shipped 26-question b
 (realistic random levels, some N/A), some with older assessments too, so "the latest
 per person" matters; a few outsiders and deactivated people whose answers must not
 count. One scratch database per workspace size. Then times the real code,
-``bot.jobs.team_digest`` (``scheduling.team_aggregate`` + member count + last digest +
+``bot.app.digests.team_digest`` (``digests.team_aggregate`` + member count + last digest +
 ``build_digest``), in rounds that interleave the sizes (so load elsewhere on the machine
 hits every size alike; median and fastest reported), counts the SQL statements it runs,
 checks its figures against an independent computation in Python, and runs the naive
@@ -39,21 +39,23 @@ import _databases
 from sqlalchemy import Engine, event, insert, select, text
 from sqlalchemy.orm import Session
 
-from bot.db import scheduling
+from bot.app.context import AppContext
+from bot.app.digests import team_digest
+from bot.app.outreach import OutreachSettings
+from bot.db import digests
 from bot.db.models import Answer, Assessment, ChannelMember, DimensionScore, Respondent
+from bot.db.people import workspace_id
 from bot.db.setup import Database, open_database
-from bot.domain.digest import DimensionAggregate, QuestionAggregate, TeamAggregate, build_digest
+from bot.domain.digest import DimensionAggregate, QuestionAggregate, Subscription, TeamAggregate, build_digest
 from bot.domain.flow import Status
 from bot.domain.questionnaire import Questionnaire, load_questionnaire
 from bot.domain.schedule import Cadence
 from bot.domain.scoring import score_answers
-from bot.jobs import JobSettings, team_digest
-from bot.slack.deps import Deps
 
 NOW = datetime(2026, 12, 1, 11, 0, tzinfo=UTC)
 TEAM = "T0BENCH"
 CHANNEL = "C0TEAM"
-SETTINGS = JobSettings(min_respondents=5, cadence=timedelta(days=90))
+SETTINGS = OutreachSettings(min_respondents=5, cadence=timedelta(days=90))
 SINCE = NOW - SETTINGS.cadence
 TARGET_SECONDS = 1.0
 MAX_EXPONENT = 1.2  # fitted growth exponent still called linear (timing noise, cache effects)
@@ -367,10 +369,8 @@ class Subject:
 def prepare(url: str, backend: str, bank: Questionnaire, people: int, seed: int) -> Subject:
     db = open_database(url, auto_migrate=True)  # the real migrations, on both backends
     with db.sessions.begin() as session:
-        ws_id = scheduling.workspace_id(session, TEAM, NOW - timedelta(days=400))
-        sub_id = scheduling.save_subscription(
-            session, ws_id, CHANNEL, "monthly", "U0LEAD", NOW - timedelta(days=200)
-        ).id
+        ws_id = workspace_id(session, TEAM, NOW - timedelta(days=400))
+        sub_id = digests.save_subscription(session, ws_id, CHANNEL, "monthly", "U0LEAD", NOW - timedelta(days=200)).id
     seeder = Seeder(bank, ws_id, sub_id, random.Random(seed))  # same seed: the first people are the same
     started = time.perf_counter()
     with db.sessions.begin() as session:
@@ -380,7 +380,7 @@ def prepare(url: str, backend: str, bank: Questionnaire, people: int, seed: int)
             conn.execute(text("ANALYZE"))  # what autovacuum does after a bulk load
     seeded = time.perf_counter() - started
     with db.sessions.begin() as session:
-        got = scheduling.team_aggregate(session, sub_id, ws_id, SINCE, NOW)
+        got = digests.team_aggregate(session, sub_id, ws_id, SINCE, NOW)
     problems = differences(got, seeder.expected())
     if not build_digest(bank, got, people, SETTINGS.min_respondents, "bench").visible:
         problems.append("digest not visible")
@@ -392,11 +392,11 @@ def measure(subjects: list[Subject], bank: Questionnaire, repeat: int) -> None:
 
     def aggregate_only(s: Subject) -> TeamAggregate:
         with s.db.sessions.begin() as session:
-            return scheduling.team_aggregate(session, s.sub_id, s.ws_id, SINCE, NOW)
+            return digests.team_aggregate(session, s.sub_id, s.ws_id, SINCE, NOW)
 
     def whole_digest(s: Subject) -> Any:
-        deps = Deps(sessions=s.db.sessions, bank=bank)
-        return team_digest(deps, s.ws_id, s.sub_id, CHANNEL, Cadence.MONTHLY, NOW, SETTINGS)
+        sub = Subscription(s.sub_id, CHANNEL, Cadence.MONTHLY.value, "U0LEAD", NOW - timedelta(days=200), None)
+        return team_digest(AppContext(s.db.sessions, bank), s.ws_id, sub, NOW, SETTINGS)
 
     for s in subjects:  # warm-up: connection pool, statement caches, the database's own caches
         aggregate_only(s)
@@ -418,7 +418,7 @@ def measure(subjects: list[Subject], bank: Questionnaire, repeat: int) -> None:
 
 def naive_baseline(s: Subject) -> str:
     with s.db.sessions.begin() as session:
-        sql = scheduling.team_aggregate(session, s.sub_id, s.ws_id, SINCE, NOW)
+        sql = digests.team_aggregate(session, s.sub_id, s.ws_id, SINCE, NOW)
     with counting(s.db.engine) as statements, s.db.sessions.begin() as session:
         started = time.perf_counter()
         naive = naive_aggregate(session, s.sub_id, s.ws_id)

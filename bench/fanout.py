@@ -4,7 +4,7 @@ A digest channel of ``--users`` people (none assessed yet, all inside their work
 at ``--at``, in several time zones, plus a bot and a deactivated account who must get
 nothing) on the fake Slack Web API of tests/fakeslack.py, on 127.0.0.1, which answers
 chat.postMessage beyond ``--allowed-rate`` per second (token bucket of ``--burst``) with
-HTTP 429 and Retry-After, like Slack. The real ``bot.jobs.run_due`` sends the invitations
+HTTP 429 and Retry-After, like Slack. The real ``bot.slack.scheduled.run_due`` sends the invitations
 with ``OutreachSettings(send_rate=--allowed-rate)``; its Pacer runs on real time (the
 business time ``--at`` is injected as usual).
 

@@ -1,8 +1,8 @@
 """The floor for bench/ack_latency.py: a Bolt app that only acks, served exactly like the real one.
 
-Same signing secret, same Web API client (``bot.wiring.build_client``, so Bolt's one-off
+Same signing secret, same Web API client (``bot.run.wiring.build_client``, so Bolt's one-off
 auth.test goes to the same fake Slack), same listener executor size, listeners for the
-same command and actions, and gunicorn started by the real ``bot.web.serve_http`` (gthread,
+same command and actions, and gunicorn started by the real ``bot.run.web.serve_http`` (gthread,
 same worker and thread counts, Bolt's WSGI adapter at POST /slack/events). No database,
 no Web API calls after the ack, no middleware of ours.
 
@@ -21,8 +21,8 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot import web, wiring
 from bot.config import ConfigError, Settings
+from bot.run import web, wiring
 from bot.slack import ids
 
 # The same ephemeral text the real app acks `/compass start` with, so both answer equal bodies.

@@ -25,6 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 COMPASS = Path(sys.executable).parent / "compass"
 
 
+def measured() -> dict[str, str]:
+    """The variables that let coverage measure a child process too (set by coverage's subprocess patch)."""
+    return {k: v for k, v in os.environ.items() if k.startswith("COVERAGE_")}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -55,6 +60,7 @@ class AppProcess:
         self.port = free_port()
         self.env = {
             "PATH": os.environ.get("PATH", ""),
+            **measured(),
             "HOME": os.environ.get("HOME", "/tmp"),
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import SMALL_BANK
 from fakeslack import BOT_TOKEN, TEAM_ID, FakeSlack
+from harness import measured
 
 from bot.app.assessment import record_answer, restart_assessment
 from bot.app.context import AppContext
@@ -36,6 +37,7 @@ def slack() -> Iterator[FakeSlack]:
 def env(slack: FakeSlack, database_url: str) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", ""),
+        **measured(),
         "HOME": os.environ.get("HOME", "/tmp"),
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_API_URL": slack.api_url,

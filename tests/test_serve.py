@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from conftest import SMALL_BANK
+from harness import measured
 
 COMPASS = str(Path(sys.executable).parent / "compass")
 
@@ -16,6 +17,7 @@ COMPASS = str(Path(sys.executable).parent / "compass")
 def serve(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     base = {
         "PATH": os.environ.get("PATH", ""),
+        **measured(),
         "HOME": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
         "COMPASS_QUESTIONS": str(SMALL_BANK),
@@ -55,7 +57,12 @@ def test_an_invalid_question_bank_stops_the_app_with_located_problems(tmp_path: 
 
 
 def test_scheduled_work_needs_the_bot_token(tmp_path: Path) -> None:
-    base = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"}
+    base = {
+        "PATH": os.environ.get("PATH", ""),
+        **measured(),
+        "HOME": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
+    }
     for args in (["jobs", "run-due"], ["scheduler"], ["digest", "--channel", "C1", "--now"]):
         result = subprocess.run([COMPASS, *args], env=base, capture_output=True, text=True, timeout=60)
         assert result.returncode != 0, args

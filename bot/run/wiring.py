@@ -29,6 +29,7 @@ from bot.slack.errors import handle_error
 from bot.slack.ids import Work
 from bot.slack.listeners import register_listeners
 from bot.slack.middleware import inject
+from bot.slack.work.task import Handler
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
 
 
 def build_worker(
-    deps: Deps, client: WebClient, settings: WorkerSettings, table: Mapping[Work, work.Handler] | None = None
+    deps: Deps, client: WebClient, settings: WorkerSettings, table: Mapping[Work, Handler] | None = None
 ) -> Worker:
     """A worker that does the Slack requests queued by the web process, and forgets old event ids hourly.
 

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, parse_qsl, urlparse
 import pytest
 from conftest import SMALL_BANK
 from fakeslack import APP_TOKEN, BOT_TOKEN, FakeSlack
-from harness import COMPASS, Slack, button, buttons, text_of
+from harness import COMPASS, Slack, button, buttons, measured, text_of
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import ServerConnection, serve
 
@@ -155,6 +155,7 @@ def env(tmp_path: Path) -> Iterator[Env]:
         log = tmp_path / "serve.log"
         environment = {
             "PATH": os.environ.get("PATH", ""),
+            **measured(),
             "HOME": str(tmp_path),
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_APP_TOKEN": APP_TOKEN,
@@ -249,6 +250,7 @@ def test_a_refused_app_token_stops_with_a_clear_message(tmp_path: Path) -> None:
     with FakeSlack() as fake:
         environment = {
             "PATH": os.environ.get("PATH", ""),
+            **measured(),
             "HOME": str(tmp_path),
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_APP_TOKEN": "xapp-1-revoked",
