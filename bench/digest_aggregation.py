@@ -370,7 +370,9 @@ def prepare(url: str, backend: str, bank: Questionnaire, people: int, seed: int)
     db = open_database(url, auto_migrate=True)  # the real migrations, on both backends
     with db.sessions.begin() as session:
         ws_id = workspace_id(session, TEAM, NOW - timedelta(days=400))
-        sub_id = digests.save_subscription(session, ws_id, CHANNEL, "monthly", "U0LEAD", NOW - timedelta(days=200)).id
+        sub_id = digests.save_subscription(
+            session, ws_id, CHANNEL, cadence="monthly", created_by="U0LEAD", now=NOW - timedelta(days=200)
+        ).id
     seeder = Seeder(bank, ws_id, sub_id, random.Random(seed))  # same seed: the first people are the same
     started = time.perf_counter()
     with db.sessions.begin() as session:
@@ -382,7 +384,7 @@ def prepare(url: str, backend: str, bank: Questionnaire, people: int, seed: int)
     with db.sessions.begin() as session:
         got = digests.team_aggregate(session, sub_id, ws_id, SINCE, NOW)
     problems = differences(got, seeder.expected())
-    if not build_digest(bank, got, people, SETTINGS.min_respondents, "bench").visible:
+    if not build_digest(bank, got, members=people, min_respondents=SETTINGS.min_respondents, period="bench").visible:
         problems.append("digest not visible")
     return Subject(people, db, ws_id, sub_id, seeder, seeded, got.respondents, problems)
 

@@ -34,6 +34,12 @@ def questions_path_from_env(environ: Mapping[str, str] | None = None) -> Path:
     return Path(env.get("COMPASS_QUESTIONS") or DEFAULT_QUESTIONS)
 
 
+def no_color_from_env(environ: Mapping[str, str] | None = None) -> bool:
+    """The NO_COLOR convention (no-color.org): any non-empty value asks for plain output."""
+    env = os.environ if environ is None else environ
+    return env.get("NO_COLOR", "") != ""
+
+
 def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     return env.get("DATABASE_URL") or default_database_url(env)
@@ -90,6 +96,7 @@ class Settings(BaseModel):
     SLACK_APP_TOKEN: SecretStr | None = None
     SLACK_API_URL: str = DEFAULT_SLACK_API_URL
     PORT: int = Field(default=3000, ge=1, le=65535)
+    WEB_CONCURRENCY: int = Field(default=1, ge=1, le=64)
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Scheduler and digests.
     COMPASS_MIN_RESPONDENTS: int = Field(default=5, ge=3)

@@ -16,7 +16,7 @@ def subscribe_digest(ctx: AppContext, who: Who, channel_id: str, cadence: str, n
     """Send the team digest to a channel at a cadence (replaces an earlier setting); ``who`` set it up."""
     with ctx.sessions.begin() as session:
         ws_id = people.workspace_id(session, who.workspace, now)
-        sub = digests.save_subscription(session, ws_id, channel_id, cadence, who.user, now)
+        sub = digests.save_subscription(session, ws_id, channel_id, cadence=cadence, created_by=who.user, now=now)
         return DigestSetting(sub.channel_id, sub.cadence, sub.paused_reason)
 
 
@@ -39,4 +39,6 @@ def team_digest(ctx: AppContext, ws_id: int, sub: Subscription, now: datetime, s
         last = sends.last_digest(session, ws_id, sub.channel_id)
     label = period_label(Cadence(sub.cadence), now)
     previous = last.payload if last else None
-    return build_digest(ctx.bank, aggregate, members, settings.min_respondents, label, previous)
+    return build_digest(
+        ctx.bank, aggregate, members=members, min_respondents=settings.min_respondents, period=label, previous=previous
+    )

@@ -79,11 +79,6 @@ def sync_directory(ctx: AppContext, team: str, directory: Mapping[str, Directory
     return ws_id
 
 
-def workspace_of(ctx: AppContext, team: str, now: datetime) -> int:
-    with ctx.sessions.begin() as session:
-        return people.workspace_id(session, team, now)
-
-
 def subscriptions(ctx: AppContext, ws_id: int) -> list[Subscription]:
     with ctx.sessions.begin() as session:
         return digests.subscriptions(session, ws_id)

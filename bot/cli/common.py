@@ -10,7 +10,6 @@ from typing import NoReturn
 
 import click
 
-from bot.app.context import AppContext
 from bot.config import ConfigError, Settings
 from bot.db.setup import Database, open_database
 from bot.domain.questionnaire import Questionnaire, QuestionnaireError, load_questionnaire
@@ -50,10 +49,6 @@ def bank(path: Path) -> Questionnaire:
 
 def database(config: Settings) -> Database:
     return open_database(config.DATABASE_URL)
-
-
-def app_context(config: Settings, db: Database) -> AppContext:
-    return AppContext(db.sessions, bank(config.COMPASS_QUESTIONS))
 
 
 def configure_logging(config: Settings) -> None:

@@ -77,7 +77,7 @@ def serve(mode: str | None, workers: int | None, with_scheduler: bool | None, wi
             web.freeze_startup_objects()
             return app
 
-        count = workers or int(os.environ.get("WEB_CONCURRENCY") or 1)
+        count = workers or config.WEB_CONCURRENCY
         click.echo(f"MLOps Compass listening on 0.0.0.0:{config.PORT}{web.EVENTS_PATH} ({count} worker(s))")
         web.serve_http(config, build, count)
 

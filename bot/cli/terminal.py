@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 
 from rich.console import Console, Group
@@ -12,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.app.types import HistoryEntry, Progress
+from bot.config import no_color_from_env
 from bot.domain.levels import level_for, level_name
 from bot.domain.questionnaire import Question
 from bot.domain.report import Report
@@ -164,7 +164,7 @@ def make_console(stderr: bool = False) -> Console:
     # rich drops styling when output is not a terminal, but under NO_COLOR it only
     # removes colors and still writes bold and dim escapes; no color system at all
     # makes the output plain text.
-    plain = os.environ.get("NO_COLOR", "") != ""
+    plain = no_color_from_env()
     return Console(
         stderr=stderr, highlight=False, soft_wrap=False, no_color=plain or None, color_system=None if plain else "auto"
     )

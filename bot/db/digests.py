@@ -37,7 +37,7 @@ def subscriptions(session: Session, ws_id: int) -> list[Subscription]:
 
 
 def save_subscription(
-    session: Session, ws_id: int, channel_id: str, cadence: str, user_id: str, now: datetime
+    session: Session, ws_id: int, channel_id: str, *, cadence: str, created_by: str, now: datetime
 ) -> Subscription:
     """Create the channel's subscription, or replace its cadence and owner (and lift a pause)."""
     row = session.scalars(
@@ -47,12 +47,12 @@ def save_subscription(
     ).one_or_none()
     if row is None:
         row = DigestSubscription(
-            workspace_id=ws_id, channel_id=channel_id, cadence=cadence, created_by=user_id, created_at=now
+            workspace_id=ws_id, channel_id=channel_id, cadence=cadence, created_by=created_by, created_at=now
         )
         session.add(row)
     else:
         row.cadence = cadence
-        row.created_by = user_id
+        row.created_by = created_by
         row.paused_reason = None
     session.flush()
     return _subscription(row)

@@ -105,6 +105,7 @@ def _diff(new: float | None, old: Any) -> float | None:
 def build_digest(
     bank: Questionnaire,
     aggregate: TeamAggregate,
+    *,
     members: int,
     min_respondents: int,
     period: str,

@@ -1,0 +1,506 @@
+"""The worker-side Slack handlers called in-process: a real WebClient against the fake Slack
+Web API, a real database (SQLite and PostgreSQL) and a fixed clock, with request bodies built
+exactly as Slack sends them. No queue, no worker threads, no subprocesses: each handler runs
+to its end before the call returns, so nothing here waits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+from conftest import T0
+from fakeslack import BOT_TOKEN, TEAM_ID, FakeSlack, Message
+from harness import Slack, button, buttons, text_of
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+
+from bot.app import assessment, digests, results
+from bot.app.context import AppContext
+from bot.app.types import DigestSetting, Progress, Who
+from bot.db.models import Answer, Respondent
+from bot.db.setup import Database
+from bot.domain.questionnaire import Questionnaire
+from bot.slack.blocks.outreach import build_prompt_message
+from bot.slack.deps import Deps
+from bot.slack.ids import ANSWER_PATTERN, Action, Work
+from bot.slack.work import handlers, report_failure
+from bot.slack.work.dm import MOVED
+
+USER = "U0HANDLER"
+DM = f"D{USER}"
+WHO = Who(TEAM_ID, USER)
+
+
+@dataclass
+class Bot:
+    """The handler table bound to a client on the fake, plus what the tests look at."""
+
+    fake: FakeSlack
+    slack: Slack
+    client: WebClient
+    deps: Deps
+    database: Database
+    run: dict[str, Callable[[dict[str, Any]], None]]
+
+    @property
+    def ctx(self) -> AppContext:
+        return self.deps.ctx
+
+    def do(self, kind: Work, body: dict[str, Any]) -> dict[str, Any]:
+        """Hand a body to a handler as the queue does: through JSON, by its kind of work."""
+        self.run[kind.value](json.loads(json.dumps(body)))
+        return body
+
+    def command_body(self, text: str, channel: str = "C0GENERAL") -> dict[str, Any]:
+        return dict(parse_qsl(self.slack.command_body(USER, text, channel=channel)))
+
+    def command(self, text: str, channel: str = "C0GENERAL") -> dict[str, Any]:
+        return self.do(Work.COMMAND, self.command_body(text, channel))
+
+    def click_body(self, pressed: dict[str, Any], on: Message | None, user: str = USER) -> dict[str, Any]:
+        """A block_actions body for ``pressed`` on message ``on``, or in App Home when ``on`` is None."""
+        channel, ts = (on.channel, on.ts) if on is not None else (None, None)
+        return json.loads(dict(parse_qsl(self.slack.click_body(user, pressed, channel, ts)))["payload"])
+
+    def press(self, pressed: dict[str, Any], on: Message | None) -> dict[str, Any]:
+        return self.do(kind_of(pressed["action_id"]), self.click_body(pressed, on))
+
+    def click(self, message: Message, action_id: str) -> dict[str, Any]:
+        """Press the button ``action_id`` the message shows now."""
+        return self.press(button(message, action_id), message)
+
+    def home_opened(self, event_id: str | None = None) -> dict[str, Any]:
+        return self.do(Work.HOME, json.loads(self.slack.event_body(USER, event_id)))
+
+    def dm(self) -> list[Message]:
+        return self.fake.dm_messages(USER)
+
+    def progress(self) -> Progress | None:
+        return assessment.current_progress(self.ctx, WHO, T0)
+
+    def answers(self, assessment_id: int) -> dict[str, int | None]:
+        with self.database.sessions() as session:
+            rows = session.execute(
+                select(Answer.question_id, Answer.level).where(Answer.assessment_id == assessment_id)
+            ).all()
+        return dict(rows)  # type: ignore[arg-type]
+
+    def replies(self) -> list[dict[str, Any]]:
+        """What was posted to the response_url (ephemeral replies to the person)."""
+        return self.fake.responses
+
+
+def kind_of(action_id: str) -> Work:
+    """The kind of work the web process queues for a button (bot/slack/listeners/actions.py)."""
+    if ANSWER_PATTERN.match(action_id) or action_id == Action.NOT_APPLICABLE:
+        return Work.ANSWER
+    return Work(Action(action_id).value)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as slack:
+        yield slack
+        assert slack.block_errors == []
+
+
+@pytest.fixture
+def bot(database: Database, small_bank: Questionnaire, fake: FakeSlack) -> Bot:
+    deps = Deps(AppContext(database.sessions, small_bank), clock=lambda: T0)
+    client = WebClient(token=BOT_TOKEN, base_url=fake.api_url)
+    slack = Slack("http://127.0.0.1:9", fake.response_url())  # builds bodies only; the app URL is unused
+    return Bot(fake, slack, client, deps, database, handlers(client, deps))
+
+
+def started(bot: Bot) -> tuple[Message, Progress]:
+    """`/compass start` and the question message it posts."""
+    bot.command("start")
+    [message] = bot.dm()
+    progress = bot.progress()
+    assert progress is not None
+    return message, progress
+
+
+def answer_all(bot: Bot, message: Message, actions: list[str]) -> None:
+    for action_id in actions:
+        bot.click(message, action_id)
+
+
+# -- taking an assessment -------------------------------------------------------------------
+
+
+def test_compass_start_posts_question_one_and_an_answer_turns_that_message_into_question_two(
+    bot: Bot, small_bank: Questionnaire
+) -> None:
+    """/compass start posts Q1 in the DM; answer_3 updates the same message to Q2 and stores 3."""
+    first, second = small_bank.questions[0], small_bank.questions[1]
+    message, progress = started(bot)
+    assert message.channel == DM
+    assert first.text in text_of(message) and "Question 1 of 5" in message.text
+    assert bot.replies() == []  # the web process already acked with "check your DMs"
+
+    bot.click(message, "answer_3")
+
+    assert bot.dm() == [message] and message.updates == 1
+    [update] = bot.fake.calls_to("chat.update")
+    assert (update.params["channel"], update.params["ts"]) == (DM, message.ts)
+    assert second.text in text_of(message) and "Question 2 of 5" in message.text
+    assert f"✓ *{first.title}*: 3 · Versioned" in text_of(message)
+    assert bot.answers(progress.assessment_id) == {first.id: 3}
+    now = bot.progress()
+    assert now is not None and now.number == 2 and (now.channel_id, now.message_ts) == (DM, message.ts)
+
+
+def test_answering_the_last_question_collapses_the_message_posts_the_report_and_publishes_app_home(
+    bot: Bot, small_bank: Questionnaire
+) -> None:
+    """The last answer closes the question message, posts the report with its level, publishes Home."""
+    message, progress = started(bot)
+    answer_all(bot, message, ["answer_3", "answer_3", "answer_3", "not_applicable", "answer_3"])
+
+    assert buttons(message) == [] and "All 5 questions answered" in message.text
+    [question_message, report] = bot.dm()
+    assert question_message is message and report.ts != message.ts
+    assert "Level 3 Managed/Standardized (3.00/4)" in report.text
+    assert "Your MLOps maturity report" in text_of(report) and "1 not applicable" in text_of(report)
+    assert bot.answers(progress.assessment_id) == {
+        q.id: (None if q.id == "ops.abtest" else 3) for q in small_bank.questions
+    }
+    latest = results.latest_report(bot.ctx, WHO)
+    assert latest is not None and latest.level == 3
+    assert bot.progress() is None
+    home = bot.fake.views[USER]
+    assert "Latest result" in text_of(home) and button(home, Action.START)["text"]["text"] == "Re-assess now"
+
+
+def test_a_repeated_click_on_an_answered_question_records_nothing_and_skips_no_question(
+    bot: Bot, small_bank: Questionnaire
+) -> None:
+    """Clicking Q1's buttons again after Q1 was answered leaves the answers and Q2 where they were."""
+    message, progress = started(bot)
+    same, other = dict(button(message, "answer_2")), dict(button(message, "answer_4"))  # Q1's buttons
+    bot.click(message, "answer_2")
+
+    bot.press(same, message)  # a double click that arrived late
+    bot.press(other, message)  # a different answer from the stale Q1 buttons
+
+    assert bot.answers(progress.assessment_id) == {small_bank.questions[0].id: 2}
+    now = bot.progress()
+    assert now is not None and now.number == 2
+    assert small_bank.questions[1].text in text_of(message) and "Question 2 of 5" in message.text
+    assert len(bot.dm()) == 1
+
+
+def test_back_returns_to_the_previous_question_and_a_new_answer_replaces_the_old_one(
+    bot: Bot, small_bank: Questionnaire
+) -> None:
+    """Back shows Q1 again with the earlier answer marked; answering it again changes the stored level."""
+    first = small_bank.questions[0]
+    message, progress = started(bot)
+    bot.click(message, "answer_3")
+
+    bot.click(message, Action.BACK)
+
+    assert first.text in text_of(message) and "Question 1 of 5" in message.text
+    assert "Back to the previous question" in text_of(message)
+    assert "*3 · Versioned*: Every training set is versioned and recorded with its model.  _(your earlier answer)_" in (
+        json.loads(text_of(message))[2]["text"]["text"]
+    )
+    assert button(message, "answer_3").get("style") == "primary"
+    back = bot.progress()
+    assert back is not None and back.number == 1 and back.previous_answer == 3
+    assert bot.answers(progress.assessment_id) == {first.id: 3}
+
+    bot.click(message, "answer_1")
+
+    assert "Question 2 of 5" in message.text
+    assert bot.answers(progress.assessment_id) == {first.id: 1}
+
+
+def test_start_over_on_the_resume_offer_begins_a_new_assessment_at_question_one(
+    bot: Bot, small_bank: Questionnaire
+) -> None:
+    """A second /compass start offers Resume or Start over; Start over turns the offer into a fresh Q1."""
+    message, old = started(bot)
+    answer_all(bot, message, ["answer_2", "answer_2"])
+
+    bot.command("start")
+    [_, offer] = bot.dm()
+    assert "unfinished MLOps Compass assessment at question 3 of 5" in offer.text
+    bot.click(offer, Action.START_OVER)
+
+    assert small_bank.questions[0].text in text_of(offer) and "Question 1 of 5" in offer.text
+    assert buttons(message) == [] and message.text == MOVED  # the old question message holds no buttons
+    new = bot.progress()
+    assert new is not None and new.assessment_id != old.assessment_id and new.number == 1
+    assert (new.channel_id, new.message_ts) == (DM, offer.ts)
+    assert bot.answers(new.assessment_id) == {}
+    assert len(bot.answers(old.assessment_id)) == 2  # kept with the abandoned assessment
+
+
+def test_resume_on_the_resume_offer_shows_the_current_question_in_that_message(
+    bot: Bot, small_bank: Questionnaire
+) -> None:
+    """Resume on the offer turns it into the current question and retires the old question message."""
+    message, progress = started(bot)
+    bot.click(message, "answer_4")
+    bot.command("start")
+    [_, offer] = bot.dm()
+
+    bot.click(offer, Action.RESUME)
+
+    assert small_bank.questions[1].text in text_of(offer) and "Question 2 of 5" in offer.text
+    assert message.text == MOVED and buttons(message) == []
+    now = bot.progress()
+    assert now is not None and now.assessment_id == progress.assessment_id and now.message_ts == offer.ts
+
+
+def test_resume_from_app_home_posts_the_current_question_in_the_dm_and_retires_the_old_message(
+    bot: Bot, small_bank: Questionnaire
+) -> None:
+    """Resume in App Home (no message container) posts the current question as a new DM message."""
+    message, progress = started(bot)
+    bot.click(message, "answer_2")
+    stale = dict(button(message, "answer_1"))  # Q2's button on the message about to be retired
+    bot.home_opened()
+    home = bot.fake.views[USER]
+    assert "You are at question 2 of 5" in text_of(home)
+
+    bot.press(button(home, Action.RESUME), None)
+
+    [old, resumed] = bot.dm()
+    assert old is message and old.text == MOVED and buttons(old) == []
+    assert small_bank.questions[1].text in text_of(resumed) and "Question 2 of 5" in resumed.text
+    now = bot.progress()
+    assert now is not None and (now.channel_id, now.message_ts) == (DM, resumed.ts)
+    assert len(bot.fake.calls_to("views.publish")) == 2  # App Home refreshed after the resume
+
+    bot.press(stale, old)  # a click on the retired message counts for nothing
+
+    assert bot.answers(progress.assessment_id) == {small_bank.questions[0].id: 2}
+    assert old.text == MOVED and resumed.updates == 0
+    now = bot.progress()
+    assert now is not None and now.number == 2 and now.message_ts == resumed.ts
+
+
+def test_start_from_app_home_begins_in_the_dm_and_home_then_offers_resume(
+    bot: Bot, small_bank: Questionnaire
+) -> None:
+    """Start in App Home posts Q1 in the DM and republishes Home with Resume at question 1."""
+    bot.home_opened()
+    home = bot.fake.views[USER]
+    bot.press(button(home, Action.START), None)
+
+    [message] = bot.dm()
+    assert small_bank.questions[0].text in text_of(message)
+    home = bot.fake.views[USER]
+    assert button(home, Action.RESUME)["text"]["text"] == "Resume at question 1"
+    progress = bot.progress()
+    assert progress is not None and progress.message_ts == message.ts
+
+
+# -- invitations ------------------------------------------------------------------------------
+
+
+def invitation(bot: Bot) -> Message:
+    """An invitation as the scheduler posts it."""
+    bot.client.chat_postMessage(channel=USER, **build_prompt_message(None, 90).as_kwargs())
+    return bot.dm()[-1]
+
+
+def test_remind_me_later_closes_the_invitation_with_the_day_it_will_ask_again(bot: Bot) -> None:
+    """Snooze stores three days of quiet and collapses the invitation to "I'll ask again after ..."."""
+    invite = invitation(bot)
+
+    bot.click(invite, Action.SNOOZE)
+
+    assert buttons(invite) == []
+    assert invite.text.startswith("OK, I'll ask again after Thursday, Nov 5.")  # T0 is Monday, Nov 2
+    with bot.database.sessions() as session:
+        assert session.scalar(select(Respondent.snoozed_until).where(Respondent.user_id == USER)) == T0 + timedelta(
+            days=3
+        )
+    assert bot.progress() is None and len(bot.dm()) == 1
+
+
+def test_start_on_an_invitation_posts_question_one_and_closes_the_invitation(
+    bot: Bot, small_bank: Questionnaire
+) -> None:
+    """Start on an invitation begins the assessment in a new message and drops the invitation's buttons."""
+    invite = invitation(bot)
+
+    bot.click(invite, Action.START)
+
+    [closed, question] = bot.dm()
+    assert closed is invite and buttons(invite) == [] and "starts in the next message" in invite.text
+    assert small_bank.questions[0].text in text_of(question)
+    assert bot.fake.calls_to("views.publish") == []  # not clicked in App Home
+
+
+# -- /compass subcommands -----------------------------------------------------------------
+
+
+def test_report_and_history_before_any_assessment_say_so_through_the_response_url(bot: Bot) -> None:
+    """/compass report and /compass history reply ephemerally through response_url when there is nothing yet."""
+    bot.command("report")
+    bot.command("history")
+
+    report, history = bot.replies()
+    assert report["response_type"] == history["response_type"] == "ephemeral"
+    assert "You have no completed assessment yet" in report["text"]
+    assert "You have no completed assessments yet" in history["text"]
+    assert bot.dm() == []
+
+
+def test_report_and_history_after_an_assessment_reply_with_the_result_through_the_response_url(bot: Bot) -> None:
+    """After one completed assessment, report shows its level and history lists it, both ephemeral."""
+    message, _ = started(bot)
+    answer_all(bot, message, ["answer_2"] * 3 + ["not_applicable", "answer_2"])
+    posted = len(bot.dm())
+
+    bot.command("report")
+    bot.command("history")
+
+    report, history = bot.replies()
+    assert report["response_type"] == history["response_type"] == "ephemeral"
+    assert "Level 2 Repeatable/Automated (2.00/4)" in report["text"]
+    assert "Your MLOps maturity report" in json.dumps(report["blocks"])
+    assert history["text"] == "Your last 1 MLOps Compass result(s)"
+    assert "Nov 2, 2026 · 2.00" in json.dumps(history["blocks"], ensure_ascii=False)
+    assert len(bot.dm()) == posted  # nothing more in the DM
+
+
+def test_digest_here_in_a_channel_without_the_bot_answers_with_the_invitation_hint(bot: Bot) -> None:
+    """/compass digest here weekly where the bot is not a member asks to /invite it and saves nothing."""
+    bot.fake.add_channel("C0TEAM", [USER], is_member=False)
+
+    bot.command("digest here weekly", channel="C0TEAM")
+
+    [reply] = bot.replies()
+    assert reply["response_type"] == "ephemeral"
+    assert reply["text"].startswith("I'm not a member of <#C0TEAM> yet. Invite me with `/invite @compass`")
+    assert digests.digest_settings(bot.ctx, TEAM_ID, T0) == []
+
+
+def test_digest_here_in_a_channel_the_bot_cannot_see_says_to_invite_it_first(bot: Bot) -> None:
+    """A private channel the bot is not in looks like channel_not_found; the reply says to invite it."""
+    bot.command("digest here monthly", channel="G0SECRET")
+
+    [reply] = bot.replies()
+    assert reply["text"].startswith("I can't see <#G0SECRET>. If it is a private channel, invite me first")
+    assert digests.digest_settings(bot.ctx, TEAM_ID, T0) == []
+
+
+def test_digest_here_in_a_member_channel_confirms_and_saves_the_setting(bot: Bot) -> None:
+    """/compass digest here weekly in a channel the bot is in confirms and stores a weekly digest."""
+    bot.fake.add_channel("C0TEAM", [USER], is_member=True)
+
+    bot.command("digest here weekly", channel="C0TEAM")
+
+    [reply] = bot.replies()
+    assert reply["response_type"] == "ephemeral"
+    assert reply["text"].startswith(":white_check_mark: <#C0TEAM> will get the team MLOps maturity digest weekly")
+    assert "next full week" in reply["text"]
+    assert digests.digest_settings(bot.ctx, TEAM_ID, T0) == [DigestSetting("C0TEAM", "weekly", None)]
+
+
+# -- App Home -------------------------------------------------------------------------------
+
+
+def test_app_home_is_published_once_per_event_id_however_often_slack_delivers_it(bot: Bot) -> None:
+    """A redelivered app_home_opened with the same event_id publishes nothing more; a new event does."""
+    bot.home_opened("EvHOME00001")
+    bot.home_opened("EvHOME00001")
+
+    [publish] = bot.fake.calls_to("views.publish")
+    assert publish.params["user_id"] == USER
+    home = bot.fake.views[USER]
+    assert home["type"] == "home" and button(home, Action.START)["text"]["text"] == "Start an assessment"
+
+    bot.home_opened("EvHOME00002")
+
+    assert len(bot.fake.calls_to("views.publish")) == 2
+
+
+# -- failures -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [500, 200], ids=["http-500", "ok-false"])
+def test_a_message_slack_refuses_reaches_the_person_ephemerally_with_a_reference(bot: Bot, status: int) -> None:
+    """chat.postMessage failing raises out of the handler; report_failure replies through response_url."""
+    bot.fake.fail("chat.postMessage", status=status, error="internal_error")
+    body = bot.command_body("start")
+
+    with pytest.raises(SlackApiError) as raised:
+        bot.do(Work.COMMAND, body)
+    report_failure(raised.value, body)
+
+    [reply] = bot.replies()
+    assert reply["response_type"] == "ephemeral" and reply["replace_original"] is False
+    assert reply["text"].startswith("Slack did not accept my reply (ref `")
+    assert bot.dm() == []
+    # The assessment was begun before the post failed: the next /compass start offers to resume it.
+    bot.command("start")
+    [offer] = bot.dm()
+    assert "unfinished MLOps Compass assessment at question 1 of 5" in offer.text
+
+
+def test_a_report_slack_refuses_is_still_saved_and_the_person_told(bot: Bot) -> None:
+    """When the report post fails after the last answer, the result is kept and /compass report shows it."""
+    message, _ = started(bot)
+    answer_all(bot, message, ["answer_4"] * 4)
+    bot.fake.fail("chat.postMessage", status=500)
+    body = bot.click_body(button(message, "answer_4"), message)
+
+    with pytest.raises(SlackApiError) as raised:
+        bot.do(Work.ANSWER, body)
+    report_failure(raised.value, body)
+
+    [reply] = bot.replies()
+    assert reply["response_type"] == "ephemeral" and "ref `" in reply["text"]
+    assert "All 5 questions answered" in message.text and len(bot.dm()) == 1
+    latest = results.latest_report(bot.ctx, WHO)
+    assert latest is not None and latest.level == 4
+    bot.command("report")
+    assert "Level 4 Optimized/Autonomous (4.00/4)" in bot.replies()[-1]["text"]
+
+
+def test_a_tampered_button_value_is_reported_as_out_of_date_through_the_response_url(bot: Bot) -> None:
+    """A button value no builder made raises StaleButton; report_failure sends its short text, no ref."""
+    message, progress = started(bot)
+    tampered = dict(button(message, "answer_2"), value="not-a-button-of-ours")
+    body = bot.click_body(tampered, message)
+
+    with pytest.raises(Exception) as raised:
+        bot.do(Work.ANSWER, body)
+    report_failure(raised.value, body)
+
+    [reply] = bot.replies()
+    assert reply == {
+        "text": "That button is out of date. Run `/compass start` to carry on.",
+        "response_type": "ephemeral",
+        "replace_original": False,
+    }
+    assert bot.answers(progress.assessment_id) == {}
+    assert "Question 1 of 5" in message.text and message.updates == 0
+
+
+def test_a_click_on_someone_elses_assessment_is_refused_and_explained(bot: Bot) -> None:
+    """Another person's click on this person's buttons stores nothing and tells the clicker why."""
+    message, progress = started(bot)
+    body = bot.click_body(button(message, "answer_2"), message, user="U0SOMEONE")
+
+    with pytest.raises(Exception) as raised:
+        bot.do(Work.ANSWER, body)
+    report_failure(raised.value, body)
+
+    [reply] = bot.replies()
+    assert reply["text"] == "Those buttons belong to someone else's assessment; run `/compass start` for your own."
+    assert bot.answers(progress.assessment_id) == {}
+    assert "Question 1 of 5" in message.text and message.updates == 0
