@@ -36,19 +36,23 @@ def update(client: WebClient, where: tuple[str, str], message: Message) -> None:
     client.chat_update(channel=channel, ts=ts, **message.as_kwargs())
 
 
+def retire(client: WebClient, progress: Progress) -> None:
+    """Empty the message that showed ``progress``'s question, so it holds no live buttons."""
+    if not (progress.channel_id and progress.message_ts):
+        return
+    try:
+        update(client, (progress.channel_id, progress.message_ts), build_closed_message(MOVED))
+    except SlackApiError:
+        # Its buttons are refused anyway (the use case checks the live message).
+        log.warning("could not collapse old message %s of assessment %s", progress.message_ts, progress.assessment_id)
+
+
 def _move_live_message(client: WebClient, deps: Deps, progress: Progress, where: tuple[str, str]) -> None:
     """Make ``where`` (channel, ts) the one message whose buttons count, and empty the previous one."""
     if (progress.channel_id, progress.message_ts) == where:
         return
     assessment.attach_message(deps.ctx, progress.assessment_id, *where)
-    if progress.channel_id and progress.message_ts:
-        try:
-            update(client, (progress.channel_id, progress.message_ts), build_closed_message(MOVED))
-        except SlackApiError:
-            # Its buttons are refused anyway (the use case checks the live message).
-            log.warning(
-                "could not collapse old message %s of assessment %s", progress.message_ts, progress.assessment_id
-            )
+    retire(client, progress)
 
 
 def post_question(client: WebClient, deps: Deps, channel: str, progress: Progress, note: str | None = None) -> None:
