@@ -87,6 +87,7 @@ def restart_assessment(ctx: AppContext, who: Who, now: datetime) -> Progress:
         return _start_new(session, ctx.bank, respondent, now)
 
 
+@on_lost_race
 def current_progress(ctx: AppContext, who: Who, now: datetime) -> Progress | None:
     """The unfinished assessment, if any (expired ones are closed on the way)."""
     with ctx.sessions.begin() as session:
