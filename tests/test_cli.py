@@ -748,6 +748,18 @@ def test_history_without_results_says_so(env):
     assert "No completed assessments yet" in result.stdout
 
 
+def test_history_reads_stored_reports_even_when_the_question_bank_is_broken(env, tmp_path):
+    """Past results carry their own texts: a bank edited into an invalid state does not hide them."""
+    path = write_json(tmp_path / "answers.json", uniform(SHIPPED, 2))
+    assert compass(env, "assess", "--answers", str(path), "--user", USER).exit_code == 0
+    broken = write_json(tmp_path / "broken.json", {"version": "x", "dimensions": []})
+
+    result = compass({**env, "COMPASS_QUESTIONS": str(broken)}, "history", "--json", "--user", USER)
+
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)) == 1
+
+
 def test_history_is_per_person(env, tmp_path):
     path = write_json(tmp_path / "answers.json", uniform(SHIPPED, 2))
     compass(env, "assess", "--answers", str(path), "--user", USER)

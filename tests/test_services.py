@@ -10,7 +10,14 @@ import pytest
 from conftest import SMALL_BANK, T0
 from sqlalchemy import select
 
-from bot.app.assessment import current_progress, go_back, record_answer, restart_assessment, start_assessment
+from bot.app.assessment import (
+    attach_message,
+    current_progress,
+    go_back,
+    record_answer,
+    restart_assessment,
+    start_assessment,
+)
 from bot.app.context import AppContext
 from bot.app.results import history, latest_report
 from bot.app.types import AnswerResult, Click, Who
@@ -144,6 +151,18 @@ def test_restart_abandons_the_unfinished_assessment_and_begins_a_new_one(databas
     assert late.outcome is Outcome.CLOSED
 
 
+def test_restart_hands_the_abandoned_assessments_chat_message_to_the_new_one(database, small_bank):
+    """So that showing the new question elsewhere empties that message, as for any earlier live message."""
+    ctx = AppContext(database.sessions, small_bank)
+    first = start_assessment(ctx, ANA, T0).progress
+    attach_message(ctx, first.assessment_id, "D0ANA", "1700000000.000100")
+
+    fresh = restart_assessment(ctx, ANA, T0 + MINUTE)
+
+    assert (fresh.channel_id, fresh.message_ts) == ("D0ANA", "1700000000.000100")
+    assert current_progress(ctx, ANA, T0 + MINUTE) == fresh
+
+
 def test_each_answer_is_stored_with_its_dimension_weight_and_time(database, small_bank):
     progress = start_assessment(AppContext(database.sessions, small_bank), ANA, T0).progress
     question = small_bank.questions[0]
@@ -271,7 +290,7 @@ def test_history_lists_newest_first_with_the_change_since_the_previous(database,
         answer_all(database, small_bank, ANA, answers, start=T0 + timedelta(days=day))
     overall = [float(score_answers(small_bank, answers).overall) for answers in runs]
 
-    entries = history(AppContext(database.sessions, small_bank), ANA)
+    entries = history(database.sessions, ANA)
 
     assert [e.overall for e in entries] == pytest.approx(list(reversed(overall)))
     assert [e.level for e in entries] == [score_answers(small_bank, a).level for a in reversed(runs)]
@@ -286,7 +305,7 @@ def test_history_limit_keeps_the_change_against_the_older_result(database, small
     for day, level in enumerate((2, 3)):
         answer_all(database, small_bank, ANA, uniform(small_bank, level), start=T0 + timedelta(days=day))
 
-    entries = history(AppContext(database.sessions, small_bank), ANA, limit=1)
+    entries = history(database.sessions, ANA, limit=1)
 
     assert len(entries) == 1
     assert entries[0].change == pytest.approx(1.0)
@@ -295,9 +314,9 @@ def test_history_limit_keeps_the_change_against_the_older_result(database, small
 def test_history_is_per_person_and_empty_for_a_stranger(database, small_bank):
     answer_all(database, small_bank, ANA, uniform(small_bank, 2))
 
-    assert history(AppContext(database.sessions, small_bank), BEN) == []
-    assert history(AppContext(database.sessions, small_bank), Who("T0002", ANA.user)) == []
-    assert latest_report(AppContext(database.sessions, small_bank), BEN) is None
+    assert history(database.sessions, BEN) == []
+    assert history(database.sessions, Who("T0002", ANA.user)) == []
+    assert latest_report(database.sessions, BEN) is None
 
 
 def test_latest_report_carries_the_change_overall_and_per_dimension(database, small_bank):
@@ -306,7 +325,7 @@ def test_latest_report_carries_the_change_overall_and_per_dimension(database, sm
     answer_all(database, small_bank, ANA, second_answers, start=T0 + timedelta(days=90))
     first, second = score_answers(small_bank, first_answers), score_answers(small_bank, second_answers)
 
-    report = latest_report(AppContext(database.sessions, small_bank), ANA)
+    report = latest_report(database.sessions, ANA)
 
     assert report is not None
     assert report.overall == pytest.approx(float(second.overall))

@@ -43,20 +43,27 @@ def progress_of(
     )
 
 
-def _start_new(session: Session, bank: Questionnaire, respondent_id: int, now: datetime) -> Progress:
+def _start_new(
+    session: Session, bank: Questionnaire, respondent_id: int, now: datetime, replaced: StoredAssessment | None = None
+) -> Progress:
+    """A new assessment; one that ``replaced`` another takes over its chat message, so that the
+    message is emptied (like any earlier live message) when the new question is shown."""
     state = flow.start(bank, now)
-    stored = assessments.add_assessment(session, respondent_id, bank, state)
+    message = (replaced.channel_id, replaced.message_ts) if replaced else None
+    stored = assessments.add_assessment(session, respondent_id, bank, state, message)
     return progress_of(bank, stored, state)
 
 
-def _close_stale_open(session: Session, bank: Questionnaire, stored: StoredAssessment, now: datetime) -> bool:
-    """Expire an open assessment that sat idle too long or was begun on another bank."""
+def _still_open(session: Session, bank: Questionnaire, stored: StoredAssessment, now: datetime) -> RunState | None:
+    """The state of an open assessment, or None after expiring one that sat idle too long or was
+    begun on another bank."""
     state = assessments.load_state(session, stored)
-    if not flow.is_expired(state, now) and stored.bank_hash == bank.content_hash:
-        return False
-    new = flow.expire(state, now) if flow.is_expired(state, now) else _forced_expiry(state, now)
+    expired = flow.is_expired(state, now)
+    if not expired and stored.bank_hash == bank.content_hash:
+        return state
+    new = flow.expire(state, now) if expired else _forced_expiry(state, now)
     assessments.save_state(session, stored.id, bank, (state, new), now)
-    return True
+    return None
 
 
 def _forced_expiry(state: RunState, now: datetime) -> RunState:
@@ -69,8 +76,8 @@ def start_assessment(ctx: AppContext, who: Who, now: datetime) -> StartResult:
     with ctx.sessions.begin() as session:
         respondent = people.get_or_create_respondent(session, who.workspace, who.user, now, lock=True)
         stored = assessments.open_assessment(session, respondent, lock=True)
-        if stored is not None and not _close_stale_open(session, ctx.bank, stored, now):
-            state = assessments.load_state(session, stored)
+        state = None if stored is None else _still_open(session, ctx.bank, stored, now)
+        if stored is not None and state is not None:
             return StartResult(progress_of(ctx.bank, stored, state), resumable=True)
         return StartResult(_start_new(session, ctx.bank, respondent, now), resumable=False)
 
@@ -84,7 +91,7 @@ def restart_assessment(ctx: AppContext, who: Who, now: datetime) -> Progress:
         if stored is not None:
             state = assessments.load_state(session, stored)
             assessments.save_state(session, stored.id, ctx.bank, (state, flow.abandon(state, now)), now)
-        return _start_new(session, ctx.bank, respondent, now)
+        return _start_new(session, ctx.bank, respondent, now, replaced=stored)
 
 
 @on_lost_race
@@ -95,9 +102,8 @@ def current_progress(ctx: AppContext, who: Who, now: datetime) -> Progress | Non
         if respondent is None:
             return None
         stored = assessments.open_assessment(session, respondent, lock=True)
-        if stored is None or _close_stale_open(session, ctx.bank, stored, now):
-            return None
-        return progress_of(ctx.bank, stored, assessments.load_state(session, stored))
+        state = None if stored is None else _still_open(session, ctx.bank, stored, now)
+        return None if stored is None or state is None else progress_of(ctx.bank, stored, state)
 
 
 def _owned(session: Session, who: Who, assessment_id: int) -> StoredAssessment:

@@ -1,28 +1,33 @@
-"""A person's results: the latest report and their history, each with the change since the one before."""
+"""A person's results: the latest report and their history, each with the change since the one before.
+
+They need only the database: a stored report carries the names it was shown with, so reading
+results never needs (or fails on) the question bank.
+"""
 
 from __future__ import annotations
 
-from bot.app.context import AppContext
 from bot.app.types import HistoryEntry, Who
 from bot.db import assessments, people
+from bot.db.session import SessionFactory
 from bot.domain.report import Report, with_change
 
 
-def latest_report(ctx: AppContext, who: Who) -> Report | None:
+def latest_report(sessions: SessionFactory, who: Who) -> Report | None:
     """The newest completed report with the change since the one before it."""
-    with ctx.sessions.begin() as session:
+    with sessions.begin() as session:
         respondent = people.find_respondent(session, who.workspace, who.user)
         if respondent is None:
             return None
         rows = assessments.completed_assessments(session, respondent, limit=2)
-    if not rows or rows[0].report is None:
+    latest = rows[0].report if rows else None
+    if latest is None:
         return None
-    return with_change(rows[0].report, rows[1].report if len(rows) > 1 else None)
+    return with_change(latest, rows[1].report if len(rows) > 1 else None)
 
 
-def history(ctx: AppContext, who: Who, limit: int = 10) -> list[HistoryEntry]:
+def history(sessions: SessionFactory, who: Who, limit: int = 10) -> list[HistoryEntry]:
     """Completed assessments, newest first, each with the change since the one before."""
-    with ctx.sessions.begin() as session:
+    with sessions.begin() as session:
         respondent = people.find_respondent(session, who.workspace, who.user)
         if respondent is None:
             return []

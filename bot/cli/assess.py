@@ -184,9 +184,7 @@ def history(as_json: bool, limit: int, user: str | None) -> None:
     config = common.settings()
     database = common.database(config)
     try:
-        entries = results.history(
-            AppContext(database.sessions, common.bank(config.COMPASS_QUESTIONS)), _who(user), limit
-        )
+        entries = results.history(database.sessions, _who(user), limit)
     finally:
         database.dispose()
     if as_json:

@@ -83,8 +83,16 @@ def owned_assessment(session: Session, assessment_id: int) -> tuple[StoredAssess
     return None if found is None else (_stored(found[0]), found[1], found[2])
 
 
-def add_assessment(session: Session, respondent_id: int, bank: Questionnaire, state: RunState) -> StoredAssessment:
+def add_assessment(
+    session: Session,
+    respondent_id: int,
+    bank: Questionnaire,
+    state: RunState,
+    message: tuple[str | None, str | None] | None = None,
+) -> StoredAssessment:
+    """A new assessment in ``state``; ``message`` is the (channel, ts) of the chat message it starts in."""
     assert state.started_at is not None and state.updated_at is not None
+    channel_id, message_ts = message or (None, None)
     row = Assessment(
         respondent_id=respondent_id,
         status=state.status.value,
@@ -95,6 +103,8 @@ def add_assessment(session: Session, respondent_id: int, bank: Questionnaire, st
         started_at=state.started_at,
         updated_at=state.updated_at,
         answered_count=0,
+        channel_id=channel_id,
+        message_ts=message_ts,
     )
     session.add(row)
     try:

@@ -175,7 +175,7 @@ def test_answering_the_last_question_collapses_the_message_posts_the_report_and_
     assert bot.answers(progress.assessment_id) == {
         q.id: (None if q.id == "ops.abtest" else 3) for q in small_bank.questions
     }
-    latest = results.latest_report(bot.ctx, WHO)
+    latest = results.latest_report(bot.ctx.sessions, WHO)
     assert latest is not None and latest.level == 3
     assert bot.progress() is None
     home = bot.fake.views[USER]
@@ -475,7 +475,7 @@ def test_a_report_slack_refuses_is_still_saved_and_the_person_told(bot: Bot) -> 
     [reply] = bot.replies()
     assert reply["response_type"] == "ephemeral" and "ref `" in reply["text"]
     assert "All 5 questions answered" in message.text and len(bot.dm()) == 1
-    latest = results.latest_report(bot.ctx, WHO)
+    latest = results.latest_report(bot.ctx.sessions, WHO)
     assert latest is not None and latest.level == 4
     bot.command("report")
     assert "Level 4 Optimized/Autonomous (4.00/4)" in bot.replies()[-1]["text"]

@@ -100,11 +100,8 @@ def resume(task: Task) -> None:
 def start_over(task: Task) -> None:
     """Abandon the unfinished assessment and begin again at the first question."""
     who = who_from(task.body)
-    abandoned = assessment.current_progress(task.deps.ctx, who, task.deps.clock())
     progress = assessment.restart_assessment(task.deps.ctx, who, task.deps.clock())
     _show_current(task, who, progress)
-    if abandoned is not None and (abandoned.channel_id, abandoned.message_ts) != message_of(task.body):
-        dm.retire(task.client, abandoned)  # its buttons would otherwise stay, and do nothing
 
 
 def start(task: Task) -> None:

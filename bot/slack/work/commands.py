@@ -33,14 +33,14 @@ def run_command(task: Task) -> None:
     if sub == "start":
         dm.start_in_dm(client, deps, who)
     elif sub == "report":
-        report = results.latest_report(deps.ctx, who)
+        report = results.latest_report(deps.ctx.sessions, who)
         reply = (
             build_report_message(report)
             if report
             else build_text_message("You have no completed assessment yet. Run `/compass start` to take one.")
         )
     elif sub == "history":
-        reply = build_history_message(results.history(deps.ctx, who, limit=HISTORY_LIMIT))
+        reply = build_history_message(results.history(deps.ctx.sessions, who, limit=HISTORY_LIMIT))
     elif sub == "digest":
         reply = digest_command(task, who, command.get("channel_id", ""), args)
     elif sub == "pause":

@@ -11,13 +11,12 @@ from bot.app import assessment, results
 from bot.app.types import Progress, Who
 from bot.slack.blocks.assessment import build_closed_message, build_question_message, build_resume_offer
 from bot.slack.blocks.common import Message
-from bot.slack.blocks.home import build_home_view
+from bot.slack.blocks.home import HOME_HISTORY, build_home_view
 from bot.slack.deps import Deps
 
 log = logging.getLogger(__name__)
 
 MOVED = "This assessment continues in a newer message below."
-HOME_HISTORY = 5
 
 
 def open_dm(client: WebClient, user_id: str) -> str:
@@ -36,23 +35,19 @@ def update(client: WebClient, where: tuple[str, str], message: Message) -> None:
     client.chat_update(channel=channel, ts=ts, **message.as_kwargs())
 
 
-def retire(client: WebClient, progress: Progress) -> None:
-    """Empty the message that showed ``progress``'s question, so it holds no live buttons."""
-    if not (progress.channel_id and progress.message_ts):
-        return
-    try:
-        update(client, (progress.channel_id, progress.message_ts), build_closed_message(MOVED))
-    except SlackApiError:
-        # Its buttons are refused anyway (the use case checks the live message).
-        log.warning("could not collapse old message %s of assessment %s", progress.message_ts, progress.assessment_id)
-
-
 def _move_live_message(client: WebClient, deps: Deps, progress: Progress, where: tuple[str, str]) -> None:
     """Make ``where`` (channel, ts) the one message whose buttons count, and empty the previous one."""
     if (progress.channel_id, progress.message_ts) == where:
         return
     assessment.attach_message(deps.ctx, progress.assessment_id, *where)
-    retire(client, progress)
+    if progress.channel_id and progress.message_ts:
+        try:
+            update(client, (progress.channel_id, progress.message_ts), build_closed_message(MOVED))
+        except SlackApiError:
+            # Its buttons are refused anyway (the use case checks the live message).
+            log.warning(
+                "could not collapse old message %s of assessment %s", progress.message_ts, progress.assessment_id
+            )
 
 
 def post_question(client: WebClient, deps: Deps, channel: str, progress: Progress, note: str | None = None) -> None:
@@ -78,7 +73,7 @@ def start_in_dm(client: WebClient, deps: Deps, who: Who) -> None:
 
 
 def publish_home(client: WebClient, deps: Deps, who: Who) -> None:
-    report = results.latest_report(deps.ctx, who)
-    history = results.history(deps.ctx, who, limit=HOME_HISTORY)
+    report = results.latest_report(deps.ctx.sessions, who)
+    history = results.history(deps.ctx.sessions, who, limit=HOME_HISTORY)
     progress = assessment.current_progress(deps.ctx, who, deps.clock())
     client.views_publish(user_id=who.user, view=build_home_view(report, history, progress))
