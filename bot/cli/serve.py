@@ -12,6 +12,7 @@ from bot.app.context import AppContext
 from bot.cli import common
 from bot.config import Settings
 from bot.db.setup import open_database
+from bot.domain.questionnaire import Questionnaire
 from bot.queue.worker import WorkerSettings
 from bot.run import socket, web, wiring
 from bot.run.scheduler import build_scheduler, safe
@@ -50,7 +51,7 @@ def serve(mode: str | None, workers: int | None, with_scheduler: bool | None, wi
     config = common.settings()
     mode = mode or ("socket" if config.SLACK_APP_TOKEN else "http")
     common.require_slack(config, "socket" if mode == "socket" else "http")
-    common.bank(config.COMPASS_QUESTIONS)  # refuse to start on an invalid bank, with the located problems
+    bank = common.bank(config.COMPASS_QUESTIONS)  # refuse to start on an invalid bank, with the located problems
     common.configure_logging(config)
     if with_scheduler is None:
         # One process with an embedded database: nothing else would run the scheduler.
@@ -67,12 +68,12 @@ def serve(mode: str | None, workers: int | None, with_scheduler: bool | None, wi
         click.echo("No worker in this process: requests are acknowledged and queued for `compass worker`.")
     with Sidecars(sidecars):
         if mode == "socket":
-            _serve_socket(config, with_scheduler)
+            _serve_socket(config, bank, with_scheduler)
             return
 
         def build() -> web.CompassWSGI:
             database = open_database(config.DATABASE_URL, auto_migrate=False)
-            deps = wiring.build_deps(config, database, serving=True)
+            deps = wiring.build_deps(config, bank, database, serving=True)
             app = web.CompassWSGI(wiring.build_app(config, deps), deps)
             web.freeze_startup_objects()
             return app
@@ -82,8 +83,8 @@ def serve(mode: str | None, workers: int | None, with_scheduler: bool | None, wi
         web.serve_http(config, build, count)
 
 
-def _serve_socket(config: Settings, with_scheduler: bool) -> None:
-    deps = wiring.build_deps(config, serving=True)
+def _serve_socket(config: Settings, bank: Questionnaire, with_scheduler: bool) -> None:
+    deps = wiring.build_deps(config, bank, serving=True)
     background = None
     if with_scheduler:
         client = wiring.build_client(config, retry_rate_limits=False)
@@ -108,8 +109,7 @@ def background_deps(config: Settings, retry_rate_limits: bool = False) -> tuple[
     The scheduler's sender honours Retry-After itself; the worker lets the client retry.
     """
     common.require_slack(config, "api")
-    common.bank(config.COMPASS_QUESTIONS)
-    deps = wiring.build_deps(config)
+    deps = wiring.build_deps(config, common.bank(config.COMPASS_QUESTIONS))
     return deps, wiring.build_client(config, retry_rate_limits=retry_rate_limits)
 
 

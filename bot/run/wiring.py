@@ -18,7 +18,7 @@ from bot.app.context import AppContext
 from bot.app.outreach import OutreachSettings
 from bot.config import Settings
 from bot.db.setup import Database, open_database
-from bot.domain.questionnaire import load_questionnaire
+from bot.domain.questionnaire import Questionnaire
 from bot.domain.schedule import WorkingHours
 from bot.queue.outbox import Outbox
 from bot.queue.store import QueueStore
@@ -65,9 +65,13 @@ def outreach_settings(settings: Settings) -> OutreachSettings:
     )
 
 
-def build_deps(settings: Settings, database: Database | None = None, serving: bool = False) -> Deps:
-    """``serving``: for the process that answers Slack, whose listeners queue work through an outbox."""
-    bank = load_questionnaire(settings.COMPASS_QUESTIONS)  # raises QuestionnaireError with every problem
+def build_deps(
+    settings: Settings, bank: Questionnaire, database: Database | None = None, serving: bool = False
+) -> Deps:
+    """The dependencies over the question bank the caller loaded (and reported on) once.
+
+    ``serving``: for the process that answers Slack, whose listeners queue work through an outbox.
+    """
     database = database or open_database(settings.DATABASE_URL)
     deps = Deps(ctx=AppContext(sessions=database.sessions, bank=bank))
     if serving:
