@@ -22,7 +22,7 @@ from typing import Any
 
 from tenacity import RetryCallState, Retrying, stop_after_attempt, wait_chain, wait_fixed
 
-from bot.queue.store import QueueStore
+from bot.queue.store import QueueStore, Row
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +31,6 @@ RETRY_DELAYS = (0.1, 0.3, 1.0, 2.0)  # seconds between attempts to reach the dat
 
 Entry = tuple[str, str, dict[str, Any]]  # kind, owner, request body
 LostHandler = Callable[[Exception, list[Entry]], None]
-
-
-def exc_of(state: RetryCallState) -> BaseException | None:
-    return state.outcome.exception() if state.outcome else None
 
 
 class Outbox:
@@ -46,7 +42,13 @@ class Outbox:
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
     ) -> None:
         self._store = store
-        self._retry_delays = retry_delays
+        self._max_attempts = len(retry_delays) + 1
+        self._attempts = Retrying(
+            stop=stop_after_attempt(self._max_attempts),
+            wait=wait_chain(*(wait_fixed(d) for d in retry_delays)),
+            before_sleep=self._warn,
+            reraise=True,
+        )
         self._clock = clock
         self._on_lost = on_lost
         self._entries: queue.SimpleQueue[Entry | None] = queue.SimpleQueue()
@@ -106,21 +108,19 @@ class Outbox:
             if stopping:
                 return
 
+    def _append(self, rows: list[Row]) -> None:
+        self._store.append(rows, self._clock())
+
+    @staticmethod
+    def _warn(state: RetryCallState) -> None:
+        assert state.outcome is not None and state.next_action is not None  # set before every sleep
+        rows, delay, exc = state.args[0], state.next_action.sleep, state.outcome.exception()
+        log.warning("could not queue %d request(s), retrying in %.1f s: %s", len(rows), delay, exc)
+
     def _write(self, batch: list[Entry]) -> None:
         rows = [(kind, owner, json.dumps(body, separators=(",", ":"))) for kind, owner, body in batch]
-
-        def warn(state: RetryCallState) -> None:
-            delay = state.next_action.sleep if state.next_action else 0.0
-            log.warning("could not queue %d request(s), retrying in %.1f s: %s", len(batch), delay, exc_of(state))
-
-        attempts = Retrying(
-            stop=stop_after_attempt(len(self._retry_delays) + 1),
-            wait=wait_chain(*(wait_fixed(d) for d in self._retry_delays)),
-            before_sleep=warn,
-            reraise=True,
-        )
         try:
-            attempts(lambda: self._store.append(rows, self._clock()))
+            self._attempts(self._append, rows)
         except Exception as exc:
-            log.error("giving up on %d queued request(s) after %d attempts", len(batch), len(self._retry_delays) + 1)
+            log.error("giving up on %d queued request(s) after %d attempts", len(batch), self._max_attempts)
             self._on_lost(exc, batch)

@@ -28,23 +28,24 @@ class Sender:
     def __init__(self, client: WebClient, pacer: Pacer) -> None:
         self.client = client
         self.pacer = pacer
-
-    def _pause(self, state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        assert isinstance(exc, SlackApiError)
-        retry_after = float(exc.response.headers.get("Retry-After", 1))
-        log.warning("rate limited; pausing the send queue for %ss", retry_after)
-        self.pacer.pause(retry_after)
-
-    def post(self, channel: str, message: Message) -> dict[str, Any]:
-        attempts = Retrying(
+        self._attempts = Retrying(
             retry=retry_if_exception(_rate_limited),
             stop=stop_after_attempt(RATE_LIMIT_RETRIES + 1),
             wait=wait_none(),
             before_sleep=self._pause,  # the pacer does the waiting, so the next send of any kind waits too
             reraise=True,
         )
-        return attempts(self._post_once, channel, message)
+
+    def _pause(self, state: RetryCallState) -> None:
+        assert state.outcome is not None  # tenacity calls before_sleep after a failed attempt
+        exc = state.outcome.exception()
+        assert isinstance(exc, SlackApiError)
+        retry_after = float(exc.response.headers.get("Retry-After", 1))
+        log.warning("rate limited posting to %s; pausing the queue for %ss", state.args[0], retry_after)
+        self.pacer.pause(retry_after)
+
+    def post(self, channel: str, message: Message) -> dict[str, Any]:
+        return self._attempts(self._post_once, channel, message)
 
     def _post_once(self, channel: str, message: Message) -> dict[str, Any]:
         self.pacer.wait()
