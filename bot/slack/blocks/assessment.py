@@ -6,7 +6,15 @@ from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot.app.types import Progress
 from bot.slack import ids
-from bot.slack.blocks.common import Message, button, context, progress_bar, section
+from bot.slack.blocks.common import (
+    Message,
+    button,
+    context,
+    progress_bar,
+    resume_button,
+    section,
+    start_over_button,
+)
 from bot.slack.ids import Action
 
 
@@ -71,13 +79,8 @@ def build_resume_offer(progress: Progress) -> Message:
         section(f":compass: {text}\nPick up where you left off, or start over from the first question."),
         ActionsBlock(
             elements=[
-                button(
-                    f"Resume at question {progress.number}",
-                    Action.RESUME,
-                    ids.encode(progress.assessment_id, question_id),
-                    style="primary",
-                ),
-                button("Start over", Action.START_OVER, ids.encode(progress.assessment_id, question_id)),
+                resume_button(progress.assessment_id, question_id, progress.number),
+                start_over_button(progress.assessment_id, question_id),
             ],
             block_id=f"resume.{progress.assessment_id}.{progress.version}",
         ),

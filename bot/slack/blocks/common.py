@@ -15,6 +15,8 @@ from typing import Any
 from slack_sdk.models.blocks import Block, ButtonElement, ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot.domain.levels import level_name
+from bot.slack import ids
+from bot.slack.ids import Action
 
 LEVEL_EMOJI = {1: "🔴", 2: "🟠", 3: "🟡", 4: "🟢"}
 NO_LEVEL_EMOJI = "⚪"
@@ -126,6 +128,15 @@ def context(text: str, block_id: str | None = None) -> ContextBlock:
 
 def button(text: str, action_id: str, value: str, style: str | None = None) -> ButtonElement:
     return ButtonElement(text=clip(text, MAX_BUTTON_TEXT), action_id=action_id, value=value, style=style)
+
+
+def resume_button(assessment_id: int, question_id: str, number: int) -> ButtonElement:
+    """Continue an unfinished assessment at question ``number`` (the offer, App Home, reminders)."""
+    return button(f"Resume at question {number}", Action.RESUME, ids.encode(assessment_id, question_id), "primary")
+
+
+def start_over_button(assessment_id: int, question_id: str) -> ButtonElement:
+    return button("Start over", Action.START_OVER, ids.encode(assessment_id, question_id))
 
 
 def build_text_message(text: str) -> Message:

@@ -20,7 +20,9 @@ from bot.slack.blocks.common import (
     dimension_line,
     emoji,
     level_label,
+    resume_button,
     section,
+    start_over_button,
     validate_blocks,
 )
 from bot.slack.blocks.report import history_lines
@@ -43,17 +45,8 @@ def build_home_view(report: Report | None, history: Sequence[HistoryEntry], prog
     buttons: list[ButtonElement] = []
     if progress is not None and progress.question is not None:
         blocks.append(section(f":hourglass_flowing_sand: You are at question {progress.number} of {progress.total}."))
-        buttons.append(
-            button(
-                f"Resume at question {progress.number}",
-                Action.RESUME,
-                ids.encode(progress.assessment_id, progress.question.id),
-                "primary",
-            )
-        )
-        buttons.append(
-            button("Start over", Action.START_OVER, ids.encode(progress.assessment_id, progress.question.id))
-        )
+        buttons.append(resume_button(progress.assessment_id, progress.question.id, progress.number))
+        buttons.append(start_over_button(progress.assessment_id, progress.question.id))
     else:
         label = "Start an assessment" if report is None else "Re-assess now"
         buttons.append(button(label, Action.START, ids.NO_REF, "primary"))

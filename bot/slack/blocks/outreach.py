@@ -8,7 +8,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot.domain.questionnaire import Questionnaire
 from bot.slack import ids
-from bot.slack.blocks.common import Message, button, date_text, section
+from bot.slack.blocks.common import Message, button, date_text, resume_button, section
 from bot.slack.ids import Action
 
 
@@ -47,12 +47,7 @@ def build_reminder_message(assessment_id: int, bank: Questionnaire, position: in
         section(f":hourglass_flowing_sand: {text}{last}"),
         ActionsBlock(
             elements=[
-                button(
-                    f"Resume at question {position + 1}",
-                    Action.RESUME,
-                    ids.encode(assessment_id, question.id),
-                    "primary",
-                ),
+                resume_button(assessment_id, question.id, position + 1),
                 button("Remind me later", Action.SNOOZE, ids.encode(assessment_id, question.id)),
             ],
             block_id=f"reminder.{number}",
