@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fakeslack import FakeSlack
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -96,3 +97,11 @@ def database(database_url: str) -> Iterator[Database]:
     db = open_database(database_url, auto_migrate=True)
     yield db
     db.dispose()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    """A fake Slack Web API on 127.0.0.1; every Block Kit payload it was sent must have been valid."""
+    with FakeSlack() as slack:
+        yield slack
+        assert slack.block_errors == []

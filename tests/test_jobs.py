@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
@@ -54,10 +53,9 @@ def pacer(rate: float = 100.0) -> Pacer:
 
 
 @pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    with FakeSlack() as fake:
-        yield fake
-        assert fake.block_errors == []
+def slack(fake: FakeSlack) -> FakeSlack:
+    """The fake Slack under this file's name for it."""
+    return fake
 
 
 @pytest.fixture

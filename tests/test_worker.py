@@ -38,13 +38,6 @@ USER = "U0WORKER"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as slack:
-        yield slack
-        assert slack.block_errors == []
-
-
-@pytest.fixture
 def slack(fake: FakeSlack) -> Slack:
     """Builds request bodies exactly as Slack sends them (the app URL is not used here)."""
     return Slack("http://127.0.0.1:9", fake.response_url())

@@ -6,7 +6,7 @@ to its end before the call returns, so nothing here waits."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -104,13 +104,6 @@ def kind_of(action_id: str) -> Work:
     if ANSWER_PATTERN.match(action_id) or action_id == Action.NOT_APPLICABLE:
         return Work.ANSWER
     return Work(Action(action_id).value)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as slack:
-        yield slack
-        assert slack.block_errors == []
 
 
 @pytest.fixture
