@@ -28,7 +28,8 @@ from bot.db.setup import Database
 from bot.domain.questionnaire import Questionnaire
 from bot.slack.blocks.outreach import build_prompt_message
 from bot.slack.deps import Deps
-from bot.slack.ids import ANSWER_PATTERN, Action, Work
+from bot.slack.ids import Action, Work
+from bot.slack.listeners.actions import work_for
 from bot.slack.work import handlers, report_failure
 from bot.slack.work.dm import MOVED
 
@@ -70,7 +71,7 @@ class Bot:
         return body
 
     def press(self, pressed: dict[str, Any], on: Message | None) -> dict[str, Any]:
-        return self.do(kind_of(pressed["action_id"]), self.click_body(pressed, on))
+        return self.do(work_for(pressed["action_id"]), self.click_body(pressed, on))
 
     def click(self, message: Message, action_id: str) -> dict[str, Any]:
         """Press the button ``action_id`` the message shows now."""
@@ -97,13 +98,6 @@ class Bot:
         """What was posted to the response_url (ephemeral replies to the person)."""
         responses: list[dict[str, Any]] = self.fake.responses
         return responses
-
-
-def kind_of(action_id: str) -> Work:
-    """The kind of work the web process queues for a button (bot/slack/listeners/actions.py)."""
-    if ANSWER_PATTERN.match(action_id) or action_id == Action.NOT_APPLICABLE:
-        return Work.ANSWER
-    return Work(Action(action_id).value)
 
 
 @pytest.fixture

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import re
+
 from slack_bolt import App
 
 from bot.slack import ids
 from bot.slack.ids import Action, Work
 from bot.slack.listeners.enqueue import ack_and_queue
 
+# Which kind of work each button queues: an action_id, or the pattern of the answer buttons.
+BUTTON_WORK: tuple[tuple[str | re.Pattern[str], Work], ...] = (
+    (ids.ANSWER_PATTERN, Work.ANSWER),
+    (Action.NOT_APPLICABLE.value, Work.ANSWER),
+    (Action.BACK.value, Work.BACK),
+    (Action.RESUME.value, Work.RESUME),
+    (Action.START_OVER.value, Work.START_OVER),
+    (Action.START.value, Work.START),
+    (Action.SNOOZE.value, Work.SNOOZE),
+)
+
+
+def work_for(action_id: str) -> Work:
+    """The kind of work a click on ``action_id`` queues (KeyError for a button the app never sends)."""
+    for matcher, kind in BUTTON_WORK:
+        if matcher == action_id or (isinstance(matcher, re.Pattern) and matcher.match(action_id)):
+            return kind
+    raise KeyError(action_id)
+
 
 def register(app: App) -> None:
-    app.action(ids.ANSWER_PATTERN)(ack_and_queue(Work.ANSWER))
-    app.action(Action.NOT_APPLICABLE.value)(ack_and_queue(Work.ANSWER))
-    app.action(Action.BACK.value)(ack_and_queue(Work.BACK))
-    app.action(Action.RESUME.value)(ack_and_queue(Work.RESUME))
-    app.action(Action.START_OVER.value)(ack_and_queue(Work.START_OVER))
-    app.action(Action.START.value)(ack_and_queue(Work.START))
-    app.action(Action.SNOOZE.value)(ack_and_queue(Work.SNOOZE))
+    for matcher, kind in BUTTON_WORK:
+        app.action(matcher)(ack_and_queue(kind))

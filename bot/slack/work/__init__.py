@@ -12,7 +12,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from bot.queue import worker
+from bot.queue import outbox, worker
 from bot.slack.deps import Deps
 from bot.slack.errors import handle_error
 from bot.slack.ids import Work
@@ -27,7 +27,7 @@ def report_failure(error: Exception, body: dict[str, Any]) -> None:
     handle_error(error, body, respond_for(body), log)
 
 
-def report_lost(error: Exception, entries: list[tuple[str, str, dict[str, Any]]]) -> None:
+def report_lost(error: Exception, entries: list[outbox.Entry]) -> None:
     """Requests that were acked but could not be queued: tell each person."""
     for _, _, body in entries:
         report_failure(error, body)
