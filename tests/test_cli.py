@@ -506,6 +506,7 @@ def _small_answers(**changes: Any) -> dict[str, Any]:
 
 MALFORMED = {
     "unknown question": (_small_answers(**{"data.lineage": 2}), "data.lineage: no such question"),
+    "unknown question, bad value": (_small_answers(**{"data.lineage": "high"}), "data.lineage: no such question"),
     "level seven": (_small_answers(**{"ops.rollback": 7}), "ops.rollback: answer must be a level 1-4"),
     "level as text": (_small_answers(**{"ops.rollback": "high"}), 'ops.rollback: answer must be a level 1-4 or "na"'),
     "boolean level": (_small_answers(**{"data.validation": True}), "data.validation: answer must be a level"),

@@ -27,10 +27,11 @@ def _answer_problem(bank: Questionnaire, key: str, value: Any) -> tuple[int | No
     """The level a file's value stands for, or the problem with it (the domain judges what a question accepts)."""
     if isinstance(value, str) and value.strip().lower() in NA_WORDS:
         value = None
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-        return None, f'answer must be a level 1-4 or "na", got {json.dumps(value)}'
+    is_level = value is None or (isinstance(value, int) and not isinstance(value, bool))
     try:
-        check_answer(bank, key, value)
+        # Anything that is not a number (text, true) is handed over as 0, which no question accepts,
+        # so that an unknown question is still named first.
+        check_answer(bank, key, value if is_level else 0)
     except UnknownQuestion:
         return None, f"no such question in bank version {bank.version}"
     except NotApplicableRefused:
