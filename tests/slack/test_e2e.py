@@ -348,6 +348,9 @@ def test_pause_and_resume_reminders(env: Env, user: str) -> None:
             return s.scalar(select(Respondent.reminders_paused).where(Respondent.user_id == user))
 
     env.fake.wait_for(lambda: paused() is True)
+    # `/compass resume` once meant this too, beside the Resume button that resumes an assessment.
+    unknown = env.slack.command(user, "resume").body
+    assert "I don't know `/compass resume`" in unknown and "/compass resume-reminders" in unknown
     assert "back on" in env.slack.command(user, "resume-reminders").body
     env.fake.wait_for(lambda: paused() is False)
 
