@@ -181,3 +181,17 @@ class PendingWork(Base):
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
     leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ProcessBeat(Base):
+    """Long-running processes that say they are alive: workers every few seconds, the scheduler
+    after each tick. /healthz and `compass status` read it; a clean stop deletes the row."""
+
+    __tablename__ = "process_beats"
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)  # role:host:pid:random, one per process start
+    role: Mapped[str] = mapped_column(String(16))  # "worker" or "scheduler"
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime())
