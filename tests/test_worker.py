@@ -18,6 +18,7 @@ from fakeslack import BOT_TOKEN, FakeSlack
 from harness import Slack, button, text_of
 from slack_sdk import WebClient
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from bot.app.context import AppContext
 from bot.app.events import claim_event
@@ -26,7 +27,7 @@ from bot.db.setup import Database, open_database
 from bot.domain.questionnaire import Questionnaire
 from bot.queue.outbox import Outbox
 from bot.queue.store import QueueStore
-from bot.queue.worker import LEASE, MAX_ATTEMPTS, Worker, WorkerSettings
+from bot.queue.worker import HEARTBEAT, LEASE, MAX_ATTEMPTS, UNKNOWN_KIND_WAIT, Worker, WorkerSettings
 from bot.run.wiring import EVENT_MEMORY, build_worker
 from bot.slack.deps import Deps, utc_now
 from bot.slack.ids import Work
@@ -141,16 +142,18 @@ def test_work_that_keeps_killing_its_worker_is_given_up_and_the_person_told(
     assert fake.dm_messages(USER) == []
 
 
-def test_an_unknown_kind_of_work_is_left_for_a_newer_worker_and_given_up_after_three_leases(
+def test_an_unknown_kind_of_work_is_left_for_a_newer_worker_and_given_up_after_max_attempts(
     database: Database, small_bank: Questionnaire, fake: FakeSlack, slack: Slack
 ) -> None:
     """A rolling deploy: a newer web process queued a kind this worker does not know."""
     queue(database, "from-a-newer-release", command(slack, "start"), T0)
     for lease in range(MAX_ATTEMPTS):
-        with running(worker(database, small_bank, fake, clock=lambda lease=lease: T0 + LEASE * lease)):
+        with running(worker(database, small_bank, fake, clock=lambda lease=lease: T0 + UNKNOWN_KIND_WAIT * lease)):
             fake.wait_for(lambda lease=lease: leased_times(database) == lease + 1)
+            time.sleep(0.1)  # many polls: the row is put off for UNKNOWN_KIND_WAIT, not taken again
+            assert leased_times(database) == lease + 1
         assert fake.responses == [] and waiting(database) == 1  # left in the queue, nobody bothered
-    with running(worker(database, small_bank, fake, clock=lambda: T0 + LEASE * MAX_ATTEMPTS)):
+    with running(worker(database, small_bank, fake, clock=lambda: T0 + UNKNOWN_KIND_WAIT * MAX_ATTEMPTS)):
         reply = fake.wait_for(lambda: fake.responses and fake.responses[-1])
         fake.wait_for(lambda: waiting(database) == 0)
     assert len(fake.responses) == 1 and "something went wrong" in reply["text"]
@@ -270,9 +273,9 @@ def test_a_job_longer_than_its_lease_keeps_it_and_runs_once(
     queue_numbered(database, ["T:A"], T0)
     with running(recorded_worker(database, small_bank, fake, recorder, clock=lambda: now[0], threads=2)):
         fake.wait_for(lambda: recorder.running == 1)
-        for minutes in range(1, 11):  # ten minutes pass while the job runs: five leases' worth
-            now[0] = T0 + timedelta(minutes=minutes)
-            time.sleep(0.1)  # a few turns of the worker's loop, which renews the lease
+        for step in range(1, 31):  # a minute passes while the job runs: ten leases' worth
+            now[0] = T0 + step * HEARTBEAT * 4 / 3  # steps shorter than LEASE - HEARTBEAT, as real time is
+            time.sleep(0.1)  # a few turns of the heartbeat, which renews the lease
             assert QueueStore(database.sessions).lease(now[0], LEASE, limit=5) == []
         recorder.release.set()
         fake.wait_for(lambda: waiting(database) == 0)
@@ -298,3 +301,37 @@ def test_stopping_finishes_the_jobs_in_hand_and_leaves_the_rest_queued(
     assert not thread.is_alive()
     assert recorder.log == [("start", "0"), ("end", "0")]
     assert waiting(database) == 2  # the person's later requests wait for the next worker
+
+
+class LosesTheDatabaseOnce:
+    """A handler whose first run finds the database gone, as a use case does while PostgreSQL restarts."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+
+    def __call__(self, task: Task) -> None:
+        self.runs += 1
+        if self.runs == 1:
+            raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+
+def test_a_request_that_met_a_database_outage_is_done_again_after_its_lease_without_an_apology(
+    database: Database, small_bank: Questionnaire, fake: FakeSlack, slack: Slack, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = [T0]
+    handler = LosesTheDatabaseOnce()
+    deps = Deps(AppContext(database.sessions, small_bank), lambda: now[0])
+    client = WebClient(token=BOT_TOKEN, base_url=fake.api_url)
+    w = build_worker(deps, client, WorkerSettings(poll_seconds=0.01), {Work.ANSWER: handler})
+    queue(database, Work.ANSWER, command(slack, "start"), T0)
+    with running(w):
+        fake.wait_for(lambda: handler.runs == 1)
+        time.sleep(0.2)
+        assert waiting(database) == 1 and handler.runs == 1  # kept, leased, not retried at once
+        now[0] = T0 + LEASE
+        fake.wait_for(lambda: waiting(database) == 0)
+    assert handler.runs == 2
+    assert fake.responses == []  # the person is not told about an outage they never saw
+    outage = [r.getMessage() for r in caplog.records if "database" in r.getMessage()]
+    assert outage[0] == "worker: database unavailable (connection refused); retrying until it is back"
+    assert len(outage) == 2 and outage[1].startswith("worker: database is back after ")  # one line each way

@@ -1,11 +1,12 @@
-"""The queue's transactions over the pending-work table: append, lease, renew, finish, count."""
+"""The queue's transactions: append, lease, renew, finish and count pending work; workers' beats."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from bot.db import pending_work
+from bot.db import beats, pending_work
+from bot.db.beats import Beater
 from bot.db.pending_work import Leased
 from bot.db.session import SessionFactory
 
@@ -25,9 +26,10 @@ class QueueStore:
         with self._sessions.begin() as session:
             return pending_work.lease(session, now, now + lease, limit)
 
-    def extend(self, items: Sequence[Leased], until: datetime) -> int:
+    def postpone(self, item: Leased, until: datetime) -> None:
+        """Keep a leased row for later (a kind only a newer worker knows)."""
         with self._sessions.begin() as session:
-            return pending_work.extend(session, items, until)
+            pending_work.extend(session, [item], until)
 
     def finish(self, item: Leased) -> bool:
         """Delete a done row; False when another worker has taken it over meanwhile."""
@@ -38,3 +40,18 @@ class QueueStore:
         """Queued requests not yet done, and when the oldest was queued (None when there are none)."""
         with self._sessions() as session:
             return pending_work.backlog(session)
+
+    def beat(self, who: Beater, now: datetime, in_hand: Sequence[Leased], lease: timedelta) -> int:
+        """One heartbeat: the worker is alive and still holds ``in_hand``; returns the leases still ours."""
+        with self._sessions.begin() as session:
+            beats.beat(session, who, now)
+            return pending_work.extend(session, in_hand, now + lease)
+
+    def stop_beating(self, who: Beater) -> None:
+        with self._sessions.begin() as session:
+            beats.stop(session, who.id)
+
+    def forget_beats(self, before: datetime) -> int:
+        """Drop the beats of processes gone since before ``before`` (a killed one never removes its own)."""
+        with self._sessions.begin() as session:
+            return beats.forget_before(session, before)

@@ -2,14 +2,20 @@
 
 It knows kinds of work and the handlers registered for them, nothing about where the
 requests came from. Several workers may run against one database; each row is leased
-to one of them. A worker that dies mid-job loses its lease after ``LEASE`` and the row
-is done again, which the handlers make harmless (a repeated answer is recorded once).
+to one of them. Leases are short and renewed by a heartbeat thread, so the work of a
+worker that dies (SIGKILL, a lost machine) is free again within ``LEASE`` and done by
+whichever worker is up next; the handlers make a repeat harmless (a repeated answer is
+recorded once). The same heartbeat keeps the worker's row in ``process_beats`` fresh,
+which is how /healthz counts live workers.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import secrets
+import socket
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -17,14 +23,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.db.availability import Availability, is_unavailable
+from bot.db.beats import Beater
 from bot.db.pending_work import Leased
 from bot.queue.store import QueueStore
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=2)
-HEARTBEAT = LEASE / 4  # leases of work in hand are pushed forward this often, however long a job takes
-MAX_ATTEMPTS = 3  # leases of one row before it is given up: a job that keeps killing its worker
+# A dead worker's requests wait at most this long for another worker. Short, because a
+# person's later requests queue behind the dead lease; renewed every HEARTBEAT while the
+# job runs, however long it takes, so a slow job is never taken twice.
+LEASE = timedelta(seconds=6)
+HEARTBEAT = timedelta(seconds=1.5)
+MAX_ATTEMPTS = 5  # leases of one row before it is given up: a job that keeps killing its worker
+UNKNOWN_KIND_WAIT = timedelta(seconds=30)  # a kind from a newer release waits this long for a newer worker
+ROLE = "worker"
 
 Handler = Callable[[dict[str, Any]], None]  # gets the queued request body
 FailureReporter = Callable[[Exception, dict[str, Any]], None]  # tells the person a request failed
@@ -85,53 +98,78 @@ class Worker:
         self._chores = [(chore, Every(chore.every)) for chore in parts.chores]
         self._in_hand: dict[int, Leased] = {}
         self._slots = threading.Condition()
-        self._heartbeats = Every(HEARTBEAT)
+        self.database = Availability("worker")
+        started = self.clock()
+        self.beater = Beater(
+            id=f"{ROLE}:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}",
+            role=ROLE,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            started_at=started,
+        )
 
     def run(self, stop: threading.Event) -> None:
         """Lease and run queued work until ``stop`` is set, then finish what is in hand."""
-        with ThreadPoolExecutor(self.settings.threads, thread_name_prefix="compass-worker") as pool:
-            while not stop.is_set():
-                self._heartbeat()
-                self._housekeeping()
+        drained = threading.Event()
+        beating = threading.Thread(target=self._beat_until, args=(drained,), name="compass-heartbeat", daemon=True)
+        beating.start()
+        try:
+            with ThreadPoolExecutor(self.settings.threads, thread_name_prefix="compass-worker") as pool:
+                self._lease_until(stop, pool)
                 with self._slots:
-                    free = self.settings.threads - len(self._in_hand)
-                    if free == 0:
+                    while self._in_hand:  # draining: the heartbeat keeps the last jobs' leases alive
                         self._slots.wait(0.5)
-                        continue
-                try:
-                    items = self.store.lease(self.clock(), LEASE, free)
-                except Exception:
-                    log.exception("could not read the work queue; trying again in a second")
-                    stop.wait(1.0)
-                    continue
-                if not items:
-                    stop.wait(self.settings.poll_seconds)
-                    continue
-                with self._slots:
-                    self._in_hand.update((item.id, item) for item in items)
-                for item in items:
-                    pool.submit(self._run_in_slot, item)
-            while self._in_hand_now():  # draining: keep the leases of the last jobs alive too
-                self._heartbeat()
-                with self._slots:
+        finally:
+            drained.set()
+            beating.join()
+            try:
+                self.store.stop_beating(self.beater)
+            except Exception as exc:  # the row goes stale and stops counting as a live worker
+                log.warning("could not remove this worker's beat: %s", exc)
+
+    def _lease_until(self, stop: threading.Event, pool: ThreadPoolExecutor) -> None:
+        while not stop.is_set():
+            self._housekeeping()
+            with self._slots:
+                free = self.settings.threads - len(self._in_hand)
+                if free == 0:
                     self._slots.wait(0.5)
+                    continue
+            try:
+                items = self.store.lease(self.clock(), LEASE, free)
+            except Exception as exc:
+                self.database.failed(exc)
+                stop.wait(0.5)
+                continue
+            self.database.succeeded()
+            if not items:
+                stop.wait(self.settings.poll_seconds)
+                continue
+            with self._slots:
+                self._in_hand.update((item.id, item) for item in items)
+            for item in items:
+                pool.submit(self._run_in_slot, item)
 
-    def _in_hand_now(self) -> int:
-        with self._slots:
-            return len(self._in_hand)
+    def _beat_until(self, drained: threading.Event) -> None:
+        # Due by the injected clock (tests move it), looked at often by the real one.
+        beats = Every(HEARTBEAT)
+        while True:
+            if beats.due(self.clock()):
+                self.beat()
+            if drained.wait(0.05):
+                return
 
-    def _heartbeat(self) -> None:
-        now = self.clock()
-        if not self._heartbeats.due(now):
-            return
+    def beat(self) -> None:
+        """Say this worker is alive and renew the leases of the jobs in hand."""
         with self._slots:
             items = list(self._in_hand.values())
-        if not items:
-            return
         try:
-            self.store.extend(items, now + LEASE)
-        except Exception:
-            log.exception("could not extend the leases of %d job(s) in hand", len(items))
+            kept = self.store.beat(self.beater, self.clock(), items, LEASE)
+        except Exception as exc:
+            self.database.failed(exc)
+            return
+        if kept < len(items):
+            log.warning("%d job(s) in hand were taken over by another worker", len(items) - kept)
 
     def _housekeeping(self) -> None:
         now = self.clock()
@@ -142,8 +180,11 @@ class Worker:
                 result = chore.run(now)
                 if result:
                     log.info("%s: %s", chore.name, result)
-            except Exception:
-                log.exception("%s failed; trying again in %s", chore.name, chore.every)
+            except Exception as exc:
+                if is_unavailable(exc):
+                    self.database.failed(exc)
+                else:
+                    log.exception("%s failed; trying again in %s", chore.name, chore.every)
 
     def _run_in_slot(self, item: Leased) -> None:
         try:
@@ -156,7 +197,11 @@ class Worker:
                 self._slots.notify()
 
     def run_one(self, item: Leased) -> None:
-        """Do one queued request; errors go to the failure reporter, then the row is done."""
+        """Do one queued request; errors go to the failure reporter, then the row is done.
+
+        A database that is away is not the person's problem: the row stays, its lease runs
+        out, and the request is done again once the database is back.
+        """
         body: dict[str, Any] = {}
         try:
             body = json.loads(item.payload)
@@ -164,12 +209,15 @@ class Worker:
                 raise GaveUp(f"queued {item.kind} #{item.id} was started {item.attempts - 1} times and never finished")
             handler = self.handlers.get(item.kind)
             if handler is None:
-                # Queued by a newer release during a rolling deploy: leave it for a worker that knows it
-                # (the lease runs out and the row counts one more attempt).
+                # Queued by a newer release during a rolling deploy: leave it for a worker that knows it.
                 log.warning("queued %s #%s is not a kind this worker knows; leaving it", item.kind, item.id)
+                self.store.postpone(item, self.clock() + UNKNOWN_KIND_WAIT)
                 return
             handler(body)
         except Exception as exc:
+            if is_unavailable(exc):
+                self.database.failed(exc)
+                return
             try:
                 self.report_failure(exc, body)
             except Exception:
@@ -177,6 +225,6 @@ class Worker:
         try:
             if not self.store.finish(item):
                 log.warning("queued %s #%s was taken over by another worker before it finished", item.kind, item.id)
-        except Exception:
+        except Exception as exc:
             # The row stays leased; when the lease runs out it is done again.
-            log.exception("could not mark queued %s #%s done", item.kind, item.id)
+            self.database.failed(exc)

@@ -37,6 +37,7 @@ LISTENER_THREADS = 16
 WEB_API_TIMEOUT = 10
 EVENT_MEMORY = timedelta(days=1)  # how long event ids are kept to spot Slack's retries (it retries for minutes)
 HOUSEKEEPING_EVERY = timedelta(hours=1)
+BEAT_MEMORY = timedelta(days=1)  # a dead process's beat is kept this long, for `compass status`
 
 
 def build_client(settings: Settings, retry_rate_limits: bool = True) -> WebClient:
@@ -108,11 +109,17 @@ def build_worker(
         every=HOUSEKEEPING_EVERY,
         run=lambda now: events.forget_events(ctx, now - EVENT_MEMORY),
     )
+    store = QueueStore(ctx.sessions)
+    forget_beats = Chore(
+        name="forgot the beats of processes gone for a day",
+        every=HOUSEKEEPING_EVERY,
+        run=lambda now: store.forget_beats(now - BEAT_MEMORY),
+    )
     parts = WorkerParts(
-        store=QueueStore(ctx.sessions),
+        store=store,
         clock=deps.clock,
         handlers=work.handlers(client, deps, table),
         report_failure=work.report_failure,
-        chores=(forget,),
+        chores=(forget, forget_beats),
     )
     return Worker(parts, settings)

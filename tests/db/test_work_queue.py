@@ -8,6 +8,8 @@ from datetime import timedelta
 from conftest import T0
 from sqlalchemy import select
 
+from bot.db import beats
+from bot.db.beats import Beater
 from bot.db.models import PendingWork
 from bot.db.setup import Database, open_database
 from bot.queue.store import QueueStore
@@ -109,11 +111,31 @@ def test_an_owners_next_request_waits_while_the_first_is_leased_even_past_a_cras
     assert (again.id, again.payload) == (held.id, "a1")
 
 
-def test_extending_a_lease_keeps_the_row_from_other_workers(database: Database) -> None:
-    QueueStore(database.sessions).append([("answer", "T1:UA", "{}")], T0)
-    (item,) = QueueStore(database.sessions).lease(T0, LEASE, limit=1)
-    assert QueueStore(database.sessions).extend([item], T0 + LEASE * 2) == 1
-    assert QueueStore(database.sessions).lease(T0 + LEASE, LEASE, limit=1) == []
-    (retaken,) = QueueStore(database.sessions).lease(T0 + LEASE * 2, LEASE, limit=1)
-    assert QueueStore(database.sessions).extend([item], T0 + LEASE * 9) == 0  # no longer ours
+def test_a_heartbeat_renews_the_leases_in_hand_and_says_the_worker_is_alive(database: Database) -> None:
+    store = QueueStore(database.sessions)
+    store.append([("answer", "T1:UA", "{}")], T0)
+    (item,) = store.lease(T0, LEASE, limit=1)
+    me = Beater(id="worker:h:1:ab", role="worker", host="h", pid=1, started_at=T0)
+    assert store.beat(me, T0 + LEASE, [item], LEASE) == 1  # renewed to T0 + 2 leases
+    assert store.lease(T0 + LEASE, LEASE, limit=1) == []
+    (retaken,) = store.lease(T0 + LEASE * 2, LEASE, limit=1)
+    assert store.beat(me, T0 + LEASE * 3, [item], LEASE) == 0  # no longer ours
     assert retaken.attempts == 2
+    with database.sessions() as session:
+        assert beats.live_count(session, "worker", since=T0 + LEASE * 3) == 1
+        assert beats.live_count(session, "worker", since=T0 + LEASE * 4) == 0
+        assert beats.last_beat(session, "worker") == T0 + LEASE * 3
+    store.stop_beating(me)
+    with database.sessions() as session:
+        assert beats.last_beat(session, "worker") is None
+
+
+def test_beats_of_long_gone_processes_are_forgotten(database: Database) -> None:
+    store = QueueStore(database.sessions)
+    gone = Beater(id="worker:h:1:aa", role="worker", host="h", pid=1, started_at=T0)
+    alive = Beater(id="worker:h:2:bb", role="worker", host="h", pid=2, started_at=T0)
+    store.beat(gone, T0, [], LEASE)
+    store.beat(alive, T0 + timedelta(days=2), [], LEASE)
+    assert store.forget_beats(T0 + timedelta(days=1)) == 1
+    with database.sessions() as session:
+        assert beats.live_count(session, "worker", since=T0) == 1
