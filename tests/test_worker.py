@@ -23,6 +23,7 @@ from sqlalchemy.exc import OperationalError
 from bot.app.context import AppContext
 from bot.app.events import claim_event
 from bot.db.models import Answer, PendingWork, ProcessedEvent
+from bot.db.session import make_engine, make_session_factory
 from bot.db.setup import Database, open_database
 from bot.domain.questionnaire import Questionnaire
 from bot.queue.outbox import Outbox
@@ -335,3 +336,24 @@ def test_a_request_that_met_a_database_outage_is_done_again_after_its_lease_with
     outage = [r.getMessage() for r in caplog.records if "database" in r.getMessage()]
     assert outage[0] == "worker: database unavailable (connection refused); retrying until it is back"
     assert len(outage) == 2 and outage[1].startswith("worker: database is back after ")  # one line each way
+
+
+def test_the_outbox_waits_out_a_database_that_is_away_and_loses_nothing(
+    tmp_path: Any, fake: FakeSlack, slack: Slack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database file's folder does not exist yet: every connection fails until it does."""
+    url = f"sqlite:///{tmp_path / 'later' / 'compass.db'}"
+    engine = make_engine(url)
+    outbox = Outbox(QueueStore(make_session_factory(engine)), utc_now, report_lost, retry_delays=(0.05, 0.1))
+    for user in ("U0ONE", "U0TWO", "U0THREE"):
+        outbox.put(Work.COMMAND.value, f"T:{user}", command(slack, "start", user=user))
+    time.sleep(0.5)  # several attempts fail meanwhile
+    back = open_database(url)  # the folder appears and the schema is created: the database is back
+    fake.wait_for(lambda: QueueStore(back.sessions).backlog()[0] == 3)
+    outbox.close()
+    engine.dispose()
+    back.dispose()
+    assert fake.responses == []  # nobody was told their request was lost
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("bot.")]
+    assert lines[0].startswith("web: database unavailable (unable to open database file)")
+    assert len(lines) == 2 and lines[1].startswith("web: database is back after ")

@@ -17,10 +17,16 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 log = logging.getLogger(__name__)
 
 
+# SQLite reports a missing table as an OperationalError too; that is a schema problem, not an outage.
+SCHEMA_PROBLEMS = ("no such table", "no such column")
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """The database could not be reached (down, restarting, connection cut, pool exhausted)."""
-    if isinstance(exc, OperationalError | DisconnectionError | PoolTimeout):
+    if isinstance(exc, DisconnectionError | PoolTimeout):
         return True
+    if isinstance(exc, OperationalError):
+        return not one_line(exc).startswith(SCHEMA_PROBLEMS)
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 

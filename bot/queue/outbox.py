@@ -7,7 +7,9 @@ writer thread commits everything that arrived meanwhile in a single transaction.
 
 A request lives only in memory between its ack and that commit (milliseconds). A clean
 shutdown writes what is left; a crash in that window loses the request, as Slack would
-lose any request the app had not answered in time.
+lose any request the app had not answered in time. While the database is away (a restart,
+a fail-over) the writer keeps trying for ``OUTAGE_PATIENCE`` and the acks go on meanwhile;
+any other error is tried a few times only, then each person is told.
 """
 
 from __future__ import annotations
@@ -20,14 +22,16 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from tenacity import RetryCallState, Retrying, stop_after_attempt, wait_chain, wait_fixed
+from tenacity import RetryCallState, Retrying, wait_chain, wait_fixed
 
+from bot.db.availability import Availability, is_unavailable, one_line
 from bot.queue.store import QueueStore, Row
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
-RETRY_DELAYS = (0.1, 0.3, 1.0, 2.0)  # seconds between attempts to reach the database
+RETRY_DELAYS = (0.1, 0.3, 1.0, 2.0)  # seconds between attempts; the last one repeats through an outage
+OUTAGE_PATIENCE = 60.0  # seconds of an unreachable database before the requests waiting on it are given up
 
 Entry = tuple[str, str, dict[str, Any]]  # kind, owner, request body
 LostHandler = Callable[[Exception, list[Entry]], None]
@@ -40,11 +44,14 @@ class Outbox:
         clock: Callable[[], datetime],
         on_lost: LostHandler,
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
+        outage_patience: float = OUTAGE_PATIENCE,
     ) -> None:
         self._store = store
         self._max_attempts = len(retry_delays) + 1
+        self._patience = outage_patience
+        self.database = Availability("web")
         self._attempts = Retrying(
-            stop=stop_after_attempt(self._max_attempts),
+            stop=self._give_up,
             wait=wait_chain(*(wait_fixed(d) for d in retry_delays)),
             before_sleep=self._warn,
             reraise=True,
@@ -110,11 +117,22 @@ class Outbox:
 
     def _append(self, rows: list[Row]) -> None:
         self._store.append(rows, self._clock())
+        self.database.succeeded()
 
-    @staticmethod
-    def _warn(state: RetryCallState) -> None:
+    def _give_up(self, state: RetryCallState) -> bool:
+        assert state.outcome is not None
+        exc = state.outcome.exception()
+        if exc is not None and is_unavailable(exc):
+            return (state.seconds_since_start or 0.0) >= self._patience
+        return state.attempt_number >= self._max_attempts
+
+    def _warn(self, state: RetryCallState) -> None:
         assert state.outcome is not None and state.next_action is not None  # set before every sleep
         rows, delay, exc = state.args[0], state.next_action.sleep, state.outcome.exception()
+        assert exc is not None
+        if is_unavailable(exc):
+            self.database.failed(exc)  # one line for the whole outage, not one per attempt
+            return
         log.warning("could not queue %d request(s), retrying in %.1f s: %s", len(rows), delay, exc)
 
     def _write(self, batch: list[Entry]) -> None:
@@ -122,5 +140,5 @@ class Outbox:
         try:
             self._attempts(self._append, rows)
         except Exception as exc:
-            log.error("giving up on %d queued request(s) after %d attempts", len(batch), self._max_attempts)
+            log.error("giving up on %d acknowledged request(s): %s", len(batch), one_line(exc))
             self._on_lost(exc, batch)
