@@ -76,6 +76,14 @@ def parse_work_hours(hours: str) -> tuple[int, int]:
     return start, end
 
 
+class StartupProblem(Exception):
+    """Something outside the code stops a command (the database, a token): the CLI prints the
+    message as one line, with no traceback, and exits with EXIT_STARTUP."""
+
+
+EXIT_STARTUP = 2
+
+
 class ConfigError(ValueError):
     """The environment is incomplete or wrong; the message lists every problem."""
 
@@ -95,6 +103,7 @@ class Settings(BaseModel):
     SLACK_SIGNING_SECRET: SecretStr | None = None
     SLACK_APP_TOKEN: SecretStr | None = None
     SLACK_API_URL: str = DEFAULT_SLACK_API_URL
+    HOST: str = "0.0.0.0"  # the address HTTP mode binds; 127.0.0.1 keeps a local run on loopback
     PORT: int = Field(default=3000, ge=1, le=65535)
     WEB_CONCURRENCY: int = Field(default=1, ge=1, le=64)
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -168,10 +177,12 @@ class Settings(BaseModel):
             settings = settings.model_copy(update={"DATABASE_URL": default_database_url(env)})
         return settings
 
-    def require_slack(self, mode: Literal["socket", "http", "api"]) -> None:
+    def require_slack(self, mode: Literal["socket", "http", "api"], chosen: bool = True) -> None:
         """Raise ConfigError naming every variable the chosen Slack mode still lacks.
 
         "api" is Web API calls only (the scheduler and its commands): just the bot token.
+        ``chosen`` is False when HTTP was picked only because SLACK_APP_TOKEN is unset, so the
+        message also names what Socket Mode would need.
         """
         problems = []
         if self.SLACK_BOT_TOKEN is None:
@@ -180,6 +191,11 @@ class Settings(BaseModel):
             problems.append("SLACK_SIGNING_SECRET: missing (Basic Information > Signing Secret), needed for HTTP")
         if mode == "socket" and self.SLACK_APP_TOKEN is None:
             problems.append("SLACK_APP_TOKEN: missing (an app-level token xapp-... with connections:write)")
+        if mode == "http" and not chosen and self.SLACK_SIGNING_SECRET is None:
+            problems.append(
+                "or, for Socket Mode (no public URL needed), set SLACK_APP_TOKEN (an app-level token xapp-... "
+                "with connections:write) instead of SLACK_SIGNING_SECRET"
+            )
         if problems:
             raise ConfigError(problems)
 

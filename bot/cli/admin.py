@@ -8,8 +8,8 @@ import click
 
 from bot.cli import common
 from bot.cli.serve import background_deps
-from bot.db import migrate
-from bot.db.session import make_engine
+from bot.db import setup
+from bot.db.setup import open_database
 from bot.run import wiring
 from bot.slack import scheduled
 
@@ -62,7 +62,12 @@ def db() -> None:
 def db_upgrade() -> None:
     """Run the migrations up to the newest schema (the release step)."""
     config = common.settings()
-    engine = make_engine(config.DATABASE_URL)
-    migrate.upgrade(engine)
-    engine.dispose()
-    click.echo("database is at the newest schema")
+    database = open_database(config.DATABASE_URL, auto_migrate=False, check_schema=False)
+    try:
+        before, after = setup.upgrade(database.engine)
+    finally:
+        database.dispose()
+    if before == after:
+        click.echo(f"The database is already at the newest schema ({after}); nothing to do.")
+    else:
+        click.echo(f"Upgraded the database from revision {before or 'none'} to {after}.")

@@ -33,9 +33,9 @@ def settings() -> Settings:
         fail(str(exc))
 
 
-def require_slack(config: Settings, mode: str) -> None:
+def require_slack(config: Settings, mode: str, chosen: bool = True) -> None:
     try:
-        config.require_slack(mode)  # type: ignore[arg-type]
+        config.require_slack(mode, chosen)  # type: ignore[arg-type]
     except ConfigError as exc:
         fail(str(exc))
 
@@ -53,3 +53,6 @@ def database(config: Settings) -> Database:
 
 def configure_logging(config: Settings) -> None:
     logging.basicConfig(level=config.LOG_LEVEL, format=LOG_FORMAT)
+    if config.LOG_LEVEL != "DEBUG":
+        # Alembic says at INFO which dialect it found each time it looks at the schema.
+        logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from bot.cli import common
-from bot.config import questions_path_from_env
+from bot.config import EXIT_STARTUP, StartupProblem, questions_path_from_env
 
 LAZY_COMMANDS = {
     "assess": "bot.cli.assess:assess",
@@ -40,6 +40,14 @@ class LazyGroup(click.Group):
             assert isinstance(command, click.Command)
             return command
         return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """The one place a problem outside the code (database, token) becomes one line and an exit code."""
+        try:
+            return super().invoke(ctx)
+        except StartupProblem as exc:
+            click.echo(f"compass: {exc}", err=True)
+            ctx.exit(EXIT_STARTUP)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -49,15 +49,17 @@ PARENT_PID = click.option("--parent-pid", type=int, default=None, hidden=True, h
 def serve(mode: str | None, workers: int | None, with_scheduler: bool | None, with_worker: bool) -> None:
     """Run the Slack app: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on $PORT."""
     config = common.settings()
+    chosen = mode is not None
     mode = mode or ("socket" if config.SLACK_APP_TOKEN else "http")
-    common.require_slack(config, "socket" if mode == "socket" else "http")
+    common.require_slack(config, "socket" if mode == "socket" else "http", chosen)
     bank = common.bank(config.COMPASS_QUESTIONS)  # refuse to start on an invalid bank, with the located problems
     common.configure_logging(config)
     if with_scheduler is None:
         # One process with an embedded database: nothing else would run the scheduler.
         with_scheduler = config.DATABASE_URL.startswith("sqlite")
-    # The database is migrated once here, before any other process opens it.
+    # The database is migrated (SQLite) or checked (PostgreSQL) once here, before any other process opens it.
     open_database(config.DATABASE_URL).dispose()
+    wiring.verify_token(wiring.build_client(config))
     # The worker and (over HTTP, where gunicorn forks) the scheduler are processes of
     # their own that stop with this one; a worker in here would slow the acks down.
     parent = ["--parent-pid", str(os.getpid())]
@@ -72,14 +74,14 @@ def serve(mode: str | None, workers: int | None, with_scheduler: bool | None, wi
             return
 
         def build() -> web.CompassWSGI:
-            database = open_database(config.DATABASE_URL, auto_migrate=False)
+            database = open_database(config.DATABASE_URL, auto_migrate=False, check_schema=False)
             deps = wiring.build_deps(config, bank, database, serving=True)
             app = web.CompassWSGI(wiring.build_app(config, deps), deps)
             web.freeze_startup_objects()
             return app
 
         count = workers or config.WEB_CONCURRENCY
-        click.echo(f"MLOps Compass listening on 0.0.0.0:{config.PORT}{web.EVENTS_PATH} ({count} worker(s))")
+        click.echo(f"MLOps Compass listening on {config.HOST}:{config.PORT}{web.EVENTS_PATH} ({count} worker(s))")
         web.serve_http(config, build, count)
 
 
@@ -93,9 +95,7 @@ def _serve_socket(config: Settings, bank: Questionnaire, with_scheduler: bool) -
     app = wiring.build_app(config, deps)
     web.freeze_startup_objects()
     try:
-        socket.serve_socket(app, config)
-    except socket.SocketModeRefused as exc:
-        common.fail(f"configuration problems:\n  - {exc}")
+        socket.serve_socket(app, config)  # a refused app token is a StartupProblem: one line, exit 2
     finally:
         if background is not None:
             background.shutdown(wait=False)
@@ -110,7 +110,9 @@ def background_deps(config: Settings, retry_rate_limits: bool = False) -> tuple[
     """
     common.require_slack(config, "api")
     deps = wiring.build_deps(config, common.bank(config.COMPASS_QUESTIONS))
-    return deps, wiring.build_client(config, retry_rate_limits=retry_rate_limits)
+    client = wiring.build_client(config, retry_rate_limits=retry_rate_limits)
+    wiring.verify_token(client)
+    return deps, client
 
 
 def _tick(config: Settings, ctx: AppContext, client: WebClient) -> Callable[[], None]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -43,3 +46,25 @@ def check(engine: Engine) -> None:
     with engine.connect() as conn:
         cfg.attributes["connection"] = conn
         command.check(cfg)
+
+
+@cache
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head_revision() -> str:
+    """The schema revision this release's code needs."""
+    head = _scripts().get_current_head()
+    assert head is not None  # the project always ships migrations
+    return head
+
+
+def knows(revision: str) -> bool:
+    """Whether ``revision`` is one of this release's migrations (a newer release's is not)."""
+    return revision in {script.revision for script in _scripts().walk_revisions()}
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The revision a database is at; None when it was never migrated."""
+    return MigrationContext.configure(connection).get_current_revision()

@@ -7,13 +7,13 @@ import logging
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from bot.config import Settings
+from bot.config import Settings, StartupProblem
 from bot.run.signals import stop_event
 
 log = logging.getLogger(__name__)
 
 
-class SocketModeRefused(RuntimeError):
+class SocketModeRefused(StartupProblem):
     """Slack would not open a Socket Mode connection with the given app token."""
 
 

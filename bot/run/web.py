@@ -68,13 +68,13 @@ def _flush_on_exit(_arbiter: Any, worker: Any) -> None:
 
 
 def serve_http(settings: Settings, build: Callable[[], Callable[..., Iterable[bytes]]], workers: int) -> None:
-    """Run gunicorn in this process: 0.0.0.0:$PORT, threaded workers, graceful on SIGTERM."""
+    """Run gunicorn in this process: $HOST:$PORT, threaded workers, graceful on SIGTERM."""
     from gunicorn.app.base import BaseApplication
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             options = {
-                "bind": f"0.0.0.0:{settings.PORT}",
+                "bind": f"{settings.HOST}:{settings.PORT}",
                 "workers": workers,
                 "worker_class": "gthread",
                 "threads": HTTP_THREADS,

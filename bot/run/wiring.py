@@ -7,16 +7,19 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
+from urllib.error import URLError
 
 from slack_bolt import App
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler, RetryHandler
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
 from bot.app import events
 from bot.app.context import AppContext
 from bot.app.outreach import OutreachSettings
-from bot.config import Settings
+from bot.config import Settings, StartupProblem
 from bot.db.setup import Database, open_database
 from bot.domain.questionnaire import Questionnaire
 from bot.domain.schedule import WorkingHours
@@ -56,6 +59,44 @@ def build_client(settings: Settings, retry_rate_limits: bool = True) -> WebClien
     return WebClient(token=token, base_url=settings.SLACK_API_URL, timeout=WEB_API_TIMEOUT, retry_handlers=handlers)
 
 
+class SlackProblem(StartupProblem):
+    """Slack refused a token, or its Web API cannot be reached."""
+
+
+_QUIET = logging.getLogger("bot.run.token_check")
+_QUIET.setLevel(logging.CRITICAL)  # the outcome is reported in one line below, not by slack_sdk's own error log
+
+
+def verify_token(client: WebClient, variable: str = "SLACK_BOT_TOKEN") -> None:
+    """One auth.test at start, so that a wrong token stops the command in one line (not at the first request)."""
+    check = WebClient(token=client.token, base_url=client.base_url, timeout=WEB_API_TIMEOUT, logger=_QUIET)
+    try:
+        check.auth_test()
+    except SlackApiError as exc:
+        error = exc.response.get("error", "unknown error")
+        raise SlackProblem(
+            f"{variable} was refused by Slack ({error}): copy the Bot User OAuth Token (xoxb-...) from your app's "
+            "OAuth & Permissions page, and reinstall the app if it was revoked"
+        ) from None
+    except (URLError, OSError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise SlackProblem(f"cannot reach Slack's Web API at {client.base_url} ({reason})") from None
+
+
+class _DropTokenSkippedWarning(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment on its own and, since we pass our own client
+    (SLACK_API_URL, retries), warns at every start that the token is unused. The client does carry
+    that token; App has no option to skip the lookup, so the one misleading line is filtered here."""
+
+    message = warning_client_prioritized_and_token_skipped()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != self.message
+
+
+logging.getLogger("slack_bolt.App").addFilter(_DropTokenSkippedWarning())
+
+
 def outreach_settings(settings: Settings) -> OutreachSettings:
     start, end = settings.work_hours
     return OutreachSettings(
@@ -87,6 +128,8 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
         signing_secret=signing_secret,
         # Socket Mode needs no signing secret; Bolt skips verification for socket requests.
         request_verification_enabled=signing_secret is not None,
+        # The token was checked once at start (verify_token), where a bad one is reported in one line.
+        token_verification_enabled=False,
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="compass-listener"),
         raise_error_for_unhandled_request=False,
     )
