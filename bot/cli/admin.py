@@ -1,15 +1,18 @@
-"""`compass jobs run-due`, `compass digest` and `compass db upgrade`: work run by hand (or from cron)."""
+"""`compass jobs run-due`, `compass digest`, `compass db upgrade` and `compass status`: an operator's commands."""
 
 from __future__ import annotations
 
+import json
+import sys
 from datetime import UTC, datetime
 
 import click
 
+from bot.app import health
 from bot.cli import common
 from bot.cli.serve import background_deps
 from bot.db import setup
-from bot.db.setup import open_database
+from bot.db.setup import connect, open_database
 from bot.run import wiring
 from bot.slack import scheduled
 
@@ -71,3 +74,24 @@ def db_upgrade() -> None:
         click.echo(f"The database is already at the newest schema ({after}); nothing to do.")
     else:
         click.echo(f"Upgraded the database from revision {before or 'none'} to {after}.")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def status(as_json: bool) -> None:
+    """Is the deployment well? The database and its schema, live workers, the queue, the scheduler.
+
+    Exits 0 when healthy and 1 with the reasons when not (the same verdict as /healthz's 503).
+    """
+    config = common.settings()
+    database = connect(config.DATABASE_URL)
+    try:
+        report = health.check_health(database.sessions, common.now())
+    finally:
+        database.dispose()
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        click.echo("\n".join(health.describe(report)))
+    if not report.ok:
+        sys.exit(1)

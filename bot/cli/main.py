@@ -24,6 +24,7 @@ LAZY_COMMANDS = {
     "jobs": "bot.cli.admin:jobs",
     "digest": "bot.cli.admin:digest",
     "db": "bot.cli.admin:db",
+    "status": "bot.cli.admin:status",
 }
 
 

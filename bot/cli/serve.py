@@ -8,9 +8,11 @@ from collections.abc import Callable
 import click
 from slack_sdk import WebClient
 
+from bot.app import health
 from bot.app.context import AppContext
 from bot.cli import common
 from bot.config import Settings
+from bot.db.beats import Beater
 from bot.db.setup import open_database
 from bot.domain.questionnaire import Questionnaire
 from bot.queue.worker import WorkerSettings
@@ -18,6 +20,7 @@ from bot.run import socket, web, wiring
 from bot.run.scheduler import build_scheduler, safe
 from bot.run.sidecars import Sidecars
 from bot.run.signals import stop_event
+from bot.run.watchdog import Watchdog
 from bot.slack import scheduled
 from bot.slack.deps import Deps
 
@@ -76,7 +79,8 @@ def serve(mode: str | None, workers: int | None, with_scheduler: bool | None, wi
         def build() -> web.CompassWSGI:
             database = open_database(config.DATABASE_URL, auto_migrate=False, check_schema=False)
             deps = wiring.build_deps(config, bank, database, serving=True)
-            app = web.CompassWSGI(wiring.build_app(config, deps), deps)
+            watchdog = Watchdog(deps.ctx.sessions, deps.clock).start()
+            app = web.CompassWSGI(wiring.build_app(config, deps), deps, watchdog)
             web.freeze_startup_objects()
             return app
 
@@ -93,10 +97,12 @@ def _serve_socket(config: Settings, bank: Questionnaire, with_scheduler: bool) -
         background = build_scheduler(_tick(config, deps.ctx, client), config.COMPASS_TICK_MINUTES)
         background.start()
     app = wiring.build_app(config, deps)
+    watchdog = Watchdog(deps.ctx.sessions, deps.clock).start()
     web.freeze_startup_objects()
     try:
         socket.serve_socket(app, config)  # a refused app token is a StartupProblem: one line, exit 2
     finally:
+        watchdog.stop()
         if background is not None:
             background.shutdown(wait=False)
         if deps.outbox is not None:
@@ -116,9 +122,17 @@ def background_deps(config: Settings, retry_rate_limits: bool = False) -> tuple[
 
 
 def _tick(config: Settings, ctx: AppContext, client: WebClient) -> Callable[[], None]:
-    """The scheduler's periodic job: everything due now, failures logged, never fatal."""
+    """The scheduler's periodic job: everything due now, failures logged, never fatal; each
+    finished run is recorded as the scheduler's beat, which /healthz shows."""
     settings = wiring.outreach_settings(config)
-    return safe(lambda: scheduled.run_due(ctx, client, settings, common.now()))
+    beater = Beater.this_process(health.SCHEDULER, common.now())
+
+    def tick() -> scheduled.RunReport:
+        report = scheduled.run_due(ctx, client, settings, common.now())
+        health.record_beat(ctx.sessions, beater, common.now())
+        return report
+
+    return safe(tick)
 
 
 @click.command()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +24,11 @@ class Beater:
     host: str
     pid: int
     started_at: datetime
+
+    @classmethod
+    def this_process(cls, role: str, started_at: datetime) -> Beater:
+        host, pid = socket.gethostname(), os.getpid()
+        return cls(f"{role}:{host}:{pid}:{secrets.token_hex(3)}", role, host, pid, started_at)
 
 
 def beat(session: Session, who: Beater, now: datetime) -> None:

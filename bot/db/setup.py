@@ -43,13 +43,29 @@ def open_database(url: str, auto_migrate: bool | None = None, check_schema: bool
     ``check_schema``: refuse a database whose schema is not this release's (``compass db
     upgrade`` itself opens it without the check). Raises DatabaseProblem.
     """
+    database = connect(url)
+    engine = database.engine
+    try:
+        reach(engine)
+        if auto_migrate if auto_migrate is not None else engine.url.get_backend_name() == "sqlite":
+            upgrade(engine)
+        elif check_schema:
+            require_current_schema(engine)
+    except DatabaseProblem:
+        engine.dispose()
+        raise
+    return database
+
+
+def connect(url: str) -> Database:
+    """The engine and sessions for ``url``, without touching the database yet (``compass status``
+    reports an unreachable one rather than stopping at it)."""
     parsed = parse_url(url)
     if parsed.get_backend_name() not in SUPPORTED:
         raise DatabaseProblem(
             f"DATABASE_URL: unknown database scheme {parsed.get_backend_name()!r}; use {URL_EXAMPLES}"
         )
-    is_sqlite = parsed.get_backend_name() == "sqlite"
-    if is_sqlite and parsed.database and parsed.database != ":memory:":
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     try:
         engine = make_engine(url)
@@ -57,15 +73,6 @@ def open_database(url: str, auto_migrate: bool | None = None, check_schema: bool
         raise DatabaseProblem(
             f"DATABASE_URL: no driver for {parsed.drivername!r} ({one_line(exc)}); use {URL_EXAMPLES}"
         ) from None
-    try:
-        reach(engine)
-        if auto_migrate if auto_migrate is not None else is_sqlite:
-            upgrade(engine)
-        elif check_schema:
-            require_current_schema(engine)
-    except DatabaseProblem:
-        engine.dispose()
-        raise
     return Database(engine, make_session_factory(engine))
 
 

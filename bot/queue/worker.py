@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import secrets
-import socket
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -99,14 +96,7 @@ class Worker:
         self._in_hand: dict[int, Leased] = {}
         self._slots = threading.Condition()
         self.database = Availability("worker")
-        started = self.clock()
-        self.beater = Beater(
-            id=f"{ROLE}:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}",
-            role=ROLE,
-            host=socket.gethostname(),
-            pid=os.getpid(),
-            started_at=started,
-        )
+        self.beater = Beater.this_process(ROLE, self.clock())
 
     def run(self, stop: threading.Event) -> None:
         """Lease and run queued work until ``stop`` is set, then finish what is in hand."""

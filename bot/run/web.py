@@ -10,8 +10,9 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot.app import health
 from bot.config import Settings
-from bot.queue.store import QueueStore
+from bot.run.watchdog import Watchdog
 from bot.slack.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -22,29 +23,26 @@ HTTP_THREADS = 8
 
 
 class CompassWSGI:
-    """POST /slack/events goes to Bolt; GET /healthz checks the database and shows the work queue;
+    """POST /slack/events goes to Bolt; GET /healthz reports the database, its schema, the workers,
+    the queue and the scheduler (503 with the reasons when something needs an operator);
     ``close`` flushes queued work."""
 
-    def __init__(self, app: App, deps: Deps) -> None:
+    def __init__(self, app: App, deps: Deps, watchdog: Watchdog | None = None) -> None:
         self.slack = SlackRequestHandler(app, path=EVENTS_PATH)
         self.deps = deps
-        self.queue = QueueStore(deps.ctx.sessions)
+        self.watchdog = watchdog
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            try:
-                waiting, oldest = self.queue.backlog()
-            except Exception:
-                log.warning("health check: database unavailable", exc_info=True)
-                start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
-                return [b"database unavailable\n"]
-            # The queue's state tells an operator whether workers keep up (or run at all).
-            age = (self.deps.clock() - oldest).total_seconds() if oldest else 0.0
-            start_response("200 OK", [("Content-Type", "text/plain")])
-            return [f"ok\nqueue: {waiting} waiting, oldest {age:.0f} s\n".encode()]
+            report = health.check_health(self.deps.ctx.sessions, self.deps.clock())
+            status = "200 OK" if report.ok else "503 Service Unavailable"
+            start_response(status, [("Content-Type", "text/plain; charset=utf-8")])
+            return ["\n".join(health.describe(report)).encode() + b"\n"]
         return self.slack(environ, start_response)
 
     def close(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.stop()
         if self.deps.outbox is not None:
             self.deps.outbox.close()
 

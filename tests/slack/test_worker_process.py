@@ -39,6 +39,7 @@ def test_requests_acked_without_a_worker_wait_in_the_queue_until_one_runs(databa
             assert fake.dm_messages("U0LATER") == []  # nobody does the work yet
             health = app.get("/healthz")
             assert health.status == 200 and "queue: 1 waiting, oldest " in health.body
+            assert "workers: 0 live" in health.body
             log = (tmp_path / "worker.log").open("wb")
             worker = subprocess.Popen([str(COMPASS), "worker", "--threads", "1"], env=app.env, stdout=log, stderr=log)
             try:
@@ -46,9 +47,11 @@ def test_requests_acked_without_a_worker_wait_in_the_queue_until_one_runs(databa
                 assert "Question 1 of" in text_of(message)
                 fake.wait_for(lambda: _waiting(db) == 0)
                 assert "queue: 0 waiting, oldest 0 s" in app.get("/healthz").body
+                assert "workers: 1 live" in app.get("/healthz").body
             finally:
                 worker.send_signal(signal.SIGTERM)
                 assert worker.wait(timeout=15) == 0, (tmp_path / "worker.log").read_text()
+            assert "workers: 0 live" in app.get("/healthz").body  # a clean stop takes its beat away
         finally:
             db.dispose()
 
