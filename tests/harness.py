@@ -88,7 +88,8 @@ class AppProcess:
 
     def start(self, timeout: float = 30.0) -> AppProcess:
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(self.command(), env=self.env, stdout=log, stderr=log)
+        # A session of its own, so that a test can kill it with all its children (kill_group).
+        self.proc = subprocess.Popen(self.command(), env=self.env, stdout=log, stderr=log, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -110,6 +111,12 @@ class AppProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+    def kill_group(self) -> None:
+        """SIGKILL the whole process group at once, as a crashed machine would: no clean-up anywhere."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
 
     def children(self) -> list[int]:
         """Pids of the processes this one started: gunicorn's workers and the sidecars (Linux /proc)."""
