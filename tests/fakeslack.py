@@ -2,13 +2,15 @@
 
 It speaks the wire format slack_sdk uses (JSON bodies, form bodies, query strings,
 Bearer tokens), records every call, checks every Block Kit payload with slack_sdk's
-models, and can be told to fail: HTTP 429 with Retry-After, 5xx, or ``ok: false``.
+models, and can be told to fail: HTTP 429 with Retry-After, 5xx, ``ok: false``, or a call
+that Slack carries out but whose reply never arrives (the connection closes first).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 import time
 from collections import defaultdict, deque
@@ -24,6 +26,9 @@ BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-1-A0COMPASS-1-test-token"  # app-level token: Socket Mode's apps.connections.open
 TEAM_ID = "T0TEST"
 BOT_USER_ID = "U0BOT"
+BOT_ID = "B0BOT"
+APP_ID = "A0COMPASS"
+METADATA_EVENT_TYPE = re.compile(r"^[A-Za-z0-9_-]+$")  # Slack ignores metadata with any other event_type
 
 
 @dataclass
@@ -40,6 +45,7 @@ class Failure:
     body: dict[str, Any]
     times: int
     retry_after: int | None = None
+    after: int = 0  # calls that go through normally before this failure starts
 
 
 @dataclass
@@ -50,6 +56,7 @@ class Message:
     blocks: list[dict[str, Any]]
     thread_ts: str | None = None
     updates: int = 0
+    metadata: dict[str, Any] | None = None
 
 
 @dataclass
@@ -77,6 +84,7 @@ class FakeSlack:
         self.rate_limited: int = 0
         self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
+        self._drops: dict[str, int] = defaultdict(int)
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -112,10 +120,23 @@ class FakeSlack:
         times: int = 1,
         error: str = "internal_error",
         retry_after: int | None = None,
+        after: int = 0,
+        **fields: Any,
     ) -> None:
-        """The next ``times`` calls of ``method`` answer with this failure."""
-        body = {"ok": False, "error": "ratelimited" if status == 429 else error}
-        self._failures[method].append(Failure(status, body, times, retry_after))
+        """The next ``times`` calls of ``method`` (after ``after`` that succeed) answer with this failure.
+
+        ``fields`` go into the error body, as Slack's ``needed`` and ``provided`` with ``missing_scope``.
+        """
+        body = {"ok": False, "error": "ratelimited" if status == 429 else error, **fields}
+        self._failures[method].append(Failure(status, body, times, retry_after, after))
+
+    def drop(self, method: str, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` are carried out, but the connection closes before the reply.
+
+        What a client sees when Slack posted the message and the answer was lost, or when the
+        process that asked died before reading it: the work is done, the caller never learns its ts.
+        """
+        self._drops[method] += times
 
     def limit(self, method: str, per_second: float, burst: int = 1) -> None:
         """Emulate Slack's rate limit for a method: 429 + Retry-After beyond it."""
@@ -217,7 +238,9 @@ class FakeSlack:
             if retry is not None:
                 return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry)}
             queue = self._failures.get(method)
-            if queue:
+            if queue and queue[0].after > 0:
+                queue[0].after -= 1
+            elif queue:
                 failure = queue[0]
                 failure.times -= 1
                 if failure.times <= 0:
@@ -229,7 +252,25 @@ class FakeSlack:
                 error = "not_allowed_token_type" if token in (BOT_TOKEN, APP_TOKEN) else "invalid_auth"
                 return 200, {"ok": False, "error": error}, {}
             self._validate_blocks(method, params)
+            self._validate_metadata(method, params)
             return 200, self._answer(method, params), {}
+
+    def _dropping(self, method: str) -> bool:
+        """Whether this call's reply is to be lost (see ``drop``)."""
+        with self._lock:
+            if self._drops.get(method, 0) <= 0:
+                return False
+            self._drops[method] -= 1
+            return True
+
+    def _validate_metadata(self, method: str, params: dict[str, Any]) -> None:
+        metadata = _json_param(params.get("metadata"))
+        if metadata in (None, {}):
+            return
+        if not isinstance(metadata, dict) or not isinstance(metadata.get("event_payload"), dict):
+            self.block_errors.append(f"{method}: metadata needs an event_payload object: {metadata!r}")
+        elif not METADATA_EVENT_TYPE.match(str(metadata.get("event_type", ""))):
+            self.block_errors.append(f"{method}: invalid_metadata_schema (event_type {metadata.get('event_type')!r})")
 
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
@@ -260,7 +301,10 @@ class FakeSlack:
                     return {"ok": False, "error": "channel_not_found"}
                 if not info.get("is_member", True):
                     return {"ok": False, "error": "not_in_channel"}
-            self.messages[(channel, ts)] = Message(channel, ts, params.get("text", ""), blocks, params.get("thread_ts"))
+            metadata = _json_param(params.get("metadata")) or None
+            self.messages[(channel, ts)] = Message(
+                channel, ts, params.get("text", ""), blocks, params.get("thread_ts"), metadata=metadata
+            )
             return {"ok": True, "channel": channel, "ts": ts}
         if method == "chat.update":
             key = (str(params["channel"]), str(params["ts"]))
@@ -270,6 +314,8 @@ class FakeSlack:
             message.text = params.get("text", "")
             message.blocks = params.get("blocks") or []
             message.updates += 1
+            if "metadata" in params:  # left out, the message keeps its metadata; {} removes it
+                message.metadata = _json_param(params["metadata"]) or None
             return {"ok": True, "channel": key[0], "ts": key[1]}
         if method == "views.publish":
             view = params["view"]
@@ -289,6 +335,8 @@ class FakeSlack:
             size = int(params.get("limit") or 100)
             cursor = str(start + size) if start + size < len(users) else ""
             return {"ok": True, "members": users[start : start + size], "response_metadata": {"next_cursor": cursor}}
+        if method == "conversations.history":
+            return self._history(params)
         if method == "conversations.info":
             channel = str(params.get("channel"))
             info = self.channels.get(channel)
@@ -307,6 +355,35 @@ class FakeSlack:
         page = members[start : start + size]
         cursor = str(start + size) if start + size < len(members) else ""
         return {"ok": True, "members": page, "response_metadata": {"next_cursor": cursor}}
+
+    def _history(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, as Slack returns it: only messages after ``oldest`` and before ``latest``,
+        metadata only with ``include_all_metadata``. Every message in these DMs is the bot's."""
+        channel = str(params.get("channel"))
+        oldest, latest = float(params.get("oldest") or 0), float(params.get("latest") or "inf")
+        limit = min(int(params.get("limit") or 100), 999)
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = sorted(
+            (m for (ch, ts), m in self.messages.items() if ch == channel and oldest < float(ts) < latest),
+            key=lambda m: float(m.ts),
+            reverse=True,
+        )
+        messages = []
+        for m in found[:limit]:
+            item: dict[str, Any] = {
+                "type": "message",
+                "user": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "app_id": APP_ID,
+                "team": TEAM_ID,
+                "text": m.text,
+                "ts": m.ts,
+                "blocks": m.blocks,
+            }
+            if with_metadata and m.metadata:
+                item["metadata"] = m.metadata
+            messages.append(item)
+        return {"ok": True, "messages": messages, "has_more": len(found) > limit, "pin_count": 0}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -353,10 +430,19 @@ class FakeSlack:
                     return
                 auth = self.headers.get("Authorization", "")
                 token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else params.get("token")
-                status, body, headers = fake.handle(url.path[len("/api/") :], params, token)
+                method = url.path[len("/api/") :]
+                status, body, headers = fake.handle(method, params, token)
+                if fake._dropping(method):
+                    self.close_connection = True  # no reply at all: the client sees the connection end
+                    return
                 self._reply(status, body, headers)
 
             do_GET = _dispatch
             do_POST = _dispatch
 
         return Handler
+
+
+def _json_param(value: Any) -> Any:
+    """A JSON argument as slack_sdk sends it: decoded in a JSON body, a string in a form or query."""
+    return json.loads(value) if isinstance(value, str) else value

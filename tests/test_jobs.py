@@ -18,11 +18,14 @@ from bot.app.digests import subscribe_digest
 from bot.app.outreach import OutreachSettings
 from bot.app.preferences import set_reminders
 from bot.app.types import Click, Who
+from bot.config import Settings
 from bot.db.models import DigestSubscription, Send
 from bot.db.setup import Database
 from bot.domain.levels import level_for
 from bot.domain.questionnaire import Questionnaire
 from bot.domain.schedule import WorkingHours
+from bot.run.wiring import build_scheduler_client
+from bot.slack.directory import PAGE
 from bot.slack.pacing import Pacer
 from bot.slack.scheduled import post_digest_now, run_due
 
@@ -326,6 +329,36 @@ def test_rate_limited_fan_out_honours_retry_after_and_drops_nobody(
     run_due(deps, client, settings(), TUESDAY, Pacer(100, clock=clock.time, sleep=clock.sleep))
     assert clock.slept.count(2.0) == 2  # paused the whole queue for Retry-After, twice
     assert all(len(slack.dm_messages(u)) == 1 for u in humans)
+
+
+def test_rate_limited_directory_reads_wait_for_retry_after_and_the_run_still_sends_everything_once(
+    slack: FakeSlack, deps: AppContext
+) -> None:
+    """With the scheduler's own client, a 429 on users.list (Tier 2, on its second page) and on
+    conversations.members is waited out and the call made again; chat.postMessage's 429s still
+    reach the Sender, which pauses the whole queue for Retry-After."""
+    humans = [f"U{i}" for i in range(1, 9)]
+    team(slack, humans)
+    for i in range(PAGE):  # the rest of the workspace: users.list needs a second page
+        slack.add_user(f"U9{i:04d}")
+    subscribe(deps, TUESDAY - timedelta(days=40))
+    for user in humans[:5]:
+        assess(deps, user, [3, 3, 3, 3, 3], TUESDAY - timedelta(days=10))
+    slack.fail("users.list", status=429, retry_after=0, after=1)
+    slack.fail("conversations.members", status=429, retry_after=0)
+    slack.fail("chat.postMessage", status=429, times=2, retry_after=2)
+    client = build_scheduler_client(Settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=slack.api_url))
+    clock = Clock()
+
+    report = run_due(deps, client, settings(), TUESDAY, Pacer(100, clock=clock.time, sleep=clock.sleep))
+
+    assert (report.digests, report.prompts, report.failures) == (1, 3, 0)
+    assert len(channel_posts(slack)) == 1 and "5 of 8 members" in str(channel_posts(slack)[0].blocks)
+    assert [len(slack.dm_messages(u)) for u in humans] == [0] * 5 + [1] * 3
+    assert len(slack.calls_to("users.list")) == 3  # two pages, the second asked twice
+    assert len(slack.calls_to("conversations.members")) == 2
+    assert clock.slept.count(2.0) == 2  # the posts' 429s paused the Sender's queue, not one call
+    assert len(slack.calls_to("chat.postMessage")) == 4 + 2
 
 
 class CrashingPacer(Pacer):

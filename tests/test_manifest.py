@@ -21,6 +21,7 @@ SCOPES_BY_METHOD = {
     "chat_update": {"chat:write"},
     "chat_postEphemeral": {"chat:write"},
     "conversations_open": {"im:write"},
+    "conversations_history": {"im:history"},  # only ever on the bot's DMs
     "views_publish": set(),
     "users_info": {"users:read"},
     "users_list": {"users:read"},

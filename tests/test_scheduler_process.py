@@ -93,6 +93,30 @@ def test_two_schedulers_at_once_send_one_digest_and_one_invitation_each(slack: F
     assert sum(int(o[0].split("digests posted: ")[1].split(",")[0]) for o in outputs) == 1
 
 
+def test_run_due_waits_out_429s_on_the_directory_and_still_sends_everything_once(
+    slack: FakeSlack, database_url: str
+) -> None:
+    """`compass jobs run-due` as cron runs it: Slack answers 429 to users.list, conversations.members
+    and a send once each; the run completes and sends the digest and every invitation once."""
+    seed(slack, database_url, assessed=4, members=8)
+    slack.fail("users.list", status=429, retry_after=0)
+    slack.fail("conversations.members", status=429, retry_after=0)
+    slack.fail("chat.postMessage", status=429, retry_after=1)
+    result = subprocess.run(
+        [COMPASS, "jobs", "run-due", "--at", NOW.isoformat()],
+        env=env(slack, database_url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "digests posted: 1, invitations: 4, reminders: 0, failures: 0" in result.stdout
+    assert len(slack.channel_messages("C0TEAM")) == 1
+    assert [len(slack.dm_messages(f"U{i:03d}")) for i in range(8)] == [0] * 4 + [1] * 4
+    assert len(slack.calls_to("users.list")) == len(slack.calls_to("conversations.members")) == 2
+    assert "rate limited posting to" in result.stderr  # the Sender paused its queue for that one
+
+
 def test_digest_now_under_the_threshold_shows_no_numbers(slack: FakeSlack, database_url: str) -> None:
     seed(slack, database_url, assessed=2, members=6, now=datetime.now(UTC))  # --now uses the real clock
     result = subprocess.run(

@@ -93,7 +93,7 @@ def _serve_socket(config: Settings, bank: Questionnaire, with_scheduler: bool) -
     deps = wiring.build_deps(config, bank, serving=True)
     background = None
     if with_scheduler:
-        client = wiring.build_client(config, retry_rate_limits=False)
+        client = wiring.build_scheduler_client(config)
         background = build_scheduler(_tick(config, deps.ctx, client), config.COMPASS_TICK_MINUTES)
         background.start()
     app = wiring.build_app(config, deps)
@@ -109,14 +109,14 @@ def _serve_socket(config: Settings, bank: Questionnaire, with_scheduler: bool) -
             deps.outbox.close()
 
 
-def background_deps(config: Settings, retry_rate_limits: bool = False) -> tuple[Deps, WebClient]:
-    """Dependencies for background work: the database, the bank and a Slack client.
-
-    The scheduler's sender honours Retry-After itself; the worker lets the client retry.
-    """
+def background_deps(
+    config: Settings, client_for: Callable[[Settings], WebClient] = wiring.build_scheduler_client
+) -> tuple[Deps, WebClient]:
+    """Dependencies for background work: the database, the bank and a Slack client (the scheduler's,
+    unless ``client_for`` builds another)."""
     common.require_slack(config, "api")
     deps = wiring.build_deps(config, common.bank(config.COMPASS_QUESTIONS))
-    client = wiring.build_client(config, retry_rate_limits=retry_rate_limits)
+    client = client_for(config)
     wiring.verify_token(client)
     return deps, client
 
@@ -170,7 +170,7 @@ def worker(threads: int | None, niceness: int, parent_pid: int | None) -> None:
     """Run a worker: it does the work behind every acknowledged Slack request (run one or more)."""
     config = common.settings()
     common.configure_logging(config)
-    deps, client = background_deps(config, retry_rate_limits=True)
+    deps, client = background_deps(config, wiring.build_client)
     threads = threads or config.COMPASS_WORKER_THREADS
     if niceness:
         os.nice(niceness)

@@ -32,6 +32,8 @@ from bot.slack.errors import handle_error
 from bot.slack.ids import Work
 from bot.slack.listeners import register_listeners
 from bot.slack.middleware import inject
+from bot.slack.ratelimits import RateLimitRetry
+from bot.slack.sender import PACED_METHODS
 from bot.slack.work.task import Handler
 
 log = logging.getLogger(__name__)
@@ -41,21 +43,17 @@ WEB_API_TIMEOUT = 10
 EVENT_MEMORY = timedelta(days=1)  # how long event ids are kept to spot Slack's retries (it retries for minutes)
 HOUSEKEEPING_EVERY = timedelta(hours=1)
 BEAT_MEMORY = timedelta(days=1)  # a dead process's beat is kept this long, for `compass status`
+RATE_LIMIT_RETRIES = 3  # someone is waiting for the answer
+SCHEDULER_RATE_LIMIT_RETRIES = 5  # nobody is waiting; giving up loses the run until the next tick
 
 
-def build_client(settings: Settings, retry_rate_limits: bool = True) -> WebClient:
-    """The Web API client every call goes through: SLACK_API_URL, retries on 429, 5xx and resets.
-
-    The scheduler passes ``retry_rate_limits=False``: its sender honours Retry-After
-    itself by pausing the whole fan-out, not just one call.
-    """
+def _client(settings: Settings, rate_limits: RetryHandler) -> WebClient:
     token = settings.SLACK_BOT_TOKEN.get_secret_value() if settings.SLACK_BOT_TOKEN else None
     handlers: list[RetryHandler] = [
         ConnectionErrorRetryHandler(max_retry_count=2),
         ServerErrorRetryHandler(max_retry_count=2),
+        rate_limits,
     ]
-    if retry_rate_limits:
-        handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
     return WebClient(token=token, base_url=settings.SLACK_API_URL, timeout=WEB_API_TIMEOUT, retry_handlers=handlers)
 
 
@@ -95,6 +93,21 @@ class _DropTokenSkippedWarning(logging.Filter):
 
 
 logging.getLogger("slack_bolt.App").addFilter(_DropTokenSkippedWarning())
+
+
+def build_client(settings: Settings) -> WebClient:
+    """The client of the app and the workers: SLACK_API_URL, retries on resets, 5xx and 429 (after Retry-After)."""
+    return _client(settings, RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
+
+
+def build_scheduler_client(settings: Settings) -> WebClient:
+    """The client of the scheduler, `compass jobs run-due` and `compass digest`.
+
+    Every call waits out a 429 for Retry-After and is made again (a users.list refused once
+    must not lose the whole run), except the sends: the Sender paces chat.postMessage and,
+    on a 429, pauses the whole fan-out.
+    """
+    return _client(settings, RateLimitRetry(SCHEDULER_RATE_LIMIT_RETRIES, paced=PACED_METHODS))
 
 
 def outreach_settings(settings: Settings) -> OutreachSettings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from bot.domain.errors import CompassError
 
@@ -49,6 +50,24 @@ class Block(StrEnum):
     CONTROLS = "controls"
     PROGRESS = "progress"
     HOME_ACTIONS = "home_actions"
+
+
+# Message metadata on every question message: which assessment it shows. It lets the worker find
+# a question it posted but never recorded (conversations.history, bot/slack/work/dm.py). Anyone
+# in the workspace can read message metadata, so it carries the id and nothing else.
+QUESTION_EVENT = "compass_question"
+
+
+def question_metadata(assessment_id: int) -> dict[str, Any]:
+    return {"event_type": QUESTION_EVENT, "event_payload": {"assessment_id": assessment_id}}
+
+
+def assessment_of(metadata: Any) -> int | None:
+    """The assessment a message's metadata (as conversations.history returns it) names, if it is a question's."""
+    if not isinstance(metadata, dict) or metadata.get("event_type") != QUESTION_EVENT:
+        return None
+    found = (metadata.get("event_payload") or {}).get("assessment_id")
+    return found if isinstance(found, int) else None
 
 
 class StaleButton(CompassError):

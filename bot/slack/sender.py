@@ -16,6 +16,9 @@ from bot.slack.pacing import Pacer
 log = logging.getLogger(__name__)
 
 RATE_LIMIT_RETRIES = 5
+# The methods whose 429s the client leaves to the Sender (bot/slack/ratelimits.py); the
+# client retries every other call itself.
+PACED_METHODS = frozenset({"chat.postMessage"})
 
 
 def _rate_limited(exc: BaseException) -> bool:
@@ -23,7 +26,8 @@ def _rate_limited(exc: BaseException) -> bool:
 
 
 class Sender:
-    """Posts through the pacer. The client itself must not retry 429s: this pauses every send, not one call."""
+    """Posts through the pacer. The client must leave chat.postMessage's 429s to it (PACED_METHODS):
+    this pauses every send, not one call."""
 
     def __init__(self, client: WebClient, pacer: Pacer) -> None:
         self.client = client

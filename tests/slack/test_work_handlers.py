@@ -6,6 +6,7 @@ to its end before the call returns, so nothing here waits."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,6 +19,7 @@ from fakeslack import BOT_TOKEN, TEAM_ID, FakeSlack, Message
 from harness import Slack, button, buttons, text_of
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry import ConnectionErrorRetryHandler
 from sqlalchemy import select
 
 from bot.app import assessment, digests, results
@@ -28,7 +30,7 @@ from bot.db.setup import Database
 from bot.domain.questionnaire import Questionnaire
 from bot.slack.blocks.outreach import build_prompt_message
 from bot.slack.deps import Deps
-from bot.slack.ids import Action, Work
+from bot.slack.ids import ANSWER_PREFIX, Action, Work
 from bot.slack.listeners.actions import work_for
 from bot.slack.work import handlers, report_failure
 from bot.slack.work.dm import MOVED
@@ -120,6 +122,22 @@ def started(bot: Bot) -> tuple[Message, Progress]:
 def answer_all(bot: Bot, message: Message, actions: list[str]) -> None:
     for action_id in actions:
         bot.click(message, action_id)
+
+
+def answerable(bot: Bot) -> list[Message]:
+    """The DM's messages that show answer buttons."""
+    return [m for m in bot.dm() if any(b["action_id"].startswith(ANSWER_PREFIX) for b in buttons(m))]
+
+
+def lost_reply(bot: Bot, kind: Work, body: dict[str, Any], attempts: int = 1) -> None:
+    """Run a handler whose chat.postMessage Slack carries out but whose reply never arrives, on a
+    client that makes ``attempts`` of it: the worker never learns the ts, as when it dies right
+    after the post."""
+    retries = [ConnectionErrorRetryHandler(max_retry_count=attempts - 1)] if attempts > 1 else []
+    client = WebClient(token=BOT_TOKEN, base_url=bot.fake.api_url, retry_handlers=retries)
+    bot.fake.drop("chat.postMessage", times=attempts)
+    with pytest.raises(OSError):  # the connection closed without a reply
+        handlers(client, bot.deps)[kind.value](json.loads(json.dumps(body)))
 
 
 # -- taking an assessment -------------------------------------------------------------------
@@ -303,6 +321,124 @@ def test_start_from_app_home_begins_in_the_dm_and_home_then_offers_resume(bot: B
     assert progress is not None and progress.message_ts == message.ts
 
 
+# -- repeated starts: never two messages that take answers ------------------------------------
+
+
+def test_a_question_posted_but_never_recorded_is_taken_over_by_the_next_start(
+    bot: Bot, small_bank: Questionnaire
+) -> None:
+    """Slack posted question 1 but the worker never recorded its ts; the start done again finds that
+    message by its metadata and makes it the live one instead of posting a second question."""
+    lost_reply(bot, Work.COMMAND, bot.command_body("start"))
+    [orphan] = bot.dm()
+    progress = bot.progress()
+    assert progress is not None and progress.message_ts is None
+    assert orphan.metadata == {
+        "event_type": "compass_question",
+        "event_payload": {"assessment_id": progress.assessment_id},
+    }
+
+    bot.command("start")  # the queue's retry of the same request, or the person asking again
+
+    assert bot.dm() == [orphan] and answerable(bot) == [orphan]
+    assert len(bot.fake.calls_to("chat.postMessage")) == 1
+    [history] = bot.fake.calls_to("conversations.history")
+    assert history.params["channel"] == DM and history.params["include_all_metadata"] in ("1", "true")
+    assert int(history.params["limit"]) == 10
+    now = bot.progress()
+    assert now is not None and (now.channel_id, now.message_ts) == (DM, orphan.ts)
+    assert "Question 1 of 5" in orphan.text and orphan.updates == 1
+
+    bot.click(orphan, "answer_2")
+
+    assert "Question 2 of 5" in orphan.text and bot.answers(progress.assessment_id) == {small_bank.questions[0].id: 2}
+
+
+def test_copies_of_a_question_posted_by_the_clients_own_retry_leave_one_that_takes_answers(bot: Bot) -> None:
+    """The client posted again after a lost reply and lost that reply too: of the two unrecorded
+    messages, the next start keeps the newest and empties the other."""
+    lost_reply(bot, Work.COMMAND, bot.command_body("start"), attempts=2)
+    first, second = bot.dm()
+    stale = dict(button(first, "answer_4"))
+
+    bot.command("start")
+
+    assert bot.dm() == [first, second] and answerable(bot) == [second]
+    assert first.text == MOVED and buttons(first) == []
+    progress = bot.progress()
+    assert progress is not None and progress.message_ts == second.ts
+
+    bot.press(stale, first)  # a click that was on its way before the message emptied
+
+    assert bot.answers(progress.assessment_id) == {} and answerable(bot) == [second]
+
+
+def test_a_resume_from_app_home_done_again_after_a_lost_reply_reuses_its_message(bot: Bot) -> None:
+    """Resume in App Home posted the question below but its ts was never recorded: the retried
+    request finds that message (newer than the live one), makes it live and empties the old one."""
+    message, _ = started(bot)
+    bot.click(message, "answer_3")
+    bot.home_opened()
+    resume = dict(button(bot.fake.views[USER], Action.RESUME))
+    lost_reply(bot, Work.RESUME, bot.click_body(resume, None))
+    [_, orphan] = bot.dm()
+    assert len(answerable(bot)) == 2  # until the request is done again, the old message is the live one
+
+    bot.press(resume, None)
+
+    assert bot.dm() == [message, orphan] and answerable(bot) == [orphan]
+    assert message.text == MOVED and "Question 2 of 5" in orphan.text
+    progress = bot.progress()
+    assert progress is not None and progress.message_ts == orphan.ts
+
+
+def test_without_the_history_scope_a_repeated_start_posts_again_and_says_so_once(
+    bot: Bot, small_bank: Questionnaire, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Slack refuses conversations.history (missing_scope): the start posts the question anew, the
+    unrecorded message's buttons count for nothing, and the log warns once per process."""
+    lost_reply(bot, Work.COMMAND, bot.command_body("start"))
+    bot.fake.fail(
+        "conversations.history", status=200, error="missing_scope", times=2, needed="im:history", provided="chat:write"
+    )
+    caplog.set_level(logging.DEBUG, logger="bot.slack.work.dm")
+
+    bot.command("start")
+
+    orphan, question = bot.dm()
+    progress = bot.progress()
+    assert progress is not None and progress.message_ts == question.ts
+    bot.click(orphan, "answer_1")  # the unrecorded message: out of date, emptied on the click
+    assert bot.answers(progress.assessment_id) == {} and answerable(bot) == [question]
+    bot.home_opened()
+    bot.press(button(bot.fake.views[USER], Action.RESUME), None)  # looks again, refused again
+    assert len(answerable(bot)) == 1
+    refusals = [r for r in caplog.records if "im:history" in r.getMessage()]
+    assert len(refusals) == 2 and sum(r.levelno == logging.WARNING for r in refusals) <= 1
+    assert small_bank.questions[0].text in text_of(answerable(bot)[0])
+
+
+def test_starts_in_a_row_while_a_question_is_live_keep_one_message_that_takes_answers(bot: Bot) -> None:
+    """Each further /compass start posts a resume offer (no answer buttons); each Resume moves the
+    question into its offer and empties the message before it. The DM history is never read."""
+    message, _ = started(bot)
+    bot.command("start")
+    bot.command("start")
+    _, first_offer, second_offer = bot.dm()
+    assert answerable(bot) == [message]
+
+    bot.click(first_offer, Action.RESUME)
+
+    assert answerable(bot) == [first_offer] and message.text == MOVED
+
+    bot.click(second_offer, Action.RESUME)
+
+    assert answerable(bot) == [second_offer] and first_offer.text == MOVED
+    progress = bot.progress()
+    assert progress is not None and progress.message_ts == second_offer.ts
+    assert bot.fake.calls_to("conversations.history") == []
+
+
 # -- invitations ------------------------------------------------------------------------------
 
 
@@ -442,10 +578,13 @@ def test_a_message_slack_refuses_reaches_the_person_ephemerally_with_a_reference
     assert reply["response_type"] == "ephemeral" and reply["replace_original"] is False
     assert reply["text"].startswith("Slack did not accept my reply (ref `")
     assert bot.dm() == []
-    # The assessment was begun before the post failed: the next /compass start offers to resume it.
+    # The assessment was begun before the post failed, and has no message to resume from: the
+    # next /compass start finds none of its questions in the DM and shows question 1.
     bot.command("start")
-    [offer] = bot.dm()
-    assert "unfinished MLOps Compass assessment at question 1 of 5" in offer.text
+    [question] = bot.dm()
+    assert "Question 1 of 5" in question.text
+    progress = bot.progress()
+    assert progress is not None and progress.message_ts == question.ts
 
 
 def test_a_report_slack_refuses_is_still_saved_and_the_person_told(bot: Bot) -> None:

@@ -19,7 +19,8 @@ from bot.slack.ids import Action
 
 
 def build_question_message(progress: Progress, note: str | None = None) -> Message:
-    """One question: dimension, text, options as buttons in ascending maturity, progress line.
+    """One question: dimension, text, options as buttons in ascending maturity, progress line; its
+    metadata names the assessment.
 
     Args:
         progress: the assessment positioned at the question to show.
@@ -68,7 +69,7 @@ def build_question_message(progress: Progress, note: str | None = None) -> Messa
         )
     )
     text = f"Question {progress.number} of {progress.total} ({progress.dimension_name}): {q.text}"
-    return Message(text, tuple(blocks))
+    return Message(text, tuple(blocks), metadata=ids.question_metadata(progress.assessment_id))
 
 
 def build_resume_offer(progress: Progress) -> Message:

@@ -57,10 +57,12 @@ def validate_blocks(
 
 @dataclass(frozen=True)
 class Message:
-    """A message: fallback text for notifications and screen readers, plus blocks (checked when built)."""
+    """A message: fallback text for notifications and screen readers, plus blocks (checked when built)
+    and optionally Slack message metadata (``event_type``, ``event_payload``)."""
 
     text: str
     blocks: tuple[Block, ...]
+    metadata: dict[str, Any] | None = field(default=None, compare=False)
     _serialised: list[dict[str, Any]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -69,7 +71,10 @@ class Message:
         object.__setattr__(self, "_serialised", serialised)
 
     def as_kwargs(self) -> dict[str, Any]:
-        return {"text": self.text, "blocks": self._serialised}
+        kwargs: dict[str, Any] = {"text": self.text, "blocks": self._serialised}
+        if self.metadata is not None:
+            kwargs["metadata"] = self.metadata
+        return kwargs
 
 
 def emoji(level: int | None) -> str:

@@ -75,12 +75,12 @@ def back(task: Task) -> None:
     _render(task, who, result, _ack_note(result, task.deps, click))
 
 
-def _show_current(task: Task, who: Who, progress: Progress) -> None:
+def _show_current(task: Task, who: Who, progress: Progress, fresh: bool = False) -> None:
     channel, ts = message_of(task.body)
     if channel and ts:
         dm.show_question(task.client, task.deps, (channel, ts), progress, None)
     else:  # clicked in App Home: continue in the DM
-        dm.post_question(task.client, task.deps, dm.open_dm(task.client, who.user), progress)
+        dm.post_question(task.client, task.deps, dm.open_dm(task.client, who.user), progress, fresh=fresh)
         dm.publish_home(task.client, task.deps, who)
 
 
@@ -101,7 +101,7 @@ def start_over(task: Task) -> None:
     """Abandon the unfinished assessment and begin again at the first question."""
     who = who_from(task.body)
     progress = assessment.restart_assessment(task.deps.ctx, who, task.deps.clock())
-    _show_current(task, who, progress)
+    _show_current(task, who, progress, fresh=True)
 
 
 def start(task: Task) -> None:
