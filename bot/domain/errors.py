@@ -19,4 +19,3 @@ class NoAssessment(CompassError):
 
 class NotYourAssessment(CompassError):
     user_message = "Those buttons belong to someone else's assessment; run `/compass start` for your own."
-
