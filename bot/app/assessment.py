@@ -78,7 +78,8 @@ def _on_bank(
 ) -> tuple[RunState | None, str | None]:
     """An open assessment's state on ``bank``, and the notice for the person when it was carried
     over from another version of the bank; the state is None when nothing of it survived and it
-    was closed. With ``store`` False a carry-over is worked out but not stored."""
+    was closed. With ``store`` False a carry-over is worked out but not stored (the hashes an
+    assessment begun before migration 0006 lacks are filled in either way: that is always right)."""
     if stored.bank_hash == bank.content_hash:
         if stored.bank_questions is None:
             # Begun before answers kept their question's hash (migration 0006), on this very bank:
