@@ -665,6 +665,81 @@ def test_starting_over_at_the_resume_prompt_abandons_the_unfinished_assessment(e
     assert [r.status for r in stored(env)] == [Status.ABANDONED.value, Status.COMPLETE.value]
 
 
+def flat(text: str) -> str:
+    """Output with rich's line wrapping undone."""
+    return " ".join(text.split())
+
+
+def test_an_edited_bank_between_two_runs_is_explained_and_the_kept_answers_are_not_asked_again(env, tmp_path):
+    bank_file = write_json(tmp_path / "questions.json", SMALL)
+    mine = {**env, "COMPASS_QUESTIONS": str(bank_file)}
+    ids = [q["id"] for q in SMALL["questions"]]
+    titles = [q["title"] for q in SMALL["questions"]]
+    first = compass(mine, "assess", "--user", USER, input="3\n2\n4\n")  # Q1-Q3, then end of input
+    assert first.exit_code == 130
+    edited = copy.deepcopy(SMALL)
+    edited["questions"][1]["text"] = "How is input data checked before every training run?"
+    edited["questions"][0]["title"] = "Dataset versions"  # a new title keeps the answer
+    write_json(bank_file, edited)
+
+    second = compass(mine, "assess", "--user", USER, input="r\n1\nn\n4\n")  # Q2 again, then Q4, Q5
+
+    assert second.exit_code == 0, second.output
+    out = flat(second.stdout)
+    line = (
+        "The questionnaire changed since you started: 1 question you answered has changed; "
+        "your 2 other answers were kept."
+    )
+    assert line in out
+    assert out.index(line) < out.index("You have an unfinished assessment at question 2 of 5.")
+    after_resume = second.stdout.split("[s]tart over?", 1)[1].split("Overall:")[0]
+    assert "before every training run?" in after_resume
+    assert titles[2] not in after_resume  # kept: not asked again
+    assert "Question 4 of 5" in after_resume and "Question 3 of 5" not in after_resume
+    (row,) = stored(env)
+    assert row.status == Status.COMPLETE.value
+    assert stored_answers(env, row.id) == {ids[0]: 3, ids[1]: 1, ids[2]: 4, ids[3]: None, ids[4]: 4}
+
+
+def test_when_nothing_survives_an_edit_the_next_run_says_so_and_starts_afresh(env, tmp_path):
+    bank_file = write_json(tmp_path / "questions.json", SMALL)
+    mine = {**env, "COMPASS_QUESTIONS": str(bank_file)}
+    compass(mine, "assess", "--user", USER, input="3\n")
+    edited = copy.deepcopy(SMALL)
+    edited["questions"][0]["weight"] = 1  # what the answer weighs changed: it no longer applies
+    write_json(bank_file, edited)
+
+    second = compass(mine, "assess", "--user", USER, input="1\n1\n1\nn\n1\n")
+
+    assert second.exit_code == 0, second.output
+    out = flat(second.stdout)
+    assert "none of your answers still apply; starting afresh." in out
+    assert "[s]tart over?" not in out and "Question 1 of 5" in out
+    assert [r.status for r in stored(env)] == [Status.EXPIRED.value, Status.COMPLETE.value]
+
+
+def test_a_scripted_run_after_an_edit_needs_answers_only_for_the_questions_left_open(env, tmp_path):
+    bank_file = write_json(tmp_path / "questions.json", SMALL)
+    mine = {**env, "COMPASS_QUESTIONS": str(bank_file)}
+    ids = [q["id"] for q in SMALL["questions"]]
+    compass(mine, "assess", "--user", USER, input="3\n2\n4\n")
+    edited = copy.deepcopy(SMALL)
+    edited["questions"][0]["options"][2]["text"] = "Every training set is versioned."
+    write_json(bank_file, edited)
+    short = write_json(tmp_path / "short.json", {ids[3]: 2, ids[4]: 2})
+    rest = write_json(tmp_path / "rest.json", {ids[0]: 1, ids[3]: 2, ids[4]: 2})
+
+    refused = compass(mine, "assess", "--answers", str(short), "--json", "--user", USER)
+    done = compass(mine, "assess", "--answers", str(rest), "--json", "--user", USER)
+
+    assert refused.exit_code != 0 and f"no answer for question(s): {ids[0]}\n" in refused.stderr
+    assert done.exit_code == 0, done.stderr
+    assert "1 question you answered has changed; your 2 other answers were kept." in flat(done.stderr)
+    (row,) = stored(env)
+    assert row.status == Status.COMPLETE.value
+    assert stored_answers(env, row.id) == {ids[0]: 1, ids[1]: 2, ids[2]: 4, ids[3]: 2, ids[4]: 2}
+
+
 def test_ctrl_c_on_a_terminal_keeps_progress_and_the_next_run_resumes_there(env):
     environment = process_env(env, COMPASS_QUESTIONS=str(SMALL_BANK), TERM="xterm-256color")
     titles = [q["title"] for q in SMALL["questions"]]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import timedelta
 
 import pytest
-from conftest import SMALL_BANK, T0
+from conftest import T0
 from sqlalchemy import select
 
 from bot.app.assessment import (
@@ -23,9 +22,9 @@ from bot.app.results import history, latest_report
 from bot.app.types import AnswerResult, Click, Who
 from bot.db.models import Answer, Assessment, DimensionScore
 from bot.db.setup import Database
-from bot.domain.errors import BankChanged, NoAssessment, NotYourAssessment
+from bot.domain.errors import NoAssessment, NotYourAssessment
 from bot.domain.flow import DEFAULT_EXPIRY, Outcome, Status
-from bot.domain.questionnaire import Questionnaire, parse_questionnaire
+from bot.domain.questionnaire import Questionnaire
 from bot.domain.scoring import score_answers
 
 ANA = Who("T0001", "U0ANA")
@@ -81,15 +80,6 @@ def row(database: Database, assessment_id: int) -> Assessment:
 def statuses(database: Database) -> list[str]:
     with database.sessions() as session:
         return list(session.scalars(select(Assessment.status).order_by(Assessment.id)))
-
-
-def changed_bank(bank_doc: dict, weight: int = 7) -> Questionnaire:
-    doc = copy.deepcopy(bank_doc)
-    doc["questions"][0]["weight"] = weight
-    return parse_questionnaire(doc)
-
-
-SMALL_DOC = json.loads(SMALL_BANK.read_text(encoding="utf-8"))
 
 
 def test_starting_asks_the_first_question_and_records_the_bank(database, small_bank):
@@ -381,30 +371,6 @@ def test_an_invalid_answer_stores_nothing(database, small_bank):
 
     assert stored_answers(database, progress.assessment_id) == {}
     assert row(database, progress.assessment_id).version == progress.version
-
-
-def test_a_changed_bank_expires_the_unfinished_assessment_on_the_next_start(database, small_bank):
-    old = start_assessment(AppContext(database.sessions, small_bank), ANA, T0).progress
-    record_answer(
-        AppContext(database.sessions, small_bank), ANA, Click(old.assessment_id, small_bank.questions[0].id, 2), T0
-    )
-    new_bank = changed_bank(SMALL_DOC)
-    assert new_bank.content_hash != small_bank.content_hash
-
-    with pytest.raises(BankChanged):
-        record_answer(
-            AppContext(database.sessions, new_bank),
-            ANA,
-            Click(old.assessment_id, new_bank.questions[1].id, 2),
-            T0 + MINUTE,
-        )
-    started = start_assessment(AppContext(database.sessions, new_bank), ANA, T0 + MINUTE)
-
-    assert not started.resumable
-    assert started.progress.assessment_id != old.assessment_id
-    assert row(database, old.assessment_id).status == Status.EXPIRED.value
-    assert row(database, started.progress.assessment_id).bank_hash == new_bank.content_hash
-    assert stored_answers(database, old.assessment_id) == {small_bank.questions[0].id: 2}
 
 
 def test_an_assessment_idle_for_thirty_days_is_resumed_until_then_and_expired_after(database, small_bank):

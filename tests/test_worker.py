@@ -191,7 +191,9 @@ def test_the_outbox_writes_everything_put_from_many_threads_in_order_per_thread(
 def test_requests_the_outbox_cannot_store_are_reported_to_each_person(
     tmp_path: Any, fake: FakeSlack, slack: Slack
 ) -> None:
-    unmigrated = open_database(f"sqlite:///{tmp_path / 'empty.db'}", auto_migrate=False)  # no pending_work table
+    unmigrated = open_database(
+        f"sqlite:///{tmp_path / 'empty.db'}", auto_migrate=False, check_schema=False
+    )  # no tables
     outbox = Outbox(QueueStore(unmigrated.sessions), utc_now, report_lost, retry_delays=(0.01, 0.01))
     outbox.put(Work.COMMAND.value, "T:U0ONE", command(slack, "start", user="U0ONE"))
     outbox.put(Work.COMMAND.value, "T:U0TWO", command(slack, "history", user="U0TWO"))

@@ -1,5 +1,11 @@
 """Taking an assessment: start, resume, answer, go back, start over. Each use case owns one
-transaction (retried whole on a lost race) and returns plain values; the time is passed in."""
+transaction (retried whole on a lost race) and returns plain values; the time is passed in.
+
+An unfinished assessment begun on another version of the question bank is carried over to the
+bank in use (bot/domain/rebase.py) by the first use case that shows it to the person: start,
+resume, or a click on one of its messages. That result's ``Progress.notice`` says what changed.
+``current_progress`` only looks: it shows where the assessment would resume and stores nothing,
+so that the notice is not spent on a surface that does not show it."""
 
 from __future__ import annotations
 
@@ -15,17 +21,23 @@ from bot.app.types import AnswerResult, Click, Progress, StartResult, Who
 from bot.db import assessments, people
 from bot.db.assessments import StoredAssessment
 from bot.domain import flow
-from bot.domain.errors import BankChanged, NoAssessment, NotYourAssessment
+from bot.domain.errors import NoAssessment, NotYourAssessment
 from bot.domain.flow import Outcome, RunState, Status
 from bot.domain.questionnaire import Questionnaire
+from bot.domain.rebase import rebase
 from bot.domain.report import Report, build_report, with_change
 from bot.domain.scoring import score_answers
 
 
 def progress_of(
-    bank: Questionnaire, stored: StoredAssessment, state: RunState, report: Report | None = None
+    bank: Questionnaire,
+    stored: StoredAssessment,
+    state: RunState,
+    report: Report | None = None,
+    notice: str | None = None,
 ) -> Progress:
-    question = flow.current_question(bank, state) if stored.bank_hash == bank.content_hash else None
+    """Where ``state`` stands; an assessment in progress must be on ``bank`` (carried over first)."""
+    question = flow.current_question(bank, state)
     has_prev = question is not None and question.id in state.answers
     return Progress(
         assessment_id=stored.id,
@@ -40,46 +52,95 @@ def progress_of(
         report=report,
         channel_id=stored.channel_id,
         message_ts=stored.message_ts,
+        unanswered=tuple(q.id for q in bank if q.id not in state.answers) if question is not None else (),
+        notice=notice,
     )
 
 
 def _start_new(
-    session: Session, bank: Questionnaire, respondent_id: int, now: datetime, replaced: StoredAssessment | None = None
+    session: Session,
+    bank: Questionnaire,
+    respondent_id: int,
+    now: datetime,
+    replaced: StoredAssessment | None = None,
+    notice: str | None = None,
 ) -> Progress:
     """A new assessment; one that ``replaced`` another takes over its chat message, so that the
     message is emptied (like any earlier live message) when the new question is shown."""
     state = flow.start(bank, now)
     message = (replaced.channel_id, replaced.message_ts) if replaced else None
     stored = assessments.add_assessment(session, respondent_id, bank, state, message)
-    return progress_of(bank, stored, state)
+    return progress_of(bank, stored, state, notice=notice)
 
 
-def _still_open(session: Session, bank: Questionnaire, stored: StoredAssessment, now: datetime) -> RunState | None:
-    """The state of an open assessment, or None after expiring one that sat idle too long or was
-    begun on another bank."""
+def _on_bank(
+    session: Session, bank: Questionnaire, stored: StoredAssessment, state: RunState, now: datetime, store: bool = True
+) -> tuple[RunState | None, str | None]:
+    """An open assessment's state on ``bank``, and the notice for the person when it was carried
+    over from another version of the bank; the state is None when nothing of it survived and it
+    was closed. With ``store`` False a carry-over is worked out but not stored (the hashes an
+    assessment begun before migration 0006 lacks are filled in either way: that is always right)."""
+    if stored.bank_hash == bank.content_hash:
+        if stored.bank_questions is None:
+            # Begun before answers kept their question's hash (migration 0006), on this very bank:
+            # every answer was given to the questions as they are now.
+            assessments.fill_question_hashes(session, stored.id, bank)
+        return state, None
+    change = rebase(bank, state, assessments.question_hashes(session, stored.id), stored.bank_questions, now)
+    if not store:
+        looked = None if change.closed else replace(change.state, version=state.version, updated_at=state.updated_at)
+        return looked, change.notice
+    assessments.save_state(session, stored.id, bank, (state, change.state), now)
+    if change.closed:
+        return None, change.notice
+    assessments.move_to_bank(session, stored.id, bank)
+    return change.state, change.notice
+
+
+def _still_open(
+    session: Session, bank: Questionnaire, stored: StoredAssessment, now: datetime, store: bool = True
+) -> tuple[RunState | None, str | None]:
+    """An open assessment's state on ``bank`` and the notice of a carry-over (see ``_on_bank``);
+    None, with no notice, after expiring one that sat idle too long."""
     state = assessments.load_state(session, stored)
-    expired = flow.is_expired(state, now)
-    if not expired and stored.bank_hash == bank.content_hash:
-        return state
-    new = flow.expire(state, now) if expired else _forced_expiry(state, now)
-    assessments.save_state(session, stored.id, bank, (state, new), now)
-    return None
-
-
-def _forced_expiry(state: RunState, now: datetime) -> RunState:
-    return replace(state, status=Status.EXPIRED, version=state.version + 1, updated_at=now)
+    if flow.is_expired(state, now):
+        assessments.save_state(session, stored.id, bank, (state, flow.expire(state, now)), now)
+        return None, None
+    return _on_bank(session, bank, stored, state, now, store)
 
 
 @on_lost_race
 def start_assessment(ctx: AppContext, who: Who, now: datetime) -> StartResult:
-    """Begin an assessment, or report the unfinished one so the caller can offer Resume."""
+    """Begin an assessment, or report the unfinished one (carried over to the current bank if
+    that changed) so the caller can offer Resume."""
     with ctx.sessions.begin() as session:
         respondent = people.get_or_create_respondent(session, who.workspace, who.user, now, lock=True)
         stored = assessments.open_assessment(session, respondent, lock=True)
-        state = None if stored is None else _still_open(session, ctx.bank, stored, now)
-        if stored is not None and state is not None:
-            return StartResult(progress_of(ctx.bank, stored, state), resumable=True)
-        return StartResult(_start_new(session, ctx.bank, respondent, now), resumable=False)
+        if stored is None:
+            return StartResult(_start_new(session, ctx.bank, respondent, now), resumable=False)
+        state, notice = _still_open(session, ctx.bank, stored, now)
+        if state is not None:
+            return StartResult(progress_of(ctx.bank, stored, state, notice=notice), resumable=True)
+        replaced = stored if notice else None  # closed by a bank change: the new one takes over its message
+        return StartResult(_start_new(session, ctx.bank, respondent, now, replaced, notice), resumable=False)
+
+
+@on_lost_race
+def resume_assessment(ctx: AppContext, who: Who, now: datetime) -> Progress | None:
+    """The unfinished assessment at its current question, carried over to the current bank if
+    that changed; a fresh one when none of its answers survived that. None when there is no
+    unfinished assessment (it was finished, started over or expired meanwhile)."""
+    with ctx.sessions.begin() as session:
+        respondent = people.find_respondent(session, who.workspace, who.user)
+        stored = None if respondent is None else assessments.open_assessment(session, respondent, lock=True)
+        if stored is None:
+            return None
+        state, notice = _still_open(session, ctx.bank, stored, now)
+        if state is not None:
+            return progress_of(ctx.bank, stored, state, notice=notice)
+        if notice is None:
+            return None
+        return _start_new(session, ctx.bank, stored.respondent_id, now, replaced=stored, notice=notice)
 
 
 @on_lost_race
@@ -96,14 +157,18 @@ def restart_assessment(ctx: AppContext, who: Who, now: datetime) -> Progress:
 
 @on_lost_race
 def current_progress(ctx: AppContext, who: Who, now: datetime) -> Progress | None:
-    """The unfinished assessment, if any (expired ones are closed on the way)."""
+    """The unfinished assessment, if any (expired ones are closed on the way). One begun on
+    another bank is shown where it would resume, with the notice it would get, but is not
+    carried over: None when none of its answers would survive."""
     with ctx.sessions.begin() as session:
         respondent = people.find_respondent(session, who.workspace, who.user)
         if respondent is None:
             return None
         stored = assessments.open_assessment(session, respondent, lock=True)
-        state = None if stored is None else _still_open(session, ctx.bank, stored, now)
-        return None if stored is None or state is None else progress_of(ctx.bank, stored, state)
+        if stored is None:
+            return None
+        state, notice = _still_open(session, ctx.bank, stored, now, store=False)
+        return None if state is None else progress_of(ctx.bank, stored, state, notice=notice)
 
 
 def _owned(session: Session, who: Who, assessment_id: int) -> StoredAssessment:
@@ -123,10 +188,21 @@ def _apply(
     bank = ctx.bank
     with ctx.sessions.begin() as session:
         stored = _owned(session, who, click.assessment_id)
-        if stored.status is Status.ASKING and stored.bank_hash != bank.content_hash:
-            raise BankChanged()
         state = assessments.load_state(session, stored)
-        step = transition(state)
+        if stored.status is Status.ASKING and stored.bank_hash != bank.content_hash:
+            # The click was on a question shown before the bank was edited: it is not recorded;
+            # the assessment moves to the current bank and the person is told what that changed.
+            carried, notice = _on_bank(session, bank, stored, state, now)
+            if carried is None:
+                fresh = _start_new(session, bank, stored.respondent_id, now, replaced=stored, notice=notice)
+                return AnswerResult(Outcome.STALE, fresh)
+            return AnswerResult(Outcome.STALE, progress_of(bank, stored, carried, notice=notice))
+        if stored.status is Status.ASKING and stored.bank_questions is None:
+            _on_bank(session, bank, stored, state, now)  # records the question hashes it was begun without
+        if not _shown_as_now(bank, click):
+            step = flow.Step(state, Outcome.STALE if stored.status is Status.ASKING else Outcome.CLOSED)
+        else:
+            step = transition(state)
         if step.changed and click.message_ts and stored.message_ts and click.message_ts != stored.message_ts:
             # A click on a message that no longer carries the assessment: only
             # the live message's buttons count, whatever question they show.
@@ -142,6 +218,14 @@ def _apply(
             assessments.save_result(session, stored.id, score, report)
             report = _with_previous(session, stored, now, report)
         return AnswerResult(step.outcome, progress_of(bank, stored, step.state, report))
+
+
+def _shown_as_now(bank: Questionnaire, click: Click) -> bool:
+    """Whether the clicked button showed its question as the bank has it now: not one removed
+    from the bank, nor one shown before its text, options or weight were edited."""
+    if not bank.has_question(click.question_id):
+        return False
+    return click.question_hash is None or click.question_hash == bank.question(click.question_id).content_hash
 
 
 def record_answer(ctx: AppContext, who: Who, click: Click, now: datetime) -> AnswerResult:

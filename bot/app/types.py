@@ -25,13 +25,15 @@ class Click:
     """What a person's click (or typed answer) refers to.
 
     ``message_ts`` names the chat message the click came from; when the assessment now
-    lives in another message, the click is stale.
+    lives in another message, the click is stale. ``question_hash`` is the content hash of the
+    question as the button showed it; a button shown before the question was edited is stale.
     """
 
     assessment_id: int
     question_id: str
     level: int | None = None  # 1-4, or None for "not applicable" (and for Back)
     message_ts: str | None = None
+    question_hash: str | None = None  # None: not known (a typed answer, a button from an older release)
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,11 @@ class Progress:
     report: Report | None = None
     channel_id: str | None = None
     message_ts: str | None = None
+    # The questions still without an answer, in bank order.
+    unanswered: tuple[str, ...] = ()
+    # One line to tell the person: the bank changed since the assessment began, and what that did
+    # to their answers (bot/domain/rebase.py). Set only on the result that carried the assessment over.
+    notice: str | None = None
 
     @property
     def number(self) -> int:

@@ -92,7 +92,7 @@ def assess(answers_source: str | None, as_json: bool, restart: bool, user: str |
             # neither leaves an empty assessment behind nor throws progress away.
             pending = None if restart else assessment.current_progress(ctx, who, common.now())
             _check_complete(bank, scripted, pending)
-        progress = _begin(ctx, who, restart, console if scripted is None else None)
+        progress = _begin(ctx, who, restart, console, ask=scripted is None)
         if scripted is not None:
             _check_complete(bank, scripted, progress)
             progress = _answer_scripted(ctx, who, progress, scripted)
@@ -114,20 +114,23 @@ def assess(answers_source: str | None, as_json: bool, restart: bool, user: str |
 
 
 def _check_complete(bank: Questionnaire, answers: dict[str, int | None], progress: Progress | None) -> None:
-    """Fail unless the answers cover every question from where the assessment stands."""
-    position = 0 if progress is None else progress.position
-    missing = [q.id for q in bank.questions[position:] if q.id not in answers]
+    """Fail unless the answers cover every question the assessment has no answer for yet."""
+    open_ids = [q.id for q in bank] if progress is None else list(progress.unanswered)
+    missing = [qid for qid in open_ids if qid not in answers]
     if missing:
         kept = "" if progress is None else f"\n(progress kept: question {progress.number} of {progress.total})"
         common.fail("answers file has no answer for question(s): " + ", ".join(missing) + kept)
 
 
-def _begin(ctx: AppContext, who: Who, restart: bool, console: Console | None) -> Progress:
-    """The assessment to answer; ``console`` asks whether to resume an unfinished one (None: resume)."""
+def _begin(ctx: AppContext, who: Who, restart: bool, console: Console, ask: bool) -> Progress:
+    """The assessment to answer; with ``ask``, the person chooses whether to resume an unfinished one.
+    If the question bank changed since it began, the person is told what that did to their answers."""
     if restart:
         return assessment.restart_assessment(ctx, who, common.now())
     started = assessment.start_assessment(ctx, who, common.now())
-    if not started.resumable or console is None:
+    if started.progress.notice:
+        console.print(escape(started.progress.notice))
+    if not started.resumable or not ask:
         return started.progress
     p = started.progress
     console.print(f"You have an unfinished assessment at question {p.number} of {p.total}.")
@@ -145,7 +148,9 @@ def _answer_scripted(ctx: AppContext, who: Who, progress: Progress, answers: dic
     while progress.status is Status.ASKING:
         assert progress.question is not None
         qid = progress.question.id
-        click_ = Click(progress.assessment_id, qid, answers[qid])
+        # A question answered before (walked again after Back) keeps its answer unless the file has one.
+        level = answers[qid] if qid in answers or not progress.has_previous_answer else progress.previous_answer
+        click_ = Click(progress.assessment_id, qid, level)
         progress = assessment.record_answer(ctx, who, click_, common.now()).progress
     return progress
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,7 @@ class StoredAssessment:
     status: Status
     bank_hash: str
     bank_version: str
+    bank_questions: tuple[str, ...] | None  # the question ids of that bank; None before migration 0006
     completed_at: datetime | None
     overall_score: float | None
     overall_level: int | None
@@ -54,6 +55,7 @@ def _stored(row: Assessment) -> StoredAssessment:
         status=Status(row.status),
         bank_hash=row.bank_hash,
         bank_version=row.bank_version,
+        bank_questions=None if row.bank_questions is None else tuple(json.loads(row.bank_questions)),
         completed_at=row.completed_at,
         overall_score=row.overall_score,
         overall_level=row.overall_level,
@@ -100,6 +102,7 @@ def add_assessment(
         version=state.version,
         bank_version=bank.version,
         bank_hash=bank.content_hash,
+        bank_questions=_question_ids(bank),
         started_at=state.started_at,
         updated_at=state.updated_at,
         answered_count=0,
@@ -113,6 +116,10 @@ def add_assessment(
         # Two starts raced past the "no open assessment" check; the partial unique index let one through.
         raise ConcurrentUpdate(f"respondent {respondent_id} already has an open assessment") from exc
     return _stored(row)
+
+
+def _question_ids(bank: Questionnaire) -> str:
+    return json.dumps([q.id for q in bank])
 
 
 def load_state(session: Session, stored: StoredAssessment) -> RunState:
@@ -129,10 +136,50 @@ def load_state(session: Session, stored: StoredAssessment) -> RunState:
     )
 
 
+def question_hashes(session: Session, assessment_id: int) -> dict[str, str | None]:
+    """For each answered question, the content hash of the question as it was answered (None before 0006)."""
+    rows = session.execute(
+        select(Answer.question_id, Answer.question_hash).where(Answer.assessment_id == assessment_id)
+    ).all()
+    return {question_id: question_hash for question_id, question_hash in rows}
+
+
+def move_to_bank(session: Session, assessment_id: int, bank: Questionnaire) -> None:
+    """Record that the assessment now runs on ``bank`` (after its answers were carried over)."""
+    session.execute(
+        update(Assessment)
+        .where(Assessment.id == assessment_id)
+        .values(bank_version=bank.version, bank_hash=bank.content_hash, bank_questions=_question_ids(bank))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def fill_question_hashes(session: Session, assessment_id: int, bank: Questionnaire) -> None:
+    """Give the answers stored without a question hash the hashes of ``bank``, and the assessment
+    its question ids: only right when the assessment was begun on this very bank."""
+    missing = session.scalars(
+        select(Answer.question_id).where(Answer.assessment_id == assessment_id, Answer.question_hash.is_(None))
+    ).all()
+    for question_id in missing:
+        if bank.has_question(question_id):
+            session.execute(
+                update(Answer)
+                .where(Answer.assessment_id == assessment_id, Answer.question_id == question_id)
+                .values(question_hash=bank.question(question_id).content_hash)
+            )
+    session.execute(
+        update(Assessment)
+        .where(Assessment.id == assessment_id)
+        .values(bank_questions=_question_ids(bank))
+        .execution_options(synchronize_session=False)
+    )
+
+
 def save_state(
     session: Session, assessment_id: int, bank: Questionnaire, transition: tuple[RunState, RunState], now: datetime
 ) -> None:
-    """Write a transition (old, new): the row, guarded by the old version, and any changed answers."""
+    """Write a transition (old, new): the row, guarded by the old version, and any changed answers
+    (each with the hash of its question in ``bank``); answers the new state no longer has are deleted."""
     old, new = transition
     answered = sum(1 for v in new.answers.values() if v is not None)
     result = session.execute(
@@ -150,18 +197,21 @@ def save_state(
     )
     if rowcount(result) != 1:
         raise ConcurrentUpdate(f"assessment {assessment_id} changed concurrently")
+    dropped = [question_id for question_id in old.answers if question_id not in new.answers]
+    if dropped:
+        session.execute(delete(Answer).where(Answer.assessment_id == assessment_id, Answer.question_id.in_(dropped)))
     try:
         for question_id, level in new.answers.items():
             if question_id in old.answers and old.answers[question_id] == level:
                 continue
+            q = bank.question(question_id)
             if question_id in old.answers:
                 session.execute(
                     update(Answer)
                     .where(Answer.assessment_id == assessment_id, Answer.question_id == question_id)
-                    .values(level=level, answered_at=now)
+                    .values(level=level, answered_at=now, question_hash=q.content_hash)
                 )
             else:
-                q = bank.question(question_id)
                 session.execute(
                     insert(Answer).values(
                         assessment_id=assessment_id,
@@ -169,6 +219,7 @@ def save_state(
                         dimension_id=q.dimension,
                         level=level,
                         weight=float(q.weight),
+                        question_hash=q.content_hash,
                         answered_at=now,
                     )
                 )

@@ -59,6 +59,9 @@ class Assessment(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     bank_version: Mapped[str] = mapped_column(String(64))
     bank_hash: Mapped[str] = mapped_column(String(64))
+    # The question ids of that bank, a JSON list, so that a later bank's new questions can be
+    # named; NULL for assessments begun before migration 0006.
+    bank_questions: Mapped[str | None] = mapped_column(Text, nullable=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -87,6 +90,9 @@ class Answer(Base):
     dimension_id: Mapped[str] = mapped_column(String(64))
     level: Mapped[int | None] = mapped_column(Integer, nullable=True)  # NULL = not applicable
     weight: Mapped[float] = mapped_column(Float)
+    # Question.content_hash of the question as it was answered: the answer survives an edit of
+    # the bank while the question keeps this hash. NULL for answers given before migration 0006.
+    question_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     assessment: Mapped[Assessment] = relationship(back_populates="answers")

@@ -19,10 +19,3 @@ class NoAssessment(CompassError):
 
 class NotYourAssessment(CompassError):
     user_message = "Those buttons belong to someone else's assessment; run `/compass start` for your own."
-
-
-class BankChanged(CompassError):
-    user_message = (
-        "The questionnaire changed since this assessment began, so it cannot continue. "
-        "Run `/compass start` for a fresh one."
-    )

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from itertools import chain
 from types import MappingProxyType
 
 from bot.domain.questionnaire import Question, Questionnaire
@@ -108,7 +109,8 @@ def current_question(questionnaire: Questionnaire, state: RunState) -> Question 
 
 
 def answer(questionnaire: Questionnaire, state: RunState, question_id: str, level: int | None, now: datetime) -> Step:
-    """Apply an answer (a level 1-4, or None for N/A) to the question it was given for.
+    """Apply an answer (a level 1-4, or None for N/A) to the question it was given for, and move
+    on to the next question without an answer; the assessment completes once every question has one.
 
     Raises:
         InvalidAnswer: unknown question, level outside 1-4, or N/A where not allowed.
@@ -123,8 +125,8 @@ def answer(questionnaire: Questionnaire, state: RunState, question_id: str, leve
     answers = dict(state.answers)
     answers[question_id] = level
     frozen = MappingProxyType(answers)
-    nxt = state.position + 1
-    if nxt >= len(questionnaire):
+    nxt = _after(questionnaire, state, frozen)
+    if nxt is None:
         done = replace(
             state,
             status=Status.COMPLETE,
@@ -136,6 +138,29 @@ def answer(questionnaire: Questionnaire, state: RunState, question_id: str, leve
         return Step(done, Outcome.COMPLETED)
     moved = replace(state, position=nxt, answers=frozen, version=state.version + 1, updated_at=now)
     return Step(moved, Outcome.ACCEPTED)
+
+
+def first_unanswered(questionnaire: Questionnaire, answers: Mapping[str, int | None]) -> int | None:
+    """Index of the first question without an answer, or None when every question has one."""
+    return next((i for i, q in enumerate(questionnaire.questions) if q.id not in answers), None)
+
+
+def _after(questionnaire: Questionnaire, state: RunState, answers: Mapping[str, int | None]) -> int | None:
+    """Where answering the current question leads, or None when nothing is left to answer.
+
+    After Back, the answers up to the first open question are walked again in order, as
+    before. Past that point an answer kept from an earlier version of the bank (see
+    ``rebase``) is not asked again: the next open question comes next.
+    """
+    count = len(questionnaire)
+    opening = first_unanswered(questionnaire, state.answers)
+    nxt = state.position + 1
+    if nxt < (count if opening is None else opening):
+        return nxt
+    for i in chain(range(nxt, count), range(state.position)):
+        if questionnaire.questions[i].id not in answers:
+            return i
+    return None
 
 
 def back(questionnaire: Questionnaire, state: RunState, from_question_id: str, now: datetime) -> Step:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,11 @@ class Question:
     def option(self, level: int) -> Option:
         return self.options[level - 1]
 
+    @cached_property
+    def content_hash(self) -> str:
+        """Hash of what an answer to this question means; see ``question_hash``."""
+        return question_hash(self)
+
 
 @dataclass(frozen=True)
 class Dimension:
@@ -124,6 +130,24 @@ def content_hash(data: Any) -> str:
     """Stable hash of the bank's content, independent of key order and whitespace."""
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def question_hash(question: Question) -> str:
+    """Stable hash of what an answer to ``question`` means: its text, its options (level, label and
+    text of each), whether "not applicable" is offered, its dimension and its weight.
+
+    An unfinished assessment keeps an answer across an edit of the bank only while this hash is
+    unchanged. The title (a heading) and the next steps (advice shown after the answer) are left
+    out, so rewording them keeps every answer; so is the id, which is how answers are matched.
+    """
+    meaning = {
+        "text": question.text,
+        "options": [[o.level, o.label, o.text] for o in question.options],
+        "allow_na": question.allow_na,
+        "dimension": question.dimension,
+        "weight": str(question.weight),  # 3 and 3.0 are the same weight
+    }
+    return content_hash(meaning)
 
 
 def load_questionnaire(path: str | Path) -> Questionnaire:

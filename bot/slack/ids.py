@@ -75,8 +75,15 @@ class StaleButton(CompassError):
 
 
 # Button values carry what the click refers to, so a late or repeated click can be
-# recognised as such: the assessment and the question the button was shown for.
-_VALUE = re.compile(r"^v1\|(?P<assessment>\d+)\|(?P<question>[a-z0-9_.]+)(\|(?P<level>[1-4]|na))?$")
+# recognised as such: the assessment and the question the button was shown for. Question
+# buttons (v2) also carry the question's content hash, so that a button shown before the
+# question was edited is recognised too; v1 values (other buttons, older messages) have none.
+_REF = r"\|(?P<assessment>\d+)\|(?P<question>[a-z0-9_.]+)"
+_LEVEL = r"(\|(?P<level>[1-4]|na))?"
+_VALUES = (
+    re.compile(rf"^v1{_REF}{_LEVEL}$"),
+    re.compile(rf"^v2{_REF}\|(?P<hash>[0-9a-f]{{16,64}}){_LEVEL}$"),
+)
 
 
 @dataclass(frozen=True)
@@ -85,18 +92,23 @@ class ButtonRef:
     question_id: str
     level: int | None = None  # None with is_na False means "no level" (Back, Resume)
     is_na: bool = False
+    question_hash: str | None = None  # what the question was when the button was shown (v2 only)
 
 
 NO_REF = "v1|0|none"  # the value of buttons that refer to no assessment (Start, Remind me later)
 
 
-def encode(assessment_id: int, question_id: str, level: int | None = None, na: bool = False) -> str:
+def encode(
+    assessment_id: int, question_id: str, level: int | None = None, na: bool = False, question_hash: str | None = None
+) -> str:
     suffix = "|na" if na else "" if level is None else f"|{level}"
+    if question_hash is not None:
+        return f"v2|{assessment_id}|{question_id}|{question_hash}{suffix}"
     return f"v1|{assessment_id}|{question_id}{suffix}"
 
 
 def decode(value: str | None) -> ButtonRef:
-    match = _VALUE.match(value or "")
+    match = next((m for m in (pattern.match(value or "") for pattern in _VALUES) if m), None)
     if not match:
         raise StaleButton(f"unrecognised button value {value!r}")
     level = match.group("level")
@@ -105,4 +117,5 @@ def decode(value: str | None) -> ButtonRef:
         question_id=match.group("question"),
         level=int(level) if level and level != "na" else None,
         is_na=level == "na",
+        question_hash=match.groupdict().get("hash"),
     )

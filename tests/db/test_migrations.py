@@ -95,3 +95,51 @@ def test_the_migrated_schema_keeps_one_open_assessment_and_one_answer_per_questi
     assert ("assessment_id", "question_id") in unique_answer
     assert open_index["unique"]
     assert open_index["column_names"] == ["respondent_id"]
+
+
+def _an_answered_assessment(engine: Engine) -> None:
+    """One workspace, person, unfinished assessment and answer, written as revision 0005 had them."""
+    when = "2026-11-02 09:00:00+00:00"
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO workspaces (id, external_id, created_at) VALUES (1, 'T1', :t)"), {"t": when})
+        conn.execute(
+            text(
+                "INSERT INTO respondents (id, workspace_id, user_id, created_at, active, reminders_paused)"
+                " VALUES (1, 1, 'U1', :t, true, false)"
+            ),
+            {"t": when},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO assessments (id, respondent_id, status, position, version, bank_version, bank_hash,"
+                " started_at, updated_at, answered_count) VALUES (1, 1, 'asking', 1, 2, 'v1', 'abc', :t, :t, 1)"
+            ),
+            {"t": when},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO answers (assessment_id, question_id, dimension_id, level, weight, answered_at)"
+                " VALUES (1, 'data.versioning', 'data', 3, 3.0, :t)"
+            ),
+            {"t": when},
+        )
+
+
+def test_0006_adds_empty_question_hashes_to_existing_rows_and_its_downgrade_keeps_them(empty_engine):
+    migrate.upgrade(empty_engine, "0005")
+    _an_answered_assessment(empty_engine)
+
+    migrate.upgrade(empty_engine, "0006")
+    with empty_engine.connect() as conn:
+        upgraded = conn.execute(text("SELECT question_id, level, question_hash FROM answers")).all()
+        questions = conn.execute(text("SELECT bank_questions FROM assessments")).scalar_one()
+    migrate.downgrade(empty_engine, "0005")
+    with empty_engine.connect() as conn:
+        # On SQLite a table copy would have cascaded from assessments to every answer.
+        downgraded = conn.execute(text("SELECT question_id, level FROM answers")).all()
+    columns = {c["name"] for c in inspect(empty_engine).get_columns("answers")}
+
+    assert [tuple(r) for r in upgraded] == [("data.versioning", 3, None)]
+    assert questions is None
+    assert [tuple(r) for r in downgraded] == [("data.versioning", 3)]
+    assert "question_hash" not in columns

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -77,8 +78,35 @@ def test_button_values_decode_to_what_they_encode(small_bank: Questionnaire) -> 
     assert {d.question_id for d in decoded} == {small_bank.questions[3].id}
     assert [d.level for d in decoded[:4]] == [1, 2, 3, 4]
     assert any(d.is_na for d in decoded)
+    assert {d.question_hash for d in decoded} == {small_bank.questions[3].content_hash}
     with pytest.raises(ids.StaleButton):
         ids.decode("garbage")
+
+
+def test_button_values_without_a_question_hash_from_older_messages_still_decode() -> None:
+    assert ids.decode("v1|42|ops.abtest|na") == ids.ButtonRef(42, "ops.abtest", None, is_na=True)
+    assert ids.decode("v1|42|ops.abtest|3") == ids.ButtonRef(42, "ops.abtest", 3)
+    for wrong in ("v2|42|ops.abtest|3", "v1|42|ops.abtest|0123456789abcdef|3", "v2|42|ops.abtest|abc|3"):
+        with pytest.raises(ids.StaleButton):
+            ids.decode(wrong)
+
+
+def test_the_notice_of_an_edited_bank_comes_first_in_the_question_and_in_the_resume_offer(
+    small_bank: Questionnaire,
+) -> None:
+    notice = (
+        "The questionnaire changed since you started: 12 questions are new, 11 questions you answered have changed, "
+        "10 questions you answered were removed, 9 earlier answers could not be checked against the new version; "
+        "your 13 other answers were kept."
+    )
+    progress = replace(progress_at(small_bank, 2, previous=3), notice=notice)
+
+    question = checked(build_question_message(progress, note="✓ previous"))
+    offer = checked(build_resume_offer(progress))
+
+    assert question[0]["block_id"].startswith("notice.") and question[0]["elements"][0]["text"] == notice
+    assert question[1]["block_id"].startswith("note.")
+    assert notice in offer[0]["text"]["text"] and notice in build_resume_offer(progress).text
 
 
 def report_for(bank: Questionnaire, level: int, previous_level: int | None = None):  # type: ignore[no-untyped-def]

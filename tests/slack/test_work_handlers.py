@@ -5,6 +5,7 @@ to its end before the call returns, so nothing here waits."""
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
-from conftest import T0
+from conftest import SMALL_BANK, T0
 from fakeslack import BOT_TOKEN, TEAM_ID, FakeSlack, Message
 from harness import Slack, button, buttons, text_of
 from slack_sdk import WebClient
@@ -27,7 +28,8 @@ from bot.app.context import AppContext
 from bot.app.types import DigestSetting, Progress, Who
 from bot.db.models import Answer, Respondent
 from bot.db.setup import Database
-from bot.domain.questionnaire import Questionnaire
+from bot.domain.questionnaire import Questionnaire, parse_questionnaire
+from bot.domain.rebase import NOTHING_KEPT
 from bot.slack.blocks.outreach import build_prompt_message
 from bot.slack.deps import Deps
 from bot.slack.ids import ANSWER_PREFIX, Action, Work
@@ -437,6 +439,141 @@ def test_starts_in_a_row_while_a_question_is_live_keep_one_message_that_takes_an
     progress = bot.progress()
     assert progress is not None and progress.message_ts == second_offer.ts
     assert bot.fake.calls_to("conversations.history") == []
+
+
+# -- an edited question bank ---------------------------------------------------------------
+
+EDITED = T0 + timedelta(days=1)
+
+
+def edited_bank(*reworded: str, removed: tuple[str, ...] = ()) -> Questionnaire:
+    """The small bank with the questions ``reworded`` given new text and ``removed`` taken out."""
+    doc = json.loads(SMALL_BANK.read_text(encoding="utf-8"))
+    for q in doc["questions"]:
+        if q["id"] in reworded:
+            q["text"] = f"Reworded: {q['text']}"
+    doc["questions"] = [q for q in doc["questions"] if q["id"] not in removed]
+    return parse_questionnaire(copy.deepcopy(doc))
+
+
+def redeployed(bot: Bot, bank: Questionnaire) -> Bot:
+    """The same person, Slack and database, after the workers restarted with ``bank``."""
+    deps = Deps(AppContext(bot.database.sessions, bank), clock=lambda: EDITED)
+    return Bot(bot.fake, bot.slack, bot.client, deps, bot.database, handlers(bot.client, deps))
+
+
+def notice_of(message: Message) -> str:
+    [block] = [b for b in message.blocks if b.get("block_id", "").startswith("notice.")]
+    text: str = block["elements"][0]["text"]
+    return text
+
+
+def test_compass_start_after_the_bank_changed_says_so_in_one_line_and_resume_keeps_the_answers(
+    bot: Bot, small_bank: Questionnaire
+) -> None:
+    """After an edit of Q2, /compass start offers to resume at Q2 and says what changed; Resume shows
+    Q2 in its new wording (the offer it replaces said it once), and the answers to Q1 and Q3 are kept."""
+    message, progress = started(bot)
+    answer_all(bot, message, ["answer_3", "answer_1", "answer_4"])
+    bank = edited_bank(small_bank.questions[1].id)
+    later = redeployed(bot, bank)
+    line = (
+        "The questionnaire changed since you started: 1 question you answered has changed; "
+        "your 2 other answers were kept."
+    )
+
+    later.command("start")
+
+    [_, offer] = later.dm()
+    assert "unfinished MLOps Compass assessment at question 2 of 5" in offer.text
+    assert line in offer.text and line in text_of(offer)
+    later.click(offer, Action.RESUME)
+
+    assert bank.questions[1].text.startswith("Reworded:") and bank.questions[1].text in text_of(offer)
+    assert "Question 2 of 5" in offer.text and line not in text_of(offer)
+    assert message.text == MOVED and buttons(message) == []
+    assert later.answers(progress.assessment_id) == {small_bank.questions[0].id: 3, small_bank.questions[2].id: 4}
+    later.click(offer, "answer_2")  # the reworded Q2, then on past the kept Q3
+    assert bank.questions[3].text in text_of(offer) and "Question 4 of 5" in offer.text
+
+
+def test_clicking_an_answer_on_a_question_posted_before_the_edit_shows_where_it_resumes_and_records_nothing(
+    bot: Bot, small_bank: Questionnaire
+) -> None:
+    """The live message still shows Q3 as it was; after an edit of Q1, a click on it is not recorded:
+    the message turns into Q1 in its new wording with the one-line notice."""
+    message, progress = started(bot)
+    answer_all(bot, message, ["answer_3", "answer_1"])
+    bank = edited_bank(small_bank.questions[0].id)
+    later = redeployed(bot, bank)
+
+    later.click(message, "answer_4")  # Q3's button, posted before the edit
+
+    assert later.replies() == []  # no error
+    assert bank.questions[0].text in text_of(message) and "Question 1 of 5" in message.text
+    assert notice_of(message) == (
+        "The questionnaire changed since you started: 1 question you answered has changed; your other answer was kept."
+    )
+    assert later.answers(progress.assessment_id) == {small_bank.questions[1].id: 1}
+    later.click(message, "answer_2")  # Q1 again; Q2 kept: on to Q3
+    assert "Question 3 of 5" in message.text
+    assert later.answers(progress.assessment_id) == {small_bank.questions[0].id: 2, small_bank.questions[1].id: 1}
+
+
+def test_a_button_shown_before_the_edit_stays_stale_after_the_assessment_moved_on(
+    bot: Bot, small_bank: Questionnaire
+) -> None:
+    """Q2 is reworded while its message is live; /compass start carries the assessment over. A click on
+    the old Q2 buttons (they carry the old question's hash) is refused and shows the new Q2."""
+    message, progress = started(bot)
+    bot.click(message, "answer_3")
+    later = redeployed(bot, edited_bank(small_bank.questions[1].id))
+    later.command("start")
+
+    later.click(message, "answer_2")
+
+    assert later.answers(progress.assessment_id) == {small_bank.questions[0].id: 3}
+    assert "Reworded: How is input data checked?" in text_of(message) and "Question 2 of 5" in message.text
+
+
+def test_when_no_answer_survives_the_edit_the_clicked_message_starts_afresh_and_says_so(
+    bot: Bot, small_bank: Questionnaire
+) -> None:
+    """Q1, the only answer, was removed: the click closes the assessment and its message becomes Q1 of a
+    fresh one, saying none of the answers still apply."""
+    message, progress = started(bot)
+    bot.click(message, "answer_3")
+    bank = edited_bank(removed=(small_bank.questions[0].id,))
+    later = redeployed(bot, bank)
+
+    later.click(message, "answer_2")
+
+    assert notice_of(message) == NOTHING_KEPT
+    assert bank.questions[0].text in text_of(message) and "Question 1 of 4" in message.text
+    fresh = later.progress()
+    assert fresh is not None and fresh.assessment_id != progress.assessment_id and fresh.message_ts == message.ts
+    assert later.answers(fresh.assessment_id) == {}
+
+
+def test_app_home_after_the_edit_shows_where_the_assessment_would_resume_and_why(
+    bot: Bot, small_bank: Questionnaire
+) -> None:
+    """App Home looks without carrying over: it shows Resume at the changed question and the line; the
+    Resume there then carries the assessment over and posts that question with the line in the DM."""
+    message, _ = started(bot)
+    answer_all(bot, message, ["answer_3", "answer_1"])
+    later = redeployed(bot, edited_bank(small_bank.questions[0].id))
+
+    later.home_opened()
+
+    home = later.fake.views[USER]
+    line = (
+        "The questionnaire changed since you started: 1 question you answered has changed; your other answer was kept."
+    )
+    assert button(home, Action.RESUME)["text"]["text"] == "Resume at question 1" and line in text_of(home)
+    later.press(button(home, Action.RESUME), None)
+    [_, resumed] = later.dm()
+    assert notice_of(resumed) == line and "Question 1 of 5" in resumed.text
 
 
 # -- invitations ------------------------------------------------------------------------------

@@ -23,13 +23,16 @@ def build_question_message(progress: Progress, note: str | None = None) -> Messa
     metadata names the assessment.
 
     Args:
-        progress: the assessment positioned at the question to show.
+        progress: the assessment positioned at the question to show; its ``notice`` (what an
+            edit of the question bank did to the answers) comes first.
         note: a short acknowledgement of the previous click, shown above the question.
     """
     q = progress.question
     assert q is not None, "build_question_message needs an assessment that is asking"
     v = progress.version
     blocks: list[Block] = []
+    if progress.notice:
+        blocks.append(context(progress.notice, block_id=f"notice.{v}"))
     if note:
         blocks.append(context(note, block_id=f"note.{v}"))
     blocks.append(section(f"*{progress.dimension_name}*\n*{q.title}*\n{q.text}", block_id=f"{ids.Block.QUESTION}.{v}"))
@@ -46,7 +49,7 @@ def build_question_message(progress: Progress, note: str | None = None) -> Messa
         button(
             f"{option.level} · {option.label}",
             ids.answer_action(option.level),
-            ids.encode(progress.assessment_id, q.id, option.level),
+            ids.encode(progress.assessment_id, q.id, option.level, question_hash=q.content_hash),
             style="primary" if progress.has_previous_answer and progress.previous_answer == option.level else None,
         )
         for option in q.options
@@ -55,10 +58,16 @@ def build_question_message(progress: Progress, note: str | None = None) -> Messa
     controls = []
     if q.allow_na:
         controls.append(
-            button("Not applicable to us", Action.NOT_APPLICABLE, ids.encode(progress.assessment_id, q.id, na=True))
+            button(
+                "Not applicable to us",
+                Action.NOT_APPLICABLE,
+                ids.encode(progress.assessment_id, q.id, na=True, question_hash=q.content_hash),
+            )
         )
     if progress.position > 0:
-        controls.append(button("◀ Back", Action.BACK, ids.encode(progress.assessment_id, q.id)))
+        controls.append(
+            button("◀ Back", Action.BACK, ids.encode(progress.assessment_id, q.id, question_hash=q.content_hash))
+        )
     if controls:
         blocks.append(ActionsBlock(elements=controls, block_id=f"{ids.Block.CONTROLS}.{v}"))
     blocks.append(
@@ -69,12 +78,15 @@ def build_question_message(progress: Progress, note: str | None = None) -> Messa
         )
     )
     text = f"Question {progress.number} of {progress.total} ({progress.dimension_name}): {q.text}"
-    return Message(text, tuple(blocks), metadata=ids.question_metadata(progress.assessment_id))
+    shown = f"{progress.notice} {text}" if progress.notice else text
+    return Message(shown, tuple(blocks), metadata=ids.question_metadata(progress.assessment_id))
 
 
 def build_resume_offer(progress: Progress) -> Message:
     """Offer to continue an unfinished assessment or to start over."""
     text = f"You have an unfinished MLOps Compass assessment at question {progress.number} of {progress.total}."
+    if progress.notice:
+        text = f"{text} {progress.notice}"
     question_id = progress.question.id if progress.question else "none"
     blocks: list[Block] = [
         section(f":compass: {text}\nPick up where you left off, or start over from the first question."),

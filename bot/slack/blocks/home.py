@@ -45,6 +45,8 @@ def build_home_view(report: Report | None, history: Sequence[HistoryEntry], prog
     buttons: list[ButtonElement] = []
     if progress is not None and progress.question is not None:
         blocks.append(section(f":hourglass_flowing_sand: You are at question {progress.number} of {progress.total}."))
+        if progress.notice:
+            blocks.append(context(progress.notice))
         buttons.append(resume_button(progress.assessment_id, progress.question.id, progress.number))
         buttons.append(start_over_button(progress.assessment_id, progress.question.id))
     else:

@@ -24,6 +24,8 @@ FINISHED = "This assessment is closed. `/compass report` shows your latest repor
 def _ack_note(result: AnswerResult, deps: Deps, click: Click) -> str:
     if result.outcome is Outcome.MOVED_BACK:
         return "◀ Back to the previous question: pick an answer to change it."
+    if result.outcome not in (Outcome.ACCEPTED, Outcome.COMPLETED):
+        return ""  # nothing was recorded (and the clicked question may no longer be in the bank)
     question = deps.ctx.bank.question(click.question_id)
     answer = "Not applicable" if click.level is None else f"{click.level} · {question.option(click.level).label}"
     return f"✓ *{question.title}*: {answer}"
@@ -38,6 +40,10 @@ def _render(task: Task, who: Who, result: AnswerResult, note: str) -> None:
     where = (channel, ts)
     if result.outcome in (Outcome.ACCEPTED, Outcome.MOVED_BACK):
         dm.show_question(client, deps, where, progress, note)
+    elif progress.notice and progress.status is Status.ASKING:
+        # The question bank was edited since this message was posted: the assessment was carried
+        # over (or begun afresh), and the message the person clicked shows where it goes on.
+        dm.show_question(client, deps, where, progress, None)
     elif result.outcome is Outcome.COMPLETED:
         dm.update(client, where, build_closed_message(f"✅ All {progress.total} questions answered. {note}"))
         assert progress.report is not None
@@ -58,7 +64,7 @@ def _click(task: Task, with_level: bool) -> Click:
     ref = ids.decode(task.action.get("value"))
     _, ts = message_of(task.body)
     level = None if ref.is_na or not with_level else ref.level
-    return Click(ref.assessment_id, ref.question_id, level, message_ts=ts)
+    return Click(ref.assessment_id, ref.question_id, level, message_ts=ts, question_hash=ref.question_hash)
 
 
 def answer(task: Task) -> None:
@@ -85,9 +91,9 @@ def _show_current(task: Task, who: Who, progress: Progress, fresh: bool = False)
 
 
 def resume(task: Task) -> None:
-    """Continue the unfinished assessment at its current question."""
+    """Continue the unfinished assessment at its current question (saying so if the bank changed)."""
     who = who_from(task.body)
-    progress = assessment.current_progress(task.deps.ctx, who, task.deps.clock())
+    progress = assessment.resume_assessment(task.deps.ctx, who, task.deps.clock())
     if progress is None:
         channel, ts = message_of(task.body)
         text = "There is no unfinished assessment any more. Run `/compass start` to begin a new one."
