@@ -248,7 +248,7 @@ def test_the_console_script_checks_the_shipped_bank_and_fails_a_broken_one(tmp_p
     assert good.returncode == 0, good.stderr
     assert good.stdout.startswith("OK: ")
     assert bad_run.returncode != 0
-    assert "$.questions[0].weight: must be greater than 0, got 0" in bad_run.stderr
+    assert "$.questions[0].weight: must be a whole number from 1 to 3, got 0" in bad_run.stderr
 
 
 def test_compass_questions_reads_the_bank_named_by_compass_questions(env):
@@ -278,8 +278,10 @@ def _swap_levels(doc: Doc) -> None:
 BROKEN_BANKS = {
     "options missing": (_drop_options, "$.questions[1].options", "found 0"),
     "three options": (_three_options, "$.questions[2].options", "needs exactly 4 options"),
-    "zero weight": (lambda d: d["questions"][3].update(weight=0), "$.questions[3].weight", "greater than 0"),
+    "zero weight": (lambda d: d["questions"][3].update(weight=0), "$.questions[3].weight", "from 1 to 3, got 0"),
     "negative weight": (lambda d: d["questions"][4].update(weight=-2), "$.questions[4].weight", "got -2"),
+    "weight above three": (lambda d: d["questions"][0].update(weight=5), "$.questions[0].weight", "got 5"),
+    "fractional weight": (lambda d: d["questions"][1].update(weight=2.5), "$.questions[1].weight", "got 2.5"),
     "duplicate question id": (
         lambda d: d["questions"][1].update(id=d["questions"][0]["id"]),
         "$.questions[1].id",

@@ -83,7 +83,7 @@ def statuses(database: Database) -> list[str]:
         return list(session.scalars(select(Assessment.status).order_by(Assessment.id)))
 
 
-def changed_bank(bank_doc: dict, weight: int = 7) -> Questionnaire:
+def changed_bank(bank_doc: dict, weight: int = 2) -> Questionnaire:
     doc = copy.deepcopy(bank_doc)
     doc["questions"][0]["weight"] = weight
     return parse_questionnaire(doc)
