@@ -20,18 +20,27 @@ import subprocess
 import sys
 import termios
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner, Result
-from conftest import SHIPPED_BANK, SMALL_BANK
+from conftest import (
+    NO_POSTGRES,
+    POSTGRES_URL,
+    SHIPPED_BANK,
+    SMALL_BANK,
+    create_postgres_database,
+    drop_postgres_database,
+)
 from sqlalchemy import func, inspect
 from sqlalchemy import select as sql_select
 
 from bot.cli.main import main
+from bot.db import migrate
 from bot.db.base import Base
 from bot.db.models import Answer, Assessment
 from bot.db.session import make_engine
@@ -731,17 +740,51 @@ def test_history_lists_results_with_the_change_since_the_previous(env, tmp_path)
     assert entries[1]["change"] is None
 
 
-def test_db_upgrade_creates_the_schema_of_an_empty_database(env, tmp_path):
-    url = f"sqlite:///{tmp_path / 'release.db'}"
+HEAD = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
 
-    result = compass({**env, "DATABASE_URL": url}, "db", "upgrade")
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a brand-new database, never migrated, on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'release.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
+    url = create_postgres_database()
+    try:
+        yield url
+    finally:
+        drop_postgres_database(url)
+
+
+def test_db_upgrade_creates_the_schema_of_an_empty_database(env, empty_url):
+    result = compass({**env, "DATABASE_URL": empty_url}, "db", "upgrade")
 
     assert result.exit_code == 0, result.output
-    engine = make_engine(url)
+    assert result.stdout == f"Upgraded the database from an empty database to {HEAD}.\n"
+    engine = make_engine(empty_url)
     try:
         assert set(inspect(engine).get_table_names()) == set(Base.metadata.tables) | {"alembic_version"}
     finally:
         engine.dispose()
+
+
+def test_db_upgrade_says_from_which_revision_it_upgraded_and_when_there_was_nothing_to_do(env, empty_url):
+    engine = make_engine(empty_url)
+    try:
+        migrate.upgrade(engine, "0003")
+    finally:
+        engine.dispose()
+    assert HEAD != "0003"
+
+    upgraded = compass({**env, "DATABASE_URL": empty_url}, "db", "upgrade")
+    again = compass({**env, "DATABASE_URL": empty_url}, "db", "upgrade")
+
+    assert upgraded.exit_code == 0, upgraded.output
+    assert upgraded.stdout == f"Upgraded the database from 0003 to {HEAD}.\n"
+    assert again.exit_code == 0, again.output
+    assert again.stdout == f"The database is already at the newest schema ({HEAD}).\n"
 
 
 def test_history_without_results_says_so(env):

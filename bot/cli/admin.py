@@ -63,6 +63,9 @@ def db_upgrade() -> None:
     """Run the migrations up to the newest schema (the release step)."""
     config = common.settings()
     engine = make_engine(config.DATABASE_URL)
-    migrate.upgrade(engine)
+    done = migrate.upgrade(engine)
     engine.dispose()
-    click.echo("database is at the newest schema")
+    if done.changed:
+        click.echo(f"Upgraded the database from {done.before or 'an empty database'} to {done.after}.")
+    else:
+        click.echo(f"The database is already at the newest schema ({done.after}).")
