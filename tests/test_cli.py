@@ -25,6 +25,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner, Result
@@ -39,7 +40,7 @@ from conftest import (
 from sqlalchemy import func, inspect
 from sqlalchemy import select as sql_select
 
-from bot.cli.main import main
+from bot.cli.main import LAZY_COMMANDS, main
 from bot.db import migrate
 from bot.db.base import Base
 from bot.db.models import Answer, Assessment
@@ -240,6 +241,52 @@ def broken(mutate: Callable[[Doc], None]) -> Doc:
     doc = copy.deepcopy(SMALL)
     mutate(doc)
     return doc
+
+
+# --- compass --help -------------------------------------------------------------------------
+
+# What the subcommands need and the listing must not load (docs/benchmarks.md: start-up time).
+HEAVY = ("sqlalchemy", "alembic", "slack_bolt", "slack_sdk", "rich", "pydantic", "apscheduler", "gunicorn", "bot.db")
+
+
+def test_help_lists_every_command_without_importing_what_the_commands_need():
+    code = (
+        "import sys\n"
+        "from bot.cli.main import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print(sorted(m for m in sys.modules if m.startswith({HEAVY!r})))\n"
+    )
+
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+
+    assert run.returncode == 0, run.stderr
+    *listing, loaded = run.stdout.splitlines()
+    assert loaded == "[]"
+    assert {line.split()[0] for line in listing[listing.index("Commands:") + 1 :]} == set(LAZY_COMMANDS)
+
+
+def test_the_help_listing_says_what_each_command_says_of_itself():
+    ctx = click.Context(main)
+    for name, lazy in LAZY_COMMANDS.items():
+        command = main.get_command(ctx, name)
+        assert command is not None, name
+        for limit in (45, 1000):
+            stand_in = click.Command(name, help=lazy.summary)
+            assert stand_in.get_short_help_str(limit) == command.get_short_help_str(limit), name
+
+
+def test_help_shows_the_same_listing_as_the_imported_commands_would(env):
+    imported = click.Group(
+        "compass", commands={name: main.get_command(click.Context(main), name) for name in LAZY_COMMANDS}
+    )
+
+    ours = compass(env, "--help").stdout
+    theirs = CliRunner().invoke(imported, ["--help"], env=env).stdout
+
+    assert ours.split("Commands:")[1] == theirs.split("Commands:")[1]
 
 
 # --- compass questions check ----------------------------------------------------------------
