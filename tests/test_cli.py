@@ -654,6 +654,128 @@ def test_a_scripted_run_completes_an_assessment_in_progress(env, tmp_path):
     assert json.loads(result.stdout)["overall"] == pytest.approx(float(overall), abs=1e-4)
 
 
+# --- partial answers files and the template -------------------------------------------------
+
+
+def test_the_template_names_every_question_and_filled_in_is_an_answers_file(env, tmp_path):
+    template = compass(env, "questions", "template")
+    doc = json.loads(template.stdout)
+    allowing_na = {q["id"] for q in SHIPPED["questions"] if q.get("allow_na")}
+    filled = {**doc, "answers": {qid: ("na" if qid in allowing_na else 2) for qid in doc["answers"]}}
+    path = write_json(tmp_path / "answers.json", filled)
+
+    result = compass(env, "assess", "--answers", str(path), "--json", "--user", USER)
+
+    assert template.exit_code == 0
+    assert list(doc["answers"]) == [q["id"] for q in SHIPPED["questions"]]
+    assert set(doc["answers"].values()) == {"?"}
+    assert list(doc["questions"]) == list(doc["answers"])
+    first = SHIPPED["questions"][0]
+    assert doc["questions"][first["id"]].startswith(first["title"])
+    assert all(('"na"' in text) is (qid in allowing_na) for qid, text in doc["questions"].items())
+    assert doc["bank_version"] == SHIPPED["version"]
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["not_applicable"] == len(allowing_na)
+    assert report["answered"] == len(SHIPPED["questions"]) - len(allowing_na)
+
+
+def test_the_template_reads_the_bank_it_is_given(env):
+    result = compass(env, "questions", "template", str(SMALL_BANK))
+
+    assert result.exit_code == 0
+    assert list(json.loads(result.stdout)["answers"]) == [q["id"] for q in SMALL["questions"]]
+
+
+def test_an_unfilled_template_without_a_terminal_names_every_question_and_stores_nothing(env, tmp_path):
+    small = {**env, "COMPASS_QUESTIONS": str(SMALL_BANK)}
+    path = tmp_path / "answers.json"
+    path.write_text(compass(small, "questions", "template").stdout, encoding="utf-8")
+
+    result = compass(small, "assess", "--answers", str(path), "--user", USER)
+
+    assert result.exit_code != 0
+    ids = ", ".join(q["id"] for q in SMALL["questions"])
+    assert f"answers file has no answer for question(s): {ids}" in result.stderr
+    assert "compass questions template" in result.stderr
+    assert stored(env) == []
+
+
+def test_a_question_mark_for_an_unknown_question_is_still_refused(env, tmp_path):
+    path = write_json(tmp_path / "answers.json", {**uniform(SMALL, 2), "data.lineage": "?"})
+
+    result = compass({**env, "COMPASS_QUESTIONS": str(SMALL_BANK)}, "assess", "--answers", str(path), "--user", USER)
+
+    assert result.exit_code != 0
+    assert "data.lineage: no such question" in result.stderr
+
+
+def test_a_partial_file_on_stdin_cannot_be_completed_by_asking(env):
+    ids = [q["id"] for q in SMALL["questions"]]
+    partial = json.dumps({qid: 3 for qid in ids[:3]})
+
+    result = compass(
+        {**env, "COMPASS_QUESTIONS": str(SMALL_BANK)}, "assess", "--answers", "-", "--user", USER, input=partial
+    )
+
+    assert result.exit_code != 0
+    assert f"no answer for question(s): {ids[3]}, {ids[4]}" in result.stderr
+    assert stored(env) == []
+
+
+def test_no_input_needs_an_answers_file(env):
+    result = CliRunner().invoke(main, ["assess", "--no-input", "--user", USER], env=env)
+
+    assert result.exit_code == 2
+    assert "--no-input needs --answers FILE" in result.stderr
+    assert stored(env) == []
+
+
+def test_on_a_terminal_a_partial_file_answers_what_it_names_and_the_rest_is_asked(env, tmp_path):
+    environment = process_env(env, COMPASS_QUESTIONS=str(SMALL_BANK), TERM="xterm-256color")
+    ids = [q["id"] for q in SMALL["questions"]]
+    titles = [q["title"] for q in SMALL["questions"]]
+    path = write_json(tmp_path / "partial.json", {ids[0]: 2, ids[1]: "?", ids[2]: 3, ids[3]: 1})
+
+    terminal = Terminal(["assess", "--answers", str(path), "--user", USER], environment)
+    terminal.expect("leaves 2 question(s) out: they are asked here")
+    terminal.expect(titles[1])
+    terminal.expect("Your answer")
+    terminal.send("4\r")
+    terminal.expect(titles[4])
+    terminal.expect("Your answer")
+    terminal.send("b\r")  # back to a question the file answered: now it is asked
+    terminal.expect(titles[3])
+    terminal.expect("Your answer")
+    terminal.send("2\r")
+    terminal.expect(titles[4])
+    terminal.expect("Your answer")
+    terminal.send("3\r")
+    terminal.expect("Overall:")
+    code = terminal.finish()
+
+    assert code == 0, terminal.text
+    asked = terminal.text.split("Overall:")[0]
+    assert titles[0] not in asked and titles[2] not in asked
+    (row,) = stored(env)
+    assert row.status == Status.COMPLETE.value
+    assert stored_answers(env, row.id) == {ids[0]: 2, ids[1]: 4, ids[2]: 3, ids[3]: 2, ids[4]: 3}
+
+
+def test_on_a_terminal_no_input_names_the_missing_questions_instead_of_asking(env, tmp_path):
+    environment = process_env(env, COMPASS_QUESTIONS=str(SMALL_BANK), TERM="xterm-256color")
+    ids = [q["id"] for q in SMALL["questions"]]
+    path = write_json(tmp_path / "partial.json", {ids[0]: 2, ids[2]: 3})
+
+    terminal = Terminal(["assess", "--answers", str(path), "--no-input", "--user", USER], environment)
+    terminal.expect(f"no answer for question(s): {ids[1]}, {ids[3]}, {ids[4]}")
+    code = terminal.finish()
+
+    assert code == 1, terminal.text
+    assert "Your answer" not in terminal.text
+    assert stored(env) == []
+
+
 # --- interactive assessments ----------------------------------------------------------------
 
 

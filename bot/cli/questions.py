@@ -1,4 +1,4 @@
-"""`compass questions check`: the question bank from a terminal."""
+"""`compass questions check` and `compass questions template`: the question bank from a terminal."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from bot.cli import common
+from bot.cli.assess import answers_template
 from bot.config import questions_path_from_env
 
 BANK_ARGUMENT = click.argument("path", required=False, type=click.Path(path_type=Path))
@@ -28,3 +29,10 @@ def questions_check(path: Path | None) -> None:
         f"OK: {target} is valid: {len(bank)} questions in {len(bank.dimensions)} dimensions "
         f"(version {bank.version}, hash {bank.content_hash})"
     )
+
+
+@questions.command("template")
+@BANK_ARGUMENT
+def questions_template(path: Path | None) -> None:
+    """Print an answers file for `compass assess --answers` with every question id (default bank as for check)."""
+    click.echo(answers_template(common.bank(path or questions_path_from_env())))
