@@ -13,6 +13,7 @@ import json
 import os
 import pty
 import random
+import re
 import select
 import signal
 import struct
@@ -37,6 +38,7 @@ from conftest import (
     create_postgres_database,
     drop_postgres_database,
 )
+from rich.cells import cell_len
 from sqlalchemy import func, inspect
 from sqlalchemy import select as sql_select
 
@@ -553,6 +555,63 @@ def test_the_report_is_colored_on_a_terminal_unless_no_color_is_set(env, tmp_pat
     assert code == 0, terminal.text
     assert "Ad-hoc/Manual" in terminal.text
     assert (ESC in terminal.text) is (no_color is None)
+
+
+# --- layout: 80 columns --------------------------------------------------------------------
+
+
+def _report_at(env: dict[str, str | None], tmp_path: Path, columns: int) -> list[str]:
+    """The plain-text report of a second assessment (so every column is filled) at that width."""
+    environment = {**env, "NO_COLOR": "1", "COLUMNS": str(columns)}
+    for i, answers in enumerate([uniform(SHIPPED, 2), mixed(SHIPPED, 3)]):
+        path = write_json(tmp_path / f"answers{i}.json", answers)
+        result = compass(environment, "assess", "--answers", str(path), "--user", USER)
+        assert result.exit_code == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+def _dimension_line(lines: list[str], name: str, width: int) -> list[str]:
+    shown = name if len(name) <= width else name[: width - 1] + "…"
+    return [line for line in lines if line.startswith(shown + " ")]
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_the_report_is_laid_out_for_80_columns(env, tmp_path, columns):
+    lines = _report_at(env, tmp_path, columns)
+
+    assert max(cell_len(line) for line in lines) <= 80
+    assert any(cell_len(line) > 70 for line in lines)  # laid out for 80, not for less
+    for dim in SHIPPED["dimensions"]:
+        (row,) = _dimension_line(lines, dim["name"], 28)  # one line each, however long the name
+        assert re.search(r" \d\.\d\d [█░]{12} L\d \S+ +(▲ \+|▼ -|= )\d\.\d\d", row), row
+    assert any("…" in line for line in lines)  # "Data & Experimentation Management" is cut
+    steps = lines[lines.index("Next steps") + 1 :]
+    assert len([line for line in steps if line.startswith("  • ")]) == 3
+    wrapped = [line for line in steps if not line.startswith("  • ")]
+    assert wrapped  # the shipped next steps are longer than a line
+    assert all(line.startswith("    ") and line[4] != " " for line in wrapped)
+
+
+def test_a_narrower_terminal_gets_a_narrower_report(env, tmp_path):
+    lines = _report_at(env, tmp_path, 60)
+
+    assert max(cell_len(line) for line in lines) <= 60
+    for dim in SHIPPED["dimensions"]:
+        assert len(_dimension_line(lines, dim["name"], 14)) == 1
+
+
+def test_questions_are_laid_out_for_80_columns_with_options_wrapped_under_their_text(env):
+    result = compass({**env, "NO_COLOR": "1", "COLUMNS": "80"}, "assess", "--user", USER, input="2\n")
+
+    lines = result.stdout.splitlines()
+    assert max(cell_len(line) for line in lines) <= 80
+    options = lines[next(i for i, line in enumerate(lines) if line.startswith("  1. ")) :]
+    options = options[: next(i for i, line in enumerate(options) if line.startswith("Your answer"))]
+    starts = [line for line in options if re.match(r"  [1-4n]\. ", line)]
+    assert len(starts) == 4
+    wrapped = [line for line in options if line not in starts]
+    assert wrapped  # the shipped options are longer than a line
+    assert all(line.startswith("     ") and line[5] != " " for line in wrapped)
 
 
 # --- malformed answers files ----------------------------------------------------------------
