@@ -6,9 +6,8 @@ from pathlib import Path
 
 import click
 
-from bot.cli import common
-from bot.cli.assess import answers_template
-from bot.config import questions_path_from_env
+# The commands import what they need when they run, so that `compass questions --help` stays as
+# quick as `compass --help` (common brings SQLAlchemy and Alembic, assess rich, config pydantic).
 
 BANK_ARGUMENT = click.argument("path", required=False, type=click.Path(path_type=Path))
 
@@ -22,6 +21,9 @@ def questions() -> None:
 @BANK_ARGUMENT
 def questions_check(path: Path | None) -> None:
     """Validate a question bank (default: COMPASS_QUESTIONS or the shipped questions.json)."""
+    from bot.cli import common
+    from bot.config import questions_path_from_env
+
     # Not Settings.from_env(): checking a bank must work whatever else the environment lacks.
     target = path or questions_path_from_env()
     bank = common.bank(target)
@@ -35,4 +37,8 @@ def questions_check(path: Path | None) -> None:
 @BANK_ARGUMENT
 def questions_template(path: Path | None) -> None:
     """Print an answers file for `compass assess --answers` with every question id (default bank as for check)."""
+    from bot.cli import common
+    from bot.cli.assess import answers_template
+    from bot.config import questions_path_from_env
+
     click.echo(answers_template(common.bank(path or questions_path_from_env())))
