@@ -76,14 +76,6 @@ def parse_work_hours(hours: str) -> tuple[int, int]:
     return start, end
 
 
-class StartupProblem(Exception):
-    """Something outside the code stops a command (the database, a token): the CLI prints the
-    message as one line, with no traceback, and exits with EXIT_STARTUP."""
-
-
-EXIT_STARTUP = 2
-
-
 class ConfigError(ValueError):
     """The environment is incomplete or wrong; the message lists every problem."""
 

@@ -13,6 +13,7 @@ import json
 import os
 import pty
 import random
+import re
 import select
 import signal
 import struct
@@ -20,18 +21,29 @@ import subprocess
 import sys
 import termios
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner, Result
-from conftest import SHIPPED_BANK, SMALL_BANK
+from conftest import (
+    NO_POSTGRES,
+    POSTGRES_URL,
+    SHIPPED_BANK,
+    SMALL_BANK,
+    create_postgres_database,
+    drop_postgres_database,
+)
+from rich.cells import cell_len
 from sqlalchemy import func, inspect
 from sqlalchemy import select as sql_select
 
-from bot.cli.main import main
+from bot.cli.main import LAZY_COMMANDS, main
+from bot.db import migrate
 from bot.db.base import Base
 from bot.db.models import Answer, Assessment
 from bot.db.session import make_engine
@@ -233,6 +245,54 @@ def broken(mutate: Callable[[Doc], None]) -> Doc:
     return doc
 
 
+# --- compass --help -------------------------------------------------------------------------
+
+# What the subcommands need and the listing must not load (docs/benchmarks.md: start-up time).
+HEAVY = ("sqlalchemy", "alembic", "slack_bolt", "slack_sdk", "rich", "pydantic", "apscheduler", "gunicorn", "bot.db")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["questions", "--help"]])
+def test_help_lists_the_commands_without_importing_what_the_commands_need(args):
+    code = (
+        "import sys\n"
+        "from bot.cli.main import main\n"
+        "try:\n"
+        f"    main({args!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print(sorted(m for m in sys.modules if m.startswith({HEAVY!r})))\n"
+    )
+
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+
+    assert run.returncode == 0, run.stderr
+    *listing, loaded = run.stdout.splitlines()
+    assert loaded == "[]"
+    listed = {line.split()[0] for line in listing[listing.index("Commands:") + 1 :]}
+    assert listed == (set(LAZY_COMMANDS) if args == ["--help"] else {"check", "template"})
+
+
+def test_the_help_listing_says_what_each_command_says_of_itself():
+    ctx = click.Context(main)
+    for name, lazy in LAZY_COMMANDS.items():
+        command = main.get_command(ctx, name)
+        assert command is not None, name
+        for limit in (45, 1000):
+            stand_in = click.Command(name, help=lazy.summary)
+            assert stand_in.get_short_help_str(limit) == command.get_short_help_str(limit), name
+
+
+def test_help_shows_the_same_listing_as_the_imported_commands_would(env):
+    imported = click.Group(
+        "compass", commands={name: main.get_command(click.Context(main), name) for name in LAZY_COMMANDS}
+    )
+
+    ours = compass(env, "--help").stdout
+    theirs = CliRunner().invoke(imported, ["--help"], env=env).stdout
+
+    assert ours.split("Commands:")[1] == theirs.split("Commands:")[1]
+
+
 # --- compass questions check ----------------------------------------------------------------
 
 
@@ -248,7 +308,7 @@ def test_the_console_script_checks_the_shipped_bank_and_fails_a_broken_one(tmp_p
     assert good.returncode == 0, good.stderr
     assert good.stdout.startswith("OK: ")
     assert bad_run.returncode != 0
-    assert "$.questions[0].weight: must be greater than 0, got 0" in bad_run.stderr
+    assert "$.questions[0].weight: must be a whole number from 1 to 3, got 0" in bad_run.stderr
 
 
 def test_compass_questions_reads_the_bank_named_by_compass_questions(env):
@@ -278,8 +338,10 @@ def _swap_levels(doc: Doc) -> None:
 BROKEN_BANKS = {
     "options missing": (_drop_options, "$.questions[1].options", "found 0"),
     "three options": (_three_options, "$.questions[2].options", "needs exactly 4 options"),
-    "zero weight": (lambda d: d["questions"][3].update(weight=0), "$.questions[3].weight", "greater than 0"),
+    "zero weight": (lambda d: d["questions"][3].update(weight=0), "$.questions[3].weight", "from 1 to 3, got 0"),
     "negative weight": (lambda d: d["questions"][4].update(weight=-2), "$.questions[4].weight", "got -2"),
+    "weight above three": (lambda d: d["questions"][0].update(weight=5), "$.questions[0].weight", "got 5"),
+    "fractional weight": (lambda d: d["questions"][1].update(weight=2.5), "$.questions[1].weight", "got 2.5"),
     "duplicate question id": (
         lambda d: d["questions"][1].update(id=d["questions"][0]["id"]),
         "$.questions[1].id",
@@ -497,6 +559,63 @@ def test_the_report_is_colored_on_a_terminal_unless_no_color_is_set(env, tmp_pat
     assert (ESC in terminal.text) is (no_color is None)
 
 
+# --- layout: 80 columns --------------------------------------------------------------------
+
+
+def _report_at(env: dict[str, str | None], tmp_path: Path, columns: int) -> list[str]:
+    """The plain-text report of a second assessment (so every column is filled) at that width."""
+    environment = {**env, "NO_COLOR": "1", "COLUMNS": str(columns)}
+    for i, answers in enumerate([uniform(SHIPPED, 2), mixed(SHIPPED, 3)]):
+        path = write_json(tmp_path / f"answers{i}.json", answers)
+        result = compass(environment, "assess", "--answers", str(path), "--user", USER)
+        assert result.exit_code == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+def _dimension_line(lines: list[str], name: str, width: int) -> list[str]:
+    shown = name if len(name) <= width else name[: width - 1] + "…"
+    return [line for line in lines if line.startswith(shown + " ")]
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_the_report_is_laid_out_for_80_columns(env, tmp_path, columns):
+    lines = _report_at(env, tmp_path, columns)
+
+    assert max(cell_len(line) for line in lines) <= 80
+    assert any(cell_len(line) > 70 for line in lines)  # laid out for 80, not for less
+    for dim in SHIPPED["dimensions"]:
+        (row,) = _dimension_line(lines, dim["name"], 28)  # one line each, however long the name
+        assert re.search(r" \d\.\d\d [█░]{12} L\d \S+ +(▲ \+|▼ -|= )\d\.\d\d", row), row
+    assert any("…" in line for line in lines)  # "Data & Experimentation Management" is cut
+    steps = lines[lines.index("Next steps") + 1 :]
+    assert len([line for line in steps if line.startswith("  • ")]) == 3
+    wrapped = [line for line in steps if not line.startswith("  • ")]
+    assert wrapped  # the shipped next steps are longer than a line
+    assert all(line.startswith("    ") and line[4] != " " for line in wrapped)
+
+
+def test_a_narrower_terminal_gets_a_narrower_report(env, tmp_path):
+    lines = _report_at(env, tmp_path, 60)
+
+    assert max(cell_len(line) for line in lines) <= 60
+    for dim in SHIPPED["dimensions"]:
+        assert len(_dimension_line(lines, dim["name"], 14)) == 1
+
+
+def test_questions_are_laid_out_for_80_columns_with_options_wrapped_under_their_text(env):
+    result = compass({**env, "NO_COLOR": "1", "COLUMNS": "80"}, "assess", "--user", USER, input="2\n")
+
+    lines = result.stdout.splitlines()
+    assert max(cell_len(line) for line in lines) <= 80
+    options = lines[next(i for i, line in enumerate(lines) if line.startswith("  1. ")) :]
+    options = options[: next(i for i, line in enumerate(options) if line.startswith("Your answer"))]
+    starts = [line for line in options if re.match(r"  [1-4n]\. ", line)]
+    assert len(starts) == 4
+    wrapped = [line for line in options if line not in starts]
+    assert wrapped  # the shipped options are longer than a line
+    assert all(line.startswith("     ") and line[5] != " " for line in wrapped)
+
+
 # --- malformed answers files ----------------------------------------------------------------
 
 
@@ -594,6 +713,128 @@ def test_a_scripted_run_completes_an_assessment_in_progress(env, tmp_path):
     assert stored_answers(env, row.id) == {ids[0]: 1, **{qid: 4 for qid in ids[1:]}}
     dims, overall = expected_scores(SMALL, {ids[0]: 1, **{qid: 4 for qid in ids[1:]}})
     assert json.loads(result.stdout)["overall"] == pytest.approx(float(overall), abs=1e-4)
+
+
+# --- partial answers files and the template -------------------------------------------------
+
+
+def test_the_template_names_every_question_and_filled_in_is_an_answers_file(env, tmp_path):
+    template = compass(env, "questions", "template")
+    doc = json.loads(template.stdout)
+    allowing_na = {q["id"] for q in SHIPPED["questions"] if q.get("allow_na")}
+    filled = {**doc, "answers": {qid: ("na" if qid in allowing_na else 2) for qid in doc["answers"]}}
+    path = write_json(tmp_path / "answers.json", filled)
+
+    result = compass(env, "assess", "--answers", str(path), "--json", "--user", USER)
+
+    assert template.exit_code == 0
+    assert list(doc["answers"]) == [q["id"] for q in SHIPPED["questions"]]
+    assert set(doc["answers"].values()) == {"?"}
+    assert list(doc["questions"]) == list(doc["answers"])
+    first = SHIPPED["questions"][0]
+    assert doc["questions"][first["id"]].startswith(first["title"])
+    assert all(('"na"' in text) is (qid in allowing_na) for qid, text in doc["questions"].items())
+    assert doc["bank_version"] == SHIPPED["version"]
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["not_applicable"] == len(allowing_na)
+    assert report["answered"] == len(SHIPPED["questions"]) - len(allowing_na)
+
+
+def test_the_template_reads_the_bank_it_is_given(env):
+    result = compass(env, "questions", "template", str(SMALL_BANK))
+
+    assert result.exit_code == 0
+    assert list(json.loads(result.stdout)["answers"]) == [q["id"] for q in SMALL["questions"]]
+
+
+def test_an_unfilled_template_without_a_terminal_names_every_question_and_stores_nothing(env, tmp_path):
+    small = {**env, "COMPASS_QUESTIONS": str(SMALL_BANK)}
+    path = tmp_path / "answers.json"
+    path.write_text(compass(small, "questions", "template").stdout, encoding="utf-8")
+
+    result = compass(small, "assess", "--answers", str(path), "--user", USER)
+
+    assert result.exit_code != 0
+    ids = ", ".join(q["id"] for q in SMALL["questions"])
+    assert f"answers file has no answer for question(s): {ids}" in result.stderr
+    assert "compass questions template" in result.stderr
+    assert stored(env) == []
+
+
+def test_a_question_mark_for_an_unknown_question_is_still_refused(env, tmp_path):
+    path = write_json(tmp_path / "answers.json", {**uniform(SMALL, 2), "data.lineage": "?"})
+
+    result = compass({**env, "COMPASS_QUESTIONS": str(SMALL_BANK)}, "assess", "--answers", str(path), "--user", USER)
+
+    assert result.exit_code != 0
+    assert "data.lineage: no such question" in result.stderr
+
+
+def test_a_partial_file_on_stdin_cannot_be_completed_by_asking(env):
+    ids = [q["id"] for q in SMALL["questions"]]
+    partial = json.dumps({qid: 3 for qid in ids[:3]})
+
+    result = compass(
+        {**env, "COMPASS_QUESTIONS": str(SMALL_BANK)}, "assess", "--answers", "-", "--user", USER, input=partial
+    )
+
+    assert result.exit_code != 0
+    assert f"no answer for question(s): {ids[3]}, {ids[4]}" in result.stderr
+    assert stored(env) == []
+
+
+def test_no_input_needs_an_answers_file(env):
+    result = CliRunner().invoke(main, ["assess", "--no-input", "--user", USER], env=env)
+
+    assert result.exit_code == 2
+    assert "--no-input needs --answers FILE" in result.stderr
+    assert stored(env) == []
+
+
+def test_on_a_terminal_a_partial_file_answers_what_it_names_and_the_rest_is_asked(env, tmp_path):
+    environment = process_env(env, COMPASS_QUESTIONS=str(SMALL_BANK), TERM="xterm-256color")
+    ids = [q["id"] for q in SMALL["questions"]]
+    titles = [q["title"] for q in SMALL["questions"]]
+    path = write_json(tmp_path / "partial.json", {ids[0]: 2, ids[1]: "?", ids[2]: 3, ids[3]: 1})
+
+    terminal = Terminal(["assess", "--answers", str(path), "--user", USER], environment)
+    terminal.expect("leaves 2 question(s) out: they are asked here")
+    terminal.expect(titles[1])
+    terminal.expect("Your answer")
+    terminal.send("4\r")
+    terminal.expect(titles[4])
+    terminal.expect("Your answer")
+    terminal.send("b\r")  # back to a question the file answered: now it is asked
+    terminal.expect(titles[3])
+    terminal.expect("Your answer")
+    terminal.send("2\r")
+    terminal.expect(titles[4])
+    terminal.expect("Your answer")
+    terminal.send("3\r")
+    terminal.expect("Overall:")
+    code = terminal.finish()
+
+    assert code == 0, terminal.text
+    asked = terminal.text.split("Overall:")[0]
+    assert titles[0] not in asked and titles[2] not in asked
+    (row,) = stored(env)
+    assert row.status == Status.COMPLETE.value
+    assert stored_answers(env, row.id) == {ids[0]: 2, ids[1]: 4, ids[2]: 3, ids[3]: 2, ids[4]: 3}
+
+
+def test_on_a_terminal_no_input_names_the_missing_questions_instead_of_asking(env, tmp_path):
+    environment = process_env(env, COMPASS_QUESTIONS=str(SMALL_BANK), TERM="xterm-256color")
+    ids = [q["id"] for q in SMALL["questions"]]
+    path = write_json(tmp_path / "partial.json", {ids[0]: 2, ids[2]: 3})
+
+    terminal = Terminal(["assess", "--answers", str(path), "--no-input", "--user", USER], environment)
+    terminal.expect(f"no answer for question(s): {ids[1]}, {ids[3]}, {ids[4]}")
+    code = terminal.finish()
+
+    assert code == 1, terminal.text
+    assert "Your answer" not in terminal.text
+    assert stored(env) == []
 
 
 # --- interactive assessments ----------------------------------------------------------------
@@ -804,17 +1045,51 @@ def test_history_lists_results_with_the_change_since_the_previous(env, tmp_path)
     assert entries[1]["change"] is None
 
 
-def test_db_upgrade_creates_the_schema_of_an_empty_database(env, tmp_path):
-    url = f"sqlite:///{tmp_path / 'release.db'}"
+HEAD = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
 
-    result = compass({**env, "DATABASE_URL": url}, "db", "upgrade")
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a brand-new database, never migrated, on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'release.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
+    url = create_postgres_database()
+    try:
+        yield url
+    finally:
+        drop_postgres_database(url)
+
+
+def test_db_upgrade_creates_the_schema_of_an_empty_database(env, empty_url):
+    result = compass({**env, "DATABASE_URL": empty_url}, "db", "upgrade")
 
     assert result.exit_code == 0, result.output
-    engine = make_engine(url)
+    assert result.stdout == f"Upgraded the database from an empty database to {HEAD}.\n"
+    engine = make_engine(empty_url)
     try:
         assert set(inspect(engine).get_table_names()) == set(Base.metadata.tables) | {"alembic_version"}
     finally:
         engine.dispose()
+
+
+def test_db_upgrade_says_from_which_revision_it_upgraded_and_when_there_was_nothing_to_do(env, empty_url):
+    engine = make_engine(empty_url)
+    try:
+        migrate.upgrade(engine, "0003")
+    finally:
+        engine.dispose()
+    assert HEAD != "0003"
+
+    upgraded = compass({**env, "DATABASE_URL": empty_url}, "db", "upgrade")
+    again = compass({**env, "DATABASE_URL": empty_url}, "db", "upgrade")
+
+    assert upgraded.exit_code == 0, upgraded.output
+    assert upgraded.stdout == f"Upgraded the database from 0003 to {HEAD}.\n"
+    assert again.exit_code == 0, again.output
+    assert again.stdout == f"The database is already at the newest schema ({HEAD}).\n"
 
 
 def test_history_without_results_says_so(env):

@@ -67,13 +67,13 @@ def db_upgrade() -> None:
     config = common.settings()
     database = open_database(config.DATABASE_URL, auto_migrate=False, check_schema=False)
     try:
-        before, after = setup.upgrade(database.engine)
+        done = setup.upgrade(database.engine)
     finally:
         database.dispose()
-    if before == after:
-        click.echo(f"The database is already at the newest schema ({after}); nothing to do.")
+    if done.changed:
+        click.echo(f"Upgraded the database from {done.before or 'an empty database'} to {done.after}.")
     else:
-        click.echo(f"Upgraded the database from revision {before or 'none'} to {after}.")
+        click.echo(f"The database is already at the newest schema ({done.after}).")
 
 
 @click.command()

@@ -21,6 +21,8 @@ from bot.domain.flow import InvalidAnswer, NotApplicableRefused, Status, Unknown
 from bot.domain.questionnaire import Questionnaire
 
 NA_WORDS = ("na", "n/a")
+# The value `compass questions template` writes for each question: still to be answered (asked on a terminal).
+UNANSWERED = "?"
 
 
 def _answer_problem(bank: Questionnaire, key: str, value: Any) -> tuple[int | None, str | None]:
@@ -42,7 +44,7 @@ def _answer_problem(bank: Questionnaire, key: str, value: Any) -> tuple[int | No
 
 
 def read_answers(source: str, bank: Questionnaire) -> dict[str, int | None]:
-    """Parse and check an answers file: {"question id": 1-4 or "na"}."""
+    """Parse and check an answers file: {"question id": 1-4, "na" or "?"}; "?" (unanswered) is left out."""
     try:
         raw = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as exc:
@@ -58,6 +60,8 @@ def read_answers(source: str, bank: Questionnaire) -> dict[str, int | None]:
     problems = []
     answers: dict[str, int | None] = {}
     for key, value in data.items():
+        if value == UNANSWERED and bank.has_question(key):
+            continue
         level, problem = _answer_problem(bank, key, value)
         if problem:
             problems.append(f"{key}: {problem}")
@@ -66,6 +70,28 @@ def read_answers(source: str, bank: Questionnaire) -> dict[str, int | None]:
     if problems:
         common.fail(f"answers file {source} has problems:\n" + "\n".join(f"  - {p}" for p in problems))
     return answers
+
+
+def answers_template(bank: Questionnaire) -> str:
+    """An answers file with every question at "?", in the format ``read_answers`` reads.
+
+    JSON has no comments: the explanations sit beside "answers", which is all that is read.
+    """
+    questions = {}
+    for q in bank.questions:
+        levels = ", ".join(f"{o.level} {o.label}" for o in q.options)
+        na = '; or "na" (not applicable)' if q.allow_na else ""
+        questions[q.id] = f"{q.title} ({bank.dimension(q.dimension).name}): {levels}{na}"
+    document = {
+        "bank_version": bank.version,
+        "how_to": [
+            f'Replace each "{UNANSWERED}" under "answers" with a level 1-4, or "na" where the question allows it.',
+            f'Then run compass assess --answers FILE; on a terminal, questions left at "{UNANSWERED}" are asked.',
+        ],
+        "questions": questions,
+        "answers": {q.id: UNANSWERED for q in bank.questions},
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False)
 
 
 def _who(user: str | None) -> Who:
@@ -77,27 +103,33 @@ def _who(user: str | None) -> Who:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--restart", is_flag=True, help="Abandon an unfinished assessment and start over.")
 @click.option("--user", default=None, help="Whose assessment (default: your login name).")
-def assess(answers_source: str | None, as_json: bool, restart: bool, user: str | None) -> None:
+@click.option("--no-input", is_flag=True, help="Never ask: fail when the answers file leaves questions out.")
+def assess(answers_source: str | None, as_json: bool, restart: bool, user: str | None, no_input: bool) -> None:
     """Take the assessment in the terminal; Ctrl-C keeps your progress."""
+    if no_input and not answers_source:
+        raise click.UsageError("--no-input needs --answers FILE: without a file every answer is asked.")
     config = common.settings()
     bank = common.bank(config.COMPASS_QUESTIONS)
     scripted = read_answers(answers_source, bank) if answers_source else None
+    # The questions a file leaves out are asked only on a terminal: from a pipe, a script could
+    # hang or end half-way, so it is told which ids are missing before anything is stored.
+    can_ask = scripted is None or (not no_input and answers_source != "-" and sys.stdin.isatty())
     database = common.database(config)
     ctx = AppContext(database.sessions, bank)
     who = _who(user)
     console = terminal.make_console(stderr=as_json)
     try:
-        if scripted is not None:
+        if scripted is not None and not can_ask:
             # Check before starting (or restarting) anything, so an incomplete file
             # neither leaves an empty assessment behind nor throws progress away.
             pending = None if restart else assessment.current_progress(ctx, who, common.now())
             _check_complete(bank, scripted, pending)
         progress = _begin(ctx, who, restart, console, ask=scripted is None)
-        if scripted is not None:
+        if scripted is not None and not can_ask:
             _check_complete(bank, scripted, progress)
-            progress = _answer_scripted(ctx, who, progress, scripted)
-        else:
-            progress = _answer_interactively(ctx, who, progress, console)
+        elif scripted is not None and (missing := _missing(bank, scripted, progress)):
+            console.print(f"The answers file leaves {len(missing)} question(s) out: they are asked here.")
+        progress = _answer(ctx, who, progress, console, scripted or {})
     except KeyboardInterrupt:
         console.print("\nProgress saved. Run [bold]compass assess[/bold] again to resume.")
         sys.exit(130)
@@ -113,13 +145,24 @@ def assess(answers_source: str | None, as_json: bool, restart: bool, user: str |
         terminal.make_console().print(terminal.render_report(report))
 
 
-def _check_complete(bank: Questionnaire, answers: dict[str, int | None], progress: Progress | None) -> None:
-    """Fail unless the answers cover every question the assessment has no answer for yet."""
+def _missing(bank: Questionnaire, answers: dict[str, int | None], progress: Progress | None) -> list[str]:
+    """The ids the assessment has no answer for yet that the file does not answer either."""
     open_ids = [q.id for q in bank] if progress is None else list(progress.unanswered)
-    missing = [qid for qid in open_ids if qid not in answers]
+    return [qid for qid in open_ids if qid not in answers]
+
+
+def _check_complete(bank: Questionnaire, answers: dict[str, int | None], progress: Progress | None) -> None:
+    """Fail unless the answers cover every question from where the assessment stands."""
+    missing = _missing(bank, answers, progress)
     if missing:
         kept = "" if progress is None else f"\n(progress kept: question {progress.number} of {progress.total})"
-        common.fail("answers file has no answer for question(s): " + ", ".join(missing) + kept)
+        common.fail(
+            "answers file has no answer for question(s): "
+            + ", ".join(missing)
+            + kept
+            + "\nAdd them to the file (compass questions template prints one with every question id),"
+            + " or run compass assess --answers FILE on a terminal to be asked the rest."
+        )
 
 
 def _begin(ctx: AppContext, who: Who, restart: bool, console: Console, ask: bool) -> Progress:
@@ -144,41 +187,46 @@ def _begin(ctx: AppContext, who: Who, restart: bool, console: Console, ask: bool
         console.print("Please type r to resume or s to start over.")
 
 
-def _answer_scripted(ctx: AppContext, who: Who, progress: Progress, answers: dict[str, int | None]) -> Progress:
-    while progress.status is Status.ASKING:
-        assert progress.question is not None
-        qid = progress.question.id
-        # A question answered before (walked again after Back) keeps its answer unless the file has one.
-        level = answers[qid] if qid in answers or not progress.has_previous_answer else progress.previous_answer
-        click_ = Click(progress.assessment_id, qid, level)
-        progress = assessment.record_answer(ctx, who, click_, common.now()).progress
-    return progress
-
-
-def _answer_interactively(ctx: AppContext, who: Who, progress: Progress, console: Console) -> Progress:
+def _answer(
+    ctx: AppContext, who: Who, progress: Progress, console: Console, from_file: dict[str, int | None]
+) -> Progress:
+    """Answer until the assessment is complete: from the file where it has the answer, else by asking."""
+    unused = dict(from_file)
     while progress.status is Status.ASKING:
         question = progress.question
         assert question is not None
-        console.print()
-        console.print(terminal.render_question(progress))
-        can_go_back = progress.position > 0
-        while True:
-            try:
-                raw = console.input(terminal.prompt_hint(question, can_go_back) + ": ")
-            except EOFError:
-                raise KeyboardInterrupt from None
-            key = terminal.parse_key(raw, question, can_go_back)
-            if key != "":
-                break
-            shown = escape(raw.strip()) or "Nothing"  # typed text is not markup: "[/]" would crash rich
-            console.print(f"[red]{shown} is not an answer here.[/red] Try again.")
-        if key == "back":
-            result = assessment.go_back(ctx, who, Click(progress.assessment_id, question.id), common.now())
+        if question.id in unused:
+            # Used once: after "back" to a question the file answered, the person is asked it.
+            click_ = Click(progress.assessment_id, question.id, unused.pop(question.id))
+            progress = assessment.record_answer(ctx, who, click_, common.now()).progress
         else:
-            level = key if isinstance(key, int) else None
-            result = assessment.record_answer(ctx, who, Click(progress.assessment_id, question.id, level), common.now())
-        progress = result.progress
+            progress = _ask(ctx, who, progress, console)
     return progress
+
+
+def _ask(ctx: AppContext, who: Who, progress: Progress, console: Console) -> Progress:
+    """Show the current question, read one valid key, and record it (or go back)."""
+    question = progress.question
+    assert question is not None
+    console.print()
+    console.print(terminal.render_question(progress))
+    can_go_back = progress.position > 0
+    while True:
+        try:
+            raw = console.input(terminal.prompt_hint(question, can_go_back) + ": ")
+        except EOFError:
+            raise KeyboardInterrupt from None
+        key = terminal.parse_key(raw, question, can_go_back)
+        if key != "":
+            break
+        shown = escape(raw.strip()) or "Nothing"  # typed text is not markup: "[/]" would crash rich
+        console.print(f"[red]{shown} is not an answer here.[/red] Try again.")
+    if key == "back":
+        result = assessment.go_back(ctx, who, Click(progress.assessment_id, question.id), common.now())
+    else:
+        level = key if isinstance(key, int) else None
+        result = assessment.record_answer(ctx, who, Click(progress.assessment_id, question.id, level), common.now())
+    return result.progress
 
 
 @click.command()

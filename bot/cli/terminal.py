@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime
 
-from rich.console import Console, Group
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.panel import Panel
 from rich.progress_bar import ProgressBar
 from rich.table import Table
@@ -14,11 +15,41 @@ from bot.app.types import HistoryEntry, Progress
 from bot.config import no_color_from_env
 from bot.domain.levels import level_for, level_name
 from bot.domain.questionnaire import Question
-from bot.domain.report import Report
+from bot.domain.report import DimensionResult, Report
 
 LEVEL_STYLE = {1: "bold red", 2: "bold dark_orange", 3: "bold yellow", 4: "bold green"}
 NA_KEYS = ("n", "na", "n/a")
 BACK_KEYS = ("b", "back")
+
+# Everything is laid out for 80 columns, narrower when the terminal is; a wider one gets the same
+# 80 (prose reads better so). A dimension row: name 28, score 5, bar 12, level 23 ("L4
+# Optimized/Autonomous"), change 7 ("▼ -1.25"), one space between them: 79 columns.
+LAYOUT_WIDTH = 80
+NAME_WIDTH = 28
+SCORE_WIDTH = 5  # the header "Score"; values are " 2.33"
+BAR_WIDTH = 12  # a quarter of a level per cell
+LEVEL_WIDTH = 23
+CHANGE_WIDTH = 7
+
+
+def layout_width() -> int:
+    """The width to lay out for: the terminal's (COLUMNS, else the real one), at most 80."""
+    return min(LAYOUT_WIDTH, shutil.get_terminal_size((LAYOUT_WIDTH, 24)).columns)
+
+
+class Hanging:
+    """``prefix`` and then ``body`` word-wrapped, its further lines indented under the body's start."""
+
+    def __init__(self, prefix: str | Text, body: Text) -> None:
+        self.prefix = Text(prefix) if isinstance(prefix, str) else prefix
+        self.body = body
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        indent = self.prefix.cell_len
+        lines = self.body.wrap(console, max(options.max_width - indent, 10))
+        for i, line in enumerate(lines):
+            line.rstrip()
+            yield (self.prefix.copy() if i == 0 else Text(" " * indent)) + line
 
 
 def _level_text(level: int | None) -> Text:
@@ -36,26 +67,27 @@ def _change_text(change: float | None) -> Text:
 
 
 def render_question(progress: Progress) -> Group:
-    """One question with numbered options and a progress bar."""
+    """One question with numbered options (wrapped under their text) and a progress bar."""
     q = progress.question
     assert q is not None
     bar = Table.grid(padding=(0, 1))
     bar.add_row(
-        ProgressBar(total=progress.total, completed=progress.position, width=30),
+        ProgressBar(total=progress.total, completed=progress.position, width=20),
         Text(f"Question {progress.number} of {progress.total} · {progress.dimension_name}"),
     )
-    body = Text()
-    body.append(f"{q.title}\n", style="bold")
-    body.append(f"{q.text}\n\n")
+    intro = Text()
+    intro.append(f"{q.title}\n", style="bold")
+    intro.append(f"{q.text}\n")
+    parts: list[Table | Text | Hanging] = [bar, intro]
     for option in q.options:
         marker = " (your earlier answer)" if progress.previous_answer == option.level else ""
-        body.append(f"  {option.level}. ", style=LEVEL_STYLE[option.level])
+        body = Text()
         body.append(f"{option.label}: ", style="bold")
-        body.append(f"{option.text}{marker}\n")
+        body.append(f"{option.text}{marker}")
+        parts.append(Hanging(Text(f"  {option.level}. ", style=LEVEL_STYLE[option.level]), body))
     if q.allow_na:
-        body.append("  n. ", style="dim")
-        body.append("Not applicable to us\n")
-    return Group(bar, body)
+        parts.append(Hanging(Text("  n. ", style="dim"), Text("Not applicable to us")))
+    return Group(*parts)
 
 
 def prompt_hint(question: Question, can_go_back: bool) -> str:
@@ -79,12 +111,44 @@ def parse_key(raw: str, question: Question, can_go_back: bool) -> int | None | s
     return ""
 
 
-def _bar(score: float | None, width: int = 20) -> Text:
+def _bar(score: float | None, width: int = BAR_WIDTH) -> Text:
     if score is None:
         return Text("·" * width, style="dim")
     filled = round((score - 1) / 3 * width)
     level = level_for(score)
     return Text("█" * filled, style=LEVEL_STYLE[level].replace("bold ", "")) + Text("░" * (width - filled), style="dim")
+
+
+class DimensionTable:
+    """One line per dimension: name, score, bar, level, change, in fixed widths for the console's width.
+
+    A long name is cut with "…" rather than wrapped over several lines; on a console narrower
+    than 80 columns the name and the bar give up the room.
+    """
+
+    def __init__(self, dimensions: tuple[DimensionResult, ...]) -> None:
+        self.dimensions = dimensions
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        fixed = SCORE_WIDTH + LEVEL_WIDTH + CHANGE_WIDTH + 4  # and a space after each column
+        spare = options.max_width - 1 - fixed
+        bar_width = max(4, min(BAR_WIDTH, spare // 3))
+        name_width = max(8, min(NAME_WIDTH, spare - bar_width))
+        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False, padding=(0, 1, 0, 0))
+        table.add_column("Dimension", width=name_width, no_wrap=True, overflow="ellipsis")
+        table.add_column("Score", width=SCORE_WIDTH, justify="right", no_wrap=True)
+        table.add_column("", width=bar_width, no_wrap=True)
+        table.add_column("Level", width=LEVEL_WIDTH, no_wrap=True, overflow="ellipsis")
+        table.add_column("Change", width=CHANGE_WIDTH, no_wrap=True)
+        for d in self.dimensions:
+            table.add_row(
+                d.name,
+                "-" if d.score is None else f"{d.score:.2f}",
+                _bar(d.score, bar_width),
+                _level_text(d.level),
+                _change_text(d.change),
+            )
+        yield table
 
 
 def render_report(report: Report) -> Group:
@@ -104,21 +168,7 @@ def render_report(report: Report) -> Group:
             style="dim",
         )
     )
-    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    table.add_column("Dimension")
-    table.add_column("Score", justify="right")
-    table.add_column("")
-    table.add_column("Level", no_wrap=True)
-    table.add_column("Change", no_wrap=True)
-    for d in report.dimensions:
-        table.add_row(
-            d.name,
-            "-" if d.score is None else f"{d.score:.2f}",
-            _bar(d.score),
-            _level_text(d.level),
-            _change_text(d.change),
-        )
-    parts.append(table)
+    parts.append(DimensionTable(report.dimensions))
     if report.top is not None:
         top = Text()
         top.append("Top recommendation: ", style="bold")
@@ -130,11 +180,11 @@ def render_report(report: Report) -> Group:
         top.append(report.top.step.text)
         parts.append(Panel(top, border_style="cyan"))
     if report.further_steps:
-        steps = Text("Next steps\n", style="bold")
+        parts.append(Text("Next steps", style="bold"))
         for step in report.further_steps:
-            steps.append(f"  • {step.title} ({step.dimension}): ", style="bold")
-            steps.append(f"{step.text}\n")
-        parts.append(steps)
+            body = Text(f"{step.title} ({step.dimension}): ", style="bold")
+            body.append(step.text)
+            parts.append(Hanging("  • ", body))
     return Group(*parts)  # type: ignore[arg-type]
 
 
@@ -166,5 +216,10 @@ def make_console(stderr: bool = False) -> Console:
     # makes the output plain text.
     plain = no_color_from_env()
     return Console(
-        stderr=stderr, highlight=False, soft_wrap=False, no_color=plain or None, color_system=None if plain else "auto"
+        stderr=stderr,
+        highlight=False,
+        soft_wrap=False,
+        no_color=plain or None,
+        color_system=None if plain else "auto",
+        width=layout_width(),
     )

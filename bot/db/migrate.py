@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -26,11 +27,25 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+@dataclass(frozen=True)
+class Upgrade:
+    """The schema revision before and after an upgrade (None: no schema yet)."""
+
+    before: str | None
+    after: str | None
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def upgrade(engine: Engine, revision: str = "head") -> Upgrade:
     cfg = alembic_config()
     with engine.begin() as conn:
+        before = current_revision(conn)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+        return Upgrade(before, current_revision(conn))
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:

@@ -15,10 +15,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-from bot.config import StartupProblem
 from bot.db import migrate
 from bot.db.availability import one_line
 from bot.db.session import SessionFactory, make_engine, make_session_factory, normalize_url
+from bot.startup import StartupProblem
 
 SUPPORTED = ("sqlite", "postgresql")
 URL_EXAMPLES = "sqlite:///path/to/compass.db or postgresql://user:password@host:5432/dbname"
@@ -102,15 +102,13 @@ def reach(engine: Engine) -> None:
         raise DatabaseProblem(f"cannot reach the database at {where}: {one_line(exc)}") from None
 
 
-def upgrade(engine: Engine) -> tuple[str | None, str]:
-    """Migrate to this release's schema; returns (revision before, revision after)."""
-    before = schema_revision(engine)
-    _refuse_newer(engine, before)
+def upgrade(engine: Engine) -> migrate.Upgrade:
+    """Migrate to this release's schema, refusing a database a newer release migrated."""
+    _refuse_newer(engine, schema_revision(engine))
     try:
-        migrate.upgrade(engine)
+        return migrate.upgrade(engine)
     except CommandError as exc:
         raise DatabaseProblem(f"database {describe(engine)} could not be migrated: {exc}") from None
-    return before, migrate.head_revision()
 
 
 def schema_revision(engine: Engine) -> str | None:

@@ -29,6 +29,9 @@ MAX_OPTION_TEXT = 300
 MAX_ADVICE = 500
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 MAX_ID = 60
+# Weights say how critical a practice (or a dimension) is: 1 minor, 2 important, 3 critical.
+MIN_WEIGHT = 1
+MAX_WEIGHT = 3
 
 
 @dataclass(frozen=True)
@@ -191,18 +194,17 @@ class _Checker:
             self.add(f"{path}.{key}", f"too long: {len(value)} characters, at most {limit}")
         return value.strip()
 
-    def weight(self, obj: Mapping[str, Any], path: str, default: float | None = None) -> Fraction:
+    def weight(self, obj: Mapping[str, Any], path: str, default: int | None = None) -> Fraction:
         value = obj.get("weight", default)
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.add(f"{path}.weight", "missing or not a number")
             return Fraction(1)
-        if isinstance(value, float) and not math.isfinite(value):  # json.loads accepts NaN and Infinity
-            self.add(f"{path}.weight", f"must be a finite number, got {value}")
+        # A float such as 2.0 is the same weight as 2; 2.5, NaN or 5 are not weights at all.
+        whole = isinstance(value, int) or (math.isfinite(value) and value.is_integer())
+        if not whole or not MIN_WEIGHT <= value <= MAX_WEIGHT:
+            self.add(f"{path}.weight", f"must be a whole number from {MIN_WEIGHT} to {MAX_WEIGHT}, got {value}")
             return Fraction(1)
-        if value <= 0:
-            self.add(f"{path}.weight", f"must be greater than 0, got {value}")
-            return Fraction(1)
-        return Fraction(str(value))
+        return Fraction(int(value))
 
     def per_level(self, obj: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
         value = obj.get(key)

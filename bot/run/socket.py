@@ -7,8 +7,9 @@ import logging
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from bot.config import Settings, StartupProblem
+from bot.config import Settings
 from bot.run.signals import stop_event
+from bot.startup import StartupProblem
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from bot.app import events
 from bot.app.context import AppContext
 from bot.app.outreach import OutreachSettings
-from bot.config import Settings, StartupProblem
+from bot.config import Settings
 from bot.db.setup import Database, open_database
 from bot.domain.questionnaire import Questionnaire
 from bot.domain.schedule import WorkingHours
@@ -35,6 +35,7 @@ from bot.slack.middleware import inject
 from bot.slack.ratelimits import RateLimitRetry
 from bot.slack.sender import PACED_METHODS
 from bot.slack.work.task import Handler
+from bot.startup import StartupProblem
 
 log = logging.getLogger(__name__)
 

@@ -51,7 +51,7 @@ def test_small_bank_parses_into_questions_in_file_order():
 def test_content_hash_ignores_key_order_but_not_content():
     reordered = {key: SMALL[key] for key in reversed(list(SMALL))}
     changed = small()
-    changed["questions"][0]["weight"] = 4
+    changed["questions"][0]["weight"] = 2
 
     assert content_hash(reordered) == content_hash(SMALL)
     assert parse_questionnaire(reordered).content_hash == parse_questionnaire(small()).content_hash
@@ -74,42 +74,54 @@ def test_a_question_without_exactly_four_options_is_reported(count):
     assert problems(data) == [("$.questions[2].options", f"needs exactly 4 options (levels 1-4), found {count}")]
 
 
-@pytest.mark.parametrize("weight", [0, -1, -0.5])
-def test_a_question_weight_not_above_zero_is_reported(weight):
+@pytest.mark.parametrize("weight", [0, -1, -0.5, 4, 5, 2.5, 0.1, float("nan"), float("inf")])
+def test_a_question_weight_that_is_not_a_whole_number_from_one_to_three_is_reported(weight):
     data = small()
     data["questions"][3]["weight"] = weight
 
-    assert problems(data) == [("$.questions[3].weight", f"must be greater than 0, got {weight}")]
+    assert problems(data) == [("$.questions[3].weight", f"must be a whole number from 1 to 3, got {weight}")]
 
 
-def test_a_dimension_weight_not_above_zero_is_reported():
+@pytest.mark.parametrize("weight", [0, 4, 1.5])
+def test_a_dimension_weight_outside_one_to_three_is_reported(weight):
     data = small()
-    data["dimensions"][1]["weight"] = 0
+    data["dimensions"][1]["weight"] = weight
 
-    assert paths(data) == ["$.dimensions[1].weight"]
+    assert problems(data) == [("$.dimensions[1].weight", f"must be a whole number from 1 to 3, got {weight}")]
 
 
-@pytest.mark.parametrize("weight", ["3", True, None, float("nan"), float("inf")])
-def test_a_weight_that_is_not_a_finite_number_is_reported(weight):
+@pytest.mark.parametrize("weight", [1, 2, 3, 2.0])
+def test_whole_weights_from_one_to_three_are_accepted(weight):
+    data = small()
+    data["questions"][0]["weight"] = weight
+    data["dimensions"][0]["weight"] = weight
+
+    bank = parse_questionnaire(data)
+
+    assert bank.questions[0].weight == bank.dimensions[0].weight == weight
+
+
+def test_a_dimension_without_a_weight_weighs_one():
+    data = small()
+    del data["dimensions"][0]["weight"]
+
+    assert parse_questionnaire(data).dimensions[0].weight == 1
+
+
+@pytest.mark.parametrize("weight", ["3", True, None])
+def test_a_weight_that_is_not_a_number_is_reported(weight):
     data = small()
     data["questions"][0]["weight"] = weight
 
-    assert paths(data) == ["$.questions[0].weight"]
+    assert problems(data) == [("$.questions[0].weight", "missing or not a number")]
 
 
 def test_a_weight_read_as_nan_from_the_file_is_reported(tmp_path):
     path = tmp_path / "bank.json"
     path.write_text(json.dumps(small()).replace('"weight": 3', '"weight": NaN', 1), encoding="utf-8")
 
-    with pytest.raises(QuestionnaireError, match=r"\$\.questions\[0\]\.weight: must be a finite number"):
+    with pytest.raises(QuestionnaireError, match=r"\$\.questions\[0\]\.weight: must be a whole number .* got nan"):
         load_questionnaire(path)
-
-
-def test_a_fractional_weight_is_kept_exactly():
-    data = small()
-    data["questions"][0]["weight"] = 0.1
-
-    assert parse_questionnaire(data).questions[0].weight * 10 == 1
 
 
 def test_a_duplicate_question_id_is_reported_at_the_second_occurrence():
