@@ -160,6 +160,7 @@ class Verdict:
     duplicates: int  # extra answer rows or extra reports
     unfinished: int
     waits: list[float]  # seconds from recovery to each unfinished person's next progress
+    steps: list[float]  # seconds between one question and the next before the fault: the yardstick
 
     @property
     def clean(self) -> bool:
@@ -170,16 +171,18 @@ def judge(
     crowd: Crowd,
     stored: Callable[[str], list[tuple[str, int | None]]],
     question_ids: list[str],
-    recovered_at: float,
+    window: tuple[float, float],
     busy_at_recovery: list[str],
 ) -> Verdict:
     """Compare what each person was shown and what the database holds with what they answered.
 
     ``stored(user)`` returns the (question id, level) rows of the person's answers;
-    ``busy_at_recovery`` are the people still answering when the fault was repaired.
+    ``window`` is (when the fault began, when it was repaired); ``busy_at_recovery`` are the
+    people still answering when it began.
     """
+    broken_at, recovered_at = window
     lost = skipped = duplicates = unfinished = 0
-    waits = []
+    waits, steps = [], []
     for person in crowd.people:
         expected = {qid: level_for(person.user, i) for i, qid in enumerate(question_ids)}
         rows = stored(person.user)
@@ -187,6 +190,8 @@ def judge(
         duplicates += len(rows) - len(got)
         lost += sum(1 for qid, level in expected.items() if got.get(qid) != level)
         numbers = person.numbers
+        before = [t for _, t in person.shown if t < broken_at]
+        steps.extend(b - a for a, b in zip(before, before[1:], strict=False))
         if numbers != list(range(1, len(numbers) + 1)):
             skipped += 1
         reports = sum(1 for m in crowd.fake.dm_messages(person.user) if m.text.startswith(REPORT_MARK))
@@ -196,4 +201,4 @@ def judge(
         if person.user in busy_at_recovery:
             moved = person.next_progress_after(recovered_at)
             waits.append(float("inf") if moved is None else moved - recovered_at)
-    return Verdict(lost, skipped, duplicates, unfinished, waits)
+    return Verdict(lost, skipped, duplicates, unfinished, waits, steps)

@@ -431,7 +431,12 @@ class FakeSlack:
                 auth = self.headers.get("Authorization", "")
                 token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else params.get("token")
                 method = url.path[len("/api/") :]
-                status, body, headers = fake.handle(method, params, token)
+                try:
+                    status, body, headers = fake.handle(method, params, token)
+                except KeyError as missing:
+                    # A client killed mid-request sends a cut-off body; Slack answers that so.
+                    status, headers = 200, {}
+                    body = {"ok": False, "error": "invalid_arguments", "missing": str(missing)}
                 if fake._dropping(method):
                     self.close_connection = True  # no reply at all: the client sees the connection end
                     return

@@ -61,11 +61,12 @@ def _under_fault(
     if not crowd.wait(lambda: crowd.answered() >= FAULT_AT * len(users) * len(ids), 90):
         raise RuntimeError("the crowd never got going")
     busy = [p.user for p in crowd.people if p.finished_at is None]
+    broken = time.monotonic()
     repaired = fault()
     crowd.finish(FINISH_WITHIN)
     database = open_database(database_url, auto_migrate=False)
     try:
-        return judge(crowd, stored_answers(database), ids, repaired, busy)
+        return judge(crowd, stored_answers(database), ids, (broken, repaired), busy)
     finally:
         database.dispose()
 
