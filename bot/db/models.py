@@ -201,3 +201,67 @@ class ProcessBeat(Base):
     pid: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     beat_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SignalSource(Base):
+    """A system that reports delivery signals for one team channel (GitHub, GitLab, MLflow, any CI)."""
+
+    __tablename__ = "signal_sources"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # public: it is in the webhook path
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    # HMAC kinds (GitHub, MLflow) keep the secret itself, since a signature is checked against it;
+    # token kinds (GitLab, events) keep only the token's SHA-256, prefixed "sha256:".
+    secret: Mapped[str] = mapped_column(Text)
+    environment: Mapped[str] = mapped_column(String(64), server_default=text("'production'"), default="production")
+    training_pattern: Mapped[str] = mapped_column(String(128), server_default=text("'train'"), default="train")
+    serving_aliases: Mapped[str] = mapped_column(
+        String(128), server_default=text("'production,champion'"), default="production,champion"
+    )
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SignalDelivery(Base):
+    """One webhook delivery (or one imported line), kept raw so that it can be processed again."""
+
+    __tablename__ = "signal_deliveries"
+    __table_args__ = (UniqueConstraint("source_id", "delivery_id", name="uq_signal_deliveries_delivery"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[str] = mapped_column(ForeignKey("signal_sources.id", ondelete="CASCADE"))
+    delivery_id: Mapped[str] = mapped_column(String(128))  # X-GitHub-Delivery, a body hash, an event id
+    event_name: Mapped[str] = mapped_column(String(64))  # the sender's name for it (push, Deployment Hook, ...)
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SignalEventRow(Base):
+    """A normalised event derived from a delivery (bot/domain/signals.py: SignalEvent)."""
+
+    __tablename__ = "signal_events"
+    __table_args__ = (
+        UniqueConstraint("source_id", "type", "external_id", name="uq_signal_events_event"),
+        Index("ix_signal_events_source_type_at", "source_id", "type", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[str] = mapped_column(ForeignKey("signal_sources.id", ondelete="CASCADE"))
+    delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("signal_deliveries.id", ondelete="SET NULL"), nullable=True
+    )
+    type: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # False for a deployment to another environment than the source's: stored, not counted.
+    counted: Mapped[bool] = mapped_column(Boolean, server_default=true(), default=True)
+    environment: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sha: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    head: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    root_cause: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    model: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    version_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -1,0 +1,145 @@
+"""Signal sources, their raw deliveries and the normalised events derived from them.
+
+Functions take the session first and never commit; they return plain records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from bot.db.models import SignalDelivery, SignalEventRow, SignalSource
+from bot.db.sql import insert_or_skip, rowcount
+from bot.domain.signals import SignalEvent, SignalType, SourceKind
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    workspace_id: int
+    channel_id: str
+    kind: SourceKind
+    secret: str  # the HMAC secret, or "sha256:<hex>" of a bearer/GitLab token
+    environment: str
+    training_pattern: str
+    serving_aliases: tuple[str, ...]
+    created_by: str
+    created_at: datetime
+
+
+def _source(row: SignalSource) -> Source:
+    return Source(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        channel_id=row.channel_id,
+        kind=SourceKind(row.kind),
+        secret=row.secret,
+        environment=row.environment,
+        training_pattern=row.training_pattern,
+        serving_aliases=tuple(a for a in row.serving_aliases.split(",") if a),
+        created_by=row.created_by,
+        created_at=row.created_at,
+    )
+
+
+def add_source(session: Session, source: Source) -> Source:
+    session.add(
+        SignalSource(
+            id=source.id,
+            workspace_id=source.workspace_id,
+            channel_id=source.channel_id,
+            kind=source.kind.value,
+            secret=source.secret,
+            environment=source.environment,
+            training_pattern=source.training_pattern,
+            serving_aliases=",".join(source.serving_aliases),
+            created_by=source.created_by,
+            created_at=source.created_at,
+        )
+    )
+    session.flush()
+    return source
+
+
+def find_source(session: Session, source_id: str) -> Source | None:
+    row = session.get(SignalSource, source_id)
+    return None if row is None else _source(row)
+
+
+def sources(session: Session, workspace_id: int | None = None, channel_id: str | None = None) -> list[Source]:
+    stmt = select(SignalSource).order_by(SignalSource.created_at, SignalSource.id)
+    if workspace_id is not None:
+        stmt = stmt.where(SignalSource.workspace_id == workspace_id)
+    if channel_id is not None:
+        stmt = stmt.where(SignalSource.channel_id == channel_id)
+    return [_source(row) for row in session.scalars(stmt)]
+
+
+def remove_source(session: Session, source_id: str) -> bool:
+    """Delete a source with its deliveries and events."""
+    session.execute(delete(SignalEventRow).where(SignalEventRow.source_id == source_id))
+    session.execute(delete(SignalDelivery).where(SignalDelivery.source_id == source_id))
+    return rowcount(session.execute(delete(SignalSource).where(SignalSource.id == source_id))) > 0
+
+
+def set_secret(session: Session, source_id: str, secret: str) -> bool:
+    result = session.execute(update(SignalSource).where(SignalSource.id == source_id).values(secret=secret))
+    return rowcount(result) > 0
+
+
+def record_delivery(
+    session: Session,
+    source: Source,
+    delivery: tuple[str, str, str],
+    events: Sequence[SignalEvent],
+    now: datetime,
+) -> bool:
+    """Keep a delivery (delivery id, event name, raw payload) and its normalised events, once.
+
+    Returns False for a delivery id already stored (a redelivery): nothing is written then.
+    A deployment to another environment than the source's is stored with ``counted`` False.
+    """
+    delivery_id, event_name, payload = delivery
+    inserted = session.execute(
+        insert_or_skip(session, SignalDelivery, ["source_id", "delivery_id"])
+        .values(source_id=source.id, delivery_id=delivery_id, event_name=event_name, payload=payload, received_at=now)
+        .returning(SignalDelivery.id)
+    ).scalar_one_or_none()
+    if inserted is None:
+        return False
+    add_events(session, source, events, inserted)
+    return True
+
+
+def add_events(session: Session, source: Source, events: Sequence[SignalEvent], delivery_pk: int | None = None) -> int:
+    """Store normalised events, skipping any already stored (same source, type and id)."""
+    if not events:
+        return 0
+    values = [_row(source, event, delivery_pk) for event in events]
+    stmt = insert_or_skip(session, SignalEventRow, ["source_id", "type", "external_id"])
+    return rowcount(session.execute(stmt, values))
+
+
+def _row(source: Source, event: SignalEvent, delivery_pk: int | None) -> dict[str, object]:
+    deployment = event.type in (SignalType.DEPLOYMENT, SignalType.DEPLOYMENT_FAILED)
+    counted = not deployment or event.environment is None or event.environment == source.environment
+    return {
+        "source_id": source.id,
+        "delivery_id": delivery_pk,
+        "type": event.type.value,
+        "external_id": event.external_id,
+        "at": event.at,
+        "counted": counted,
+        "environment": event.environment,
+        "sha": event.sha,
+        "head": event.head,
+        "pushed_at": event.pushed_at,
+        "root_cause": event.root_cause,
+        "model": event.model,
+        "version": event.version,
+        "version_at": event.version_at,
+    }

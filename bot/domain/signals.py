@@ -1,0 +1,56 @@
+"""Delivery signals: what the systems a team already uses say happened, normalised.
+
+Every source (GitHub, GitLab, MLflow, any CI through the generic events API) is reduced
+to the same few kinds of event, one ``SignalEvent`` each, which is all the metrics read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class SourceKind(StrEnum):
+    GITHUB = "github"
+    GITLAB = "gitlab"
+    MLFLOW = "mlflow"
+    EVENTS = "events"  # the generic API: any CI or a pipeline step with curl
+
+
+class SignalType(StrEnum):
+    DEPLOYMENT = "deployment"  # a successful deployment
+    DEPLOYMENT_FAILED = "deployment_failed"
+    CHANGE = "change"  # one commit, as pushed
+    INCIDENT_OPENED = "incident_opened"
+    INCIDENT_RESOLVED = "incident_resolved"
+    TRAINING_RUN = "training_run"
+    MODEL_DEPLOYED = "model_deployed"  # a model version took the serving alias
+
+
+@dataclass(frozen=True)
+class SignalEvent:
+    """One normalised event. ``external_id`` is unique per source and type (a deployment's id, a
+    commit's sha, an incident's number, a run's id), so a repeated event is stored once.
+
+    Fields by type:
+    - deployment / deployment_failed: ``sha`` (the deployed commit), ``environment``
+    - change: ``sha`` (the commit), ``at`` the commit's time, ``head`` the sha of the push's head
+      commit it arrived with, ``pushed_at`` when that push happened
+    - incident_opened / incident_resolved: ``external_id`` names the incident; ``root_cause`` the
+      sha of the deployment that caused it, when known
+    - training_run: ``model``
+    - model_deployed: ``model``, ``version``, ``version_at`` (when that version was created)
+    """
+
+    type: SignalType
+    external_id: str
+    at: datetime
+    environment: str | None = None
+    sha: str | None = None
+    head: str | None = None
+    pushed_at: datetime | None = None
+    root_cause: str | None = None
+    model: str | None = None
+    version: str | None = None
+    version_at: datetime | None = None
