@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.domain.evidence import Evidence
 from bot.domain.flow import Outcome, Status
 from bot.domain.questionnaire import Question
 from bot.domain.report import Report
@@ -55,6 +56,9 @@ class Progress:
     # One line to tell the person: the bank changed since the assessment began, and what that did
     # to their answers (bot/domain/rebase.py). Set only on the result that carried the assessment over.
     notice: str | None = None
+    # What the team's measured delivery signals say about the current question (None: the question
+    # cites no metric, the person's team has no signals, or nothing was measured yet).
+    evidence: Evidence | None = None
 
     @property
     def number(self) -> int:

@@ -287,3 +287,13 @@ def previous_completed(
         .limit(1)
     ).one_or_none()
     return None if row is None else _stored(row)
+
+
+def mark_evidence(session: Session, assessment_id: int, question_id: str, agreed: bool | None) -> None:
+    """Record whether the answer to ``question_id`` fitted the measured evidence shown with it."""
+    session.execute(
+        update(Answer)
+        .where(Answer.assessment_id == assessment_id, Answer.question_id == question_id)
+        .values(evidence_agreed=agreed)
+        .execution_options(synchronize_session=False)
+    )

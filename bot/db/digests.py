@@ -146,3 +146,14 @@ def team_aggregate(
         ),
         questions=tuple(QuestionAggregate(q[0], int(q[1]), float(q[2])) for q in questions if q[2] is not None),
     )
+
+
+def member_channels(session: Session, ws_id: int, user_id: str) -> list[str]:
+    """The digest channels ``user_id`` is a member of, oldest subscription first."""
+    stmt = (
+        select(DigestSubscription.channel_id)
+        .join(ChannelMember, ChannelMember.subscription_id == DigestSubscription.id)
+        .where(DigestSubscription.workspace_id == ws_id, ChannelMember.user_id == user_id)
+        .order_by(DigestSubscription.created_at, DigestSubscription.id)
+    )
+    return list(session.scalars(stmt))

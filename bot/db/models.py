@@ -94,6 +94,9 @@ class Answer(Base):
     # the bank while the question keeps this hash. NULL for answers given before migration 0006.
     question_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Whether the answer fitted what the team's measured signals supported when it was given
+    # (bot/domain/evidence.py); NULL when the question cites no metric or nothing was measured.
+    evidence_agreed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
     assessment: Mapped[Assessment] = relationship(back_populates="answers")
 

@@ -18,6 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from bot.domain.evidence import EvidenceRule, check_rules
 from bot.domain.levels import LEVELS
 
 # Limits chosen so every text fits the Slack surface that shows it (button text 75,
@@ -70,6 +71,9 @@ class Question:
     allow_na: bool
     options: tuple[Option, ...]
     next_steps: tuple[str, ...]  # index = level - 1
+    # Measured signals that inform the answer (questions.json "evidence"); not part of what an
+    # answer means, so not in the question's hash.
+    evidence: tuple[EvidenceRule, ...] = ()
 
     def next_step(self, level: int) -> str:
         return self.next_steps[level - 1]
@@ -305,9 +309,18 @@ class _Checker:
                     allow_na=allow_na,
                     options=self.options(item.get("options"), f"{path}.options"),
                     next_steps=self.per_level(item, "next_steps", path),
+                    evidence=self.evidence(item, path),
                 )
             )
         return result
+
+    def evidence(self, item: Mapping[str, Any], path: str) -> tuple[EvidenceRule, ...]:
+        if "evidence" not in item:
+            return ()
+        rules, problems = check_rules(item["evidence"], f"{path}.evidence")
+        for where, message in problems:
+            self.add(where, message)
+        return tuple(rules)
 
     def options(self, value: Any, path: str) -> tuple[Option, ...]:
         if not isinstance(value, list) or len(value) != len(LEVELS):

@@ -49,6 +49,7 @@ class Block(StrEnum):
     ANSWERS = "answers"
     CONTROLS = "controls"
     PROGRESS = "progress"
+    EVIDENCE = "evidence"
     HOME_ACTIONS = "home_actions"
 
 

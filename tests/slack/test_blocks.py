@@ -158,3 +158,29 @@ def test_help_history_and_unknown_command_messages_fit_limits() -> None:
 def test_resume_offer_names_the_question(small_bank: Questionnaire) -> None:
     blocks = checked(build_resume_offer(progress_at(small_bank, 2)))
     assert "question 3 of 5" in blocks[0]["text"]["text"]
+
+
+def test_a_question_with_evidence_shows_one_line_and_highlights_the_levels_it_fits(small_bank: Questionnaire) -> None:
+    from bot.domain.evidence import Evidence, Measurement
+
+    evidence = Evidence(
+        "C0TEAM",
+        90,
+        (
+            Measurement("deployment_frequency", "41 production deployments (daily)", "daily"),
+            Measurement("lead_time", "median lead time 6 h", "under_a_day"),
+        ),
+        low=3,
+        high=4,
+    )
+    blocks = checked(build_question_message(replace(progress_at(small_bank, 1), evidence=evidence)))
+    lines = [b["elements"][0]["text"] for b in blocks if b.get("block_id", "").startswith("evidence.")]
+    assert lines == [
+        "📊 <#C0TEAM>, last 90 days: 41 production deployments (daily), median lead time 6 h: that fits level 3-4"
+    ]
+    answers = next(b for b in blocks if b.get("block_id", "").startswith("answers."))["elements"]
+    assert [e.get("style") for e in answers] == [None, None, "primary", "primary"]
+    assert [e["text"]["text"].startswith("📊 ") for e in answers] == [False, False, True, True]
+    after_back = checked(build_question_message(replace(progress_at(small_bank, 1, previous=1), evidence=evidence)))
+    answers = next(b for b in after_back if b.get("block_id", "").startswith("answers."))["elements"]
+    assert [e.get("style") for e in answers] == ["primary", None, None, None]  # the earlier answer stays marked

@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot.app.types import Progress
+from bot.domain.evidence import Evidence
 from bot.slack import ids
 from bot.slack.blocks.common import (
     Message,
@@ -36,6 +37,9 @@ def build_question_message(progress: Progress, note: str | None = None) -> Messa
     if note:
         blocks.append(context(note, block_id=f"note.{v}"))
     blocks.append(section(f"*{progress.dimension_name}*\n*{q.title}*\n{q.text}", block_id=f"{ids.Block.QUESTION}.{v}"))
+    evidence = progress.evidence
+    if evidence is not None:
+        blocks.append(context(evidence_line(evidence), block_id=f"{ids.Block.EVIDENCE}.{v}"))
     lines = []
     for option in q.options:
         earlier = (
@@ -47,10 +51,10 @@ def build_question_message(progress: Progress, note: str | None = None) -> Messa
     blocks.append(section("\n".join(lines), block_id=f"{ids.Block.OPTIONS}.{v}"))
     buttons = [
         button(
-            f"{option.level} · {option.label}",
+            f"{EVIDENCE_MARK if _fits(progress, option.level) else ''}{option.level} · {option.label}",
             ids.answer_action(option.level),
             ids.encode(progress.assessment_id, q.id, option.level, question_hash=q.content_hash),
-            style="primary" if progress.has_previous_answer and progress.previous_answer == option.level else None,
+            style="primary" if _highlighted(progress, option.level) else None,
         )
         for option in q.options
     ]
@@ -80,6 +84,27 @@ def build_question_message(progress: Progress, note: str | None = None) -> Messa
     text = f"Question {progress.number} of {progress.total} ({progress.dimension_name}): {q.text}"
     shown = f"{progress.notice} {text}" if progress.notice else text
     return Message(shown, tuple(blocks), metadata=ids.question_metadata(progress.assessment_id))
+
+
+EVIDENCE_MARK = "📊 "
+
+
+def evidence_line(evidence: Evidence) -> str:
+    """ "📊 #team, last 90 days: 41 production deployments (daily), …: that fits level 3-4"."""
+    measured = ", ".join(m.phrase for m in evidence.measurements)
+    fits = f"level {evidence.low}" if evidence.low == evidence.high else f"level {evidence.low}-{evidence.high}"
+    return f"{EVIDENCE_MARK}<#{evidence.channel_id}>, last {evidence.days} days: {measured}: that fits {fits}"
+
+
+def _fits(progress: Progress, level: int) -> bool:
+    return progress.evidence is not None and progress.evidence.agrees(level) is True
+
+
+def _highlighted(progress: Progress, level: int) -> bool:
+    """The earlier answer when there is one (after Back), else the levels the evidence fits."""
+    if progress.has_previous_answer:
+        return progress.previous_answer == level
+    return _fits(progress, level)
 
 
 def build_resume_offer(progress: Progress) -> Message:

@@ -1,0 +1,98 @@
+"""Evidence rules in the question bank, and what measurements say about an answer."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.domain.evidence import METRIC_BANDS, EvidenceRule, Measurement, weigh
+from bot.domain.questionnaire import QuestionnaireError, load_questionnaire, parse_questionnaire
+
+SMALL = json.loads((Path(__file__).resolve().parents[1] / "data" / "questions_small.json").read_text())
+FREQUENCY = {"on_demand": 4, "daily": 3, "weekly": 2, "monthly": 2, "fewer": 1}
+
+
+def bank_with(evidence: Any) -> dict[str, Any]:
+    doc = copy.deepcopy(SMALL)
+    doc["questions"][0]["evidence"] = evidence
+    return doc
+
+
+def problems(doc: dict[str, Any]) -> list[str]:
+    with pytest.raises(QuestionnaireError) as caught:
+        parse_questionnaire(doc)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_a_question_names_metrics_and_the_level_each_band_supports() -> None:
+    bank = parse_questionnaire(bank_with([{"metric": "deployment_frequency", "levels": FREQUENCY}]))
+    assert bank.questions[0].evidence == (EvidenceRule("deployment_frequency", FREQUENCY),)
+    assert bank.questions[1].evidence == ()
+
+
+def test_evidence_does_not_change_what_an_answer_means() -> None:
+    plain = parse_questionnaire(copy.deepcopy(SMALL))
+    cited = parse_questionnaire(bank_with([{"metric": "deployment_frequency", "levels": FREQUENCY}]))
+    assert plain.questions[0].content_hash == cited.questions[0].content_hash
+
+
+@pytest.mark.parametrize(
+    ("evidence", "expected"),
+    [
+        ([], "$.questions[0].evidence: must be a non-empty list"),
+        ([{"metric": "happiness", "levels": {}}], "$.questions[0].evidence[0].metric: unknown metric 'happiness'"),
+        ([{"metric": "lead_time"}], "$.questions[0].evidence[0].levels: missing"),
+        (
+            [{"metric": "deployment_frequency", "levels": {**FREQUENCY, "hourly": 4}}],
+            "$.questions[0].evidence[0].levels: unknown band(s) hourly",
+        ),
+        (
+            [{"metric": "deployment_frequency", "levels": {k: v for k, v in FREQUENCY.items() if k != "fewer"}}],
+            "$.questions[0].evidence[0].levels: no level for band(s) fewer",
+        ),
+        (
+            [{"metric": "deployment_frequency", "levels": {**FREQUENCY, "daily": 5}}],
+            "$.questions[0].evidence[0].levels: levels must be 1-4 (band(s) daily)",
+        ),
+    ],
+)
+def test_bad_evidence_is_reported_at_its_path(evidence: Any, expected: str) -> None:
+    assert any(p.startswith(expected) for p in problems(bank_with(evidence))), problems(bank_with(evidence))
+
+
+def test_the_shipped_bank_cites_every_metric_it_knows_and_maps_every_band() -> None:
+    bank = load_questionnaire(Path(__file__).resolve().parents[2] / "questions.json")
+    cited = {rule.metric for q in bank for rule in q.evidence}
+    assert cited == set(METRIC_BANDS)
+    for q in bank:
+        for rule in q.evidence:
+            assert set(rule.levels) == set(METRIC_BANDS[rule.metric])
+
+
+def test_the_measurements_fit_the_range_of_levels_their_bands_support() -> None:
+    rules = (
+        EvidenceRule("deployment_frequency", FREQUENCY),
+        EvidenceRule("lead_time", dict(zip(METRIC_BANDS["lead_time"], (4, 3, 2, 1, 1), strict=True))),
+    )
+    measured = {
+        "deployment_frequency": Measurement("deployment_frequency", "41 production deployments (daily)", "daily"),
+        "lead_time": Measurement("lead_time", "median lead time 6 h", "under_a_day"),
+    }
+    evidence = weigh(rules, measured, "C0TEAM", 90)
+    assert evidence is not None and (evidence.low, evidence.high) == (3, 4)
+    assert [m.phrase for m in evidence.measurements] == [
+        "41 production deployments (daily)",
+        "median lead time 6 h",
+    ]
+    assert evidence.agrees(3) and evidence.agrees(4) and not evidence.agrees(2) and evidence.agrees(None) is None
+    assert evidence.differs_by_more_than_a_level(1) and not evidence.differs_by_more_than_a_level(2)
+
+
+def test_no_measurement_of_a_cited_metric_means_no_evidence() -> None:
+    rules = (EvidenceRule("deployment_frequency", FREQUENCY),)
+    other = {"lead_time": Measurement("lead_time", "median lead time 6 h", "under_a_day")}
+    assert weigh(rules, other, "C0TEAM", 90) is None
