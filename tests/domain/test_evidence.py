@@ -96,3 +96,33 @@ def test_no_measurement_of_a_cited_metric_means_no_evidence() -> None:
     rules = (EvidenceRule("deployment_frequency", FREQUENCY),)
     other = {"lead_time": Measurement("lead_time", "median lead time 6 h", "under_a_day")}
     assert weigh(rules, other, "C0TEAM", 90) is None
+
+
+def measured_daily_and_fast() -> dict[str, Measurement]:
+    return {
+        "deployment_frequency": Measurement("deployment_frequency", "41 production deployments (daily)", "daily"),
+        "lead_time": Measurement("lead_time", "median lead time 6 h", "under_a_day"),
+    }
+
+
+def test_a_team_more_than_a_level_from_its_measurements_is_flagged_per_question() -> None:
+    from bot.domain.digest import QuestionAggregate
+    from bot.domain.measured import build_measured
+
+    bank = load_questionnaire(Path(__file__).resolve().parents[2] / "questions.json")
+    answers = [
+        QuestionAggregate("deployment.automation", answered=5, mean_level=1.4),  # measured 3-4: flagged
+        QuestionAggregate("deployment.rollback", answered=5, mean_level=1.0),  # no measurement cited: not
+        QuestionAggregate("data.versioning", answered=5, mean_level=1.0),  # cites no metric
+    ]
+    section = build_measured(bank, measured_daily_and_fast(), "C0TEAM", 90, answers)
+    assert section is not None
+    assert [(f.question_id, f.self_assessed, f.evidence.low, f.evidence.high) for f in section.disagreements] == [
+        ("deployment.automation", 1, 3, 4)
+    ]
+    close = [QuestionAggregate("deployment.automation", answered=5, mean_level=2.2)]  # within a level of 3
+    assert build_measured(bank, measured_daily_and_fast(), "C0TEAM", 90, close).disagreements == ()  # type: ignore[union-attr]
+    below_threshold = build_measured(bank, measured_daily_and_fast(), "C0TEAM", 90, None)
+    assert below_threshold is not None and below_threshold.disagreements == ()
+    assert len(below_threshold.measurements) == 2
+    assert build_measured(bank, {}, "C0TEAM", 90, answers) is None

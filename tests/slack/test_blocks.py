@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -184,3 +185,43 @@ def test_a_question_with_evidence_shows_one_line_and_highlights_the_levels_it_fi
     after_back = checked(build_question_message(replace(progress_at(small_bank, 1, previous=1), evidence=evidence)))
     answers = next(b for b in after_back if b.get("block_id", "").startswith("answers."))["elements"]
     assert [e.get("style") for e in answers] == ["primary", None, None, None]  # the earlier answer stays marked
+
+
+def test_the_digest_shows_what_was_measured_and_flags_a_disagreement(shipped_bank: Questionnaire) -> None:
+    from bot.domain.digest import Digest, QuestionAggregate, TeamDimension
+    from bot.domain.evidence import Measurement
+    from bot.domain.measured import build_measured
+    from bot.slack.blocks.digest import build_digest_message
+
+    measured = {
+        "deployment_frequency": Measurement("deployment_frequency", "2 production deployments (monthly)", "monthly"),
+        "lead_time": Measurement("lead_time", "median lead time 12 days", "under_a_month"),
+    }
+    answers = [QuestionAggregate("deployment.automation", answered=6, mean_level=4.0)]
+    section = build_measured(shipped_bank, measured, "C0TEAM", 90, answers)
+    hidden = Digest(period="2026-11", members=9, respondents=2, min_respondents=5)
+    text = json.dumps(
+        checked(build_digest_message(hidden, "C0TEAM", build_measured(shipped_bank, measured, "C0TEAM", 90)))
+    )
+    assert "2 production deployments (monthly)" in text and "self-assessed" not in text  # measured, nothing personal
+    dims = (TeamDimension("deployment", "Deployment & Automation", 3.0, 3, (0, 1, 3, 2), None),)
+    visible = Digest(
+        period="2026-11", members=9, respondents=6, min_respondents=5, overall=3.0, level=3, dimensions=dims
+    )
+    blocks = checked(build_digest_message(visible, "C0TEAM", section))
+    body = json.dumps(blocks, ensure_ascii=False)
+    assert "*Measured* in <#C0TEAM>, last 90 days" in body and "median lead time 12 days" in body
+    title = shipped_bank.question("deployment.automation").title
+    assert f":warning: *{title}*: self-assessed 🟢 L4, measured 🟠 L2" in body
+
+
+def test_the_report_shows_the_measured_line_under_a_dimension_with_evidence(small_bank: Questionnaire) -> None:
+    from bot.domain.evidence import Evidence, Measurement
+
+    score = score_answers(small_bank, {q.id: 2 for q in small_bank})
+    report = build_report(score, small_bank.version, NOW)
+    first = report.dimensions[0]
+    evidence = Evidence("C0TEAM", 90, (Measurement("lead_time", "median lead time 6 h", "under_a_day"),), 3, 4)
+    body = json.dumps(checked(build_report_message(report, {first.id: evidence})), ensure_ascii=False)
+    assert "📊 measured in <#C0TEAM>, last 90 days: median lead time 6 h: fits L3-L4" in body
+    assert body.count("📊 measured") == 1

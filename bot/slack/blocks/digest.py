@@ -9,6 +9,7 @@ from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock
 from bot.app.types import DigestSetting
 from bot.domain.digest import Digest
 from bot.domain.levels import level_name
+from bot.domain.measured import MeasuredSection
 from bot.slack.blocks.common import (
     LEGEND,
     LEVEL_EMOJI,
@@ -29,10 +30,12 @@ def _spread(levels: tuple[int, int, int, int]) -> str:
     return " ".join(f"{LEVEL_EMOJI[n]}{count}" for n, count in zip((1, 2, 3, 4), levels, strict=True))
 
 
-def build_digest_message(digest: Digest, channel: str) -> Message:
-    """The team digest: participation, overall and per-dimension levels with spread, change, focus.
+def build_digest_message(digest: Digest, channel: str, measured: MeasuredSection | None = None) -> Message:
+    """The team digest: participation, overall and per-dimension levels with spread, change, focus,
+    and what the team's delivery signals measured.
 
-    Below the anonymity threshold it shows no figures, only how many more answers are needed.
+    Below the anonymity threshold it shows no self-assessed figures, only how many more answers
+    are needed; the measurements (about systems, never about a person) still show.
     """
     title = f"MLOps maturity digest · {digest.period}"
     participation = f"{digest.respondents} of {digest.members} members of <#{channel}> have a current assessment"
@@ -44,6 +47,7 @@ def build_digest_message(digest: Digest, channel: str) -> Message:
             f"so nobody's answers can be singled out: {more} more needed. Run `/compass start` to take part."
         )
         blocks.append(section(f":lock: {text}"))
+        blocks.extend(measured_blocks(measured))
         return Message(f"{title}: {more} more assessments needed before team results are shown.", tuple(blocks))
     blocks.append(context(participation + " (individual answers are never shown)."))
     if digest.level is not None and digest.overall is not None:
@@ -69,8 +73,26 @@ def build_digest_message(digest: Digest, channel: str) -> Message:
             section(f":dart: *Team focus: {top.dimension}* ({emoji(top.level)} L{top.level})\n{top.advice}{step}")
         )
         text += f". Team focus: {top.dimension}."
+    blocks.extend(measured_blocks(measured))
     blocks.append(context(LEGEND))
     return Message(text, tuple(blocks))
+
+
+def measured_blocks(measured: MeasuredSection | None) -> list[Block]:
+    """ "Measured": the team's delivery signals, and each question where the team's answers and the
+    measurements are more than a level apart."""
+    if measured is None:
+        return []
+    lines = [f":bar_chart: *Measured* in <#{measured.channel_id}>, last {measured.days} days"]
+    lines.extend(f"• {m.phrase}" for m in measured.measurements)
+    for flag in measured.disagreements:
+        e = flag.evidence
+        fits = f"L{e.low}" if e.low == e.high else f"L{e.low}-{e.high}"
+        lines.append(
+            f":warning: *{flag.title}*: self-assessed {emoji(flag.self_assessed)} L{flag.self_assessed}, "
+            f"measured {emoji(e.low)} {fits}"
+        )
+    return [DividerBlock(), section("\n".join(lines))]
 
 
 def build_paused_digest_notice(channel: str, error: str) -> Message:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock
 
 from bot.app.types import HistoryEntry
+from bot.domain.evidence import Evidence
 from bot.domain.levels import level_name
 from bot.domain.report import Report
 from bot.slack.blocks.common import (
@@ -23,8 +24,12 @@ from bot.slack.blocks.common import (
 )
 
 
-def build_report_message(report: Report) -> Message:
-    """The report: overall level with emoji, a line per dimension, top recommendation, next steps."""
+def build_report_message(report: Report, measured: Mapping[str, Evidence] | None = None) -> Message:
+    """The report: overall level with emoji, a line per dimension, top recommendation, next steps.
+
+    ``measured``: by dimension id, what the team's delivery signals say; shown under the
+    dimension's line.
+    """
     blocks: list[Block] = [HeaderBlock(text="Your MLOps maturity report")]
     if report.level is None or report.overall is None:
         overall = f"{NO_LEVEL_EMOJI} *Not scored*: every answer was 'not applicable'."
@@ -34,7 +39,13 @@ def build_report_message(report: Report) -> Message:
             since = f" since {report.previous_at:%b %-d, %Y}" if report.previous_at else ""
             overall += f"\n{change_text(report.change)}{since}"
     blocks.append(section(overall))
-    blocks.append(section("\n".join(dimension_line(d.name, d.score, d.level, d.change) for d in report.dimensions)))
+    lines = []
+    for d in report.dimensions:
+        lines.append(dimension_line(d.name, d.score, d.level, d.change))
+        evidence = (measured or {}).get(d.id)
+        if evidence is not None:
+            lines.append(f"      {measured_line(evidence)}")
+    blocks.append(section("\n".join(lines)))
     answered = f"{report.answered} of {report.total} questions answered"
     if report.not_applicable:
         answered += f" · {report.not_applicable} not applicable"
@@ -58,6 +69,13 @@ def build_report_message(report: Report) -> Message:
         steps = "\n".join(f"• *{s.title}* ({s.dimension}): {s.text}" for s in report.further_steps)
         blocks.append(section(f"*Next steps*\n{steps}"))
     return Message(text, tuple(blocks))
+
+
+def measured_line(evidence: Evidence) -> str:
+    """ "📊 measured in #team, last 90 days: …: fits L3-L4"."""
+    fits = f"L{evidence.low}" if evidence.low == evidence.high else f"L{evidence.low}-L{evidence.high}"
+    phrases = ", ".join(m.phrase for m in evidence.measurements)
+    return f"📊 measured in <#{evidence.channel_id}>, last {evidence.days} days: {phrases}: fits {fits}"
 
 
 def history_lines(entries: Sequence[HistoryEntry]) -> str:
