@@ -11,7 +11,9 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
+from bot.domain.evidence import Measurement
 from bot.domain.levels import level_for
+from bot.domain.measured import MeasuredSection, build_measured
 from bot.domain.questionnaire import Questionnaire
 
 ABSOLUTE_MIN_RESPONDENTS = 3  # never show aggregates of fewer people than this
@@ -82,6 +84,7 @@ class Digest:
     change: float | None = None
     dimensions: tuple[TeamDimension, ...] = ()
     top: TeamRecommendation | None = None
+    measured: MeasuredSection | None = None  # the team's delivery signals, shown whatever the threshold
 
     @property
     def visible(self) -> bool:
@@ -110,11 +113,17 @@ def build_digest(
     min_respondents: int,
     period: str,
     previous: dict[str, Any] | None = None,
+    signals: Signals | None = None,
 ) -> Digest:
-    """Turn team aggregates into a digest; figures only when enough people answered."""
+    """Turn team aggregates into a digest; figures only when enough people answered.
+
+    ``signals``: what the team's delivery signals measured. They are about systems, never about
+    a person, so they show below the threshold too, but are compared with the answers only above it.
+    """
     threshold = max(min_respondents, ABSOLUTE_MIN_RESPONDENTS)
     if aggregate.respondents < threshold:
-        return Digest(period, members, aggregate.respondents, threshold)
+        measured = None if signals is None else build_measured(bank, signals.measured, signals.channel_id, signals.days)
+        return Digest(period, members, aggregate.respondents, threshold, measured=measured)
     previous = previous or {}
     before = previous.get("dimensions") or {}
     by_id = {d.dimension_id: d for d in aggregate.dimensions}
@@ -143,7 +152,21 @@ def build_digest(
         change=_diff(overall, previous.get("overall")),
         dimensions=tuple(dims),
         top=_recommend(bank, tuple(dims), aggregate.questions),
+        measured=None if signals is None else signals.section(bank, aggregate.questions),
     )
+
+
+@dataclass(frozen=True)
+class Signals:
+    """A team's measured delivery signals, for its digest."""
+
+    channel_id: str
+    days: int
+    measured: dict[str, Measurement]
+
+    def section(self, bank: Questionnaire, questions: tuple[QuestionAggregate, ...]) -> MeasuredSection | None:
+        means = {q.question_id: q.mean_level for q in questions if q.answered}
+        return build_measured(bank, self.measured, self.channel_id, self.days, means)
 
 
 def _clamp(value: float) -> Fraction:

@@ -3,10 +3,9 @@ what people answered, with a flag where the two are more than a level apart."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.domain.digest import QuestionAggregate
 from bot.domain.evidence import Evidence, Measurement, weigh
 from bot.domain.questionnaire import Questionnaire
 
@@ -34,21 +33,21 @@ def build_measured(
     measured: Mapping[str, Measurement],
     channel_id: str,
     days: int,
-    questions: Sequence[QuestionAggregate] | None = None,
+    question_means: Mapping[str, float] | None = None,
 ) -> MeasuredSection | None:
-    """The section, or None when nothing was measured. ``questions`` (the team's answers per
-    question) is given only when the digest may show self-assessed figures at all: below the
+    """The section, or None when nothing was measured. ``question_means`` (the team's mean answer
+    per question) is given only when the digest may show self-assessed figures at all: below the
     anonymity threshold there is nothing to compare, and the measurements show alone."""
     if not measured:
         return None
     flags = []
-    for aggregate in questions or ():
-        if aggregate.answered == 0 or not bank.has_question(aggregate.question_id):
+    for question_id, mean in (question_means or {}).items():
+        if not bank.has_question(question_id):
             continue
-        question = bank.question(aggregate.question_id)
+        question = bank.question(question_id)
         evidence = weigh(question.evidence, measured, channel_id, days)
-        if evidence is not None and evidence.differs_by_more_than_a_level(aggregate.mean_level):
-            flags.append(Disagreement(question.id, question.title, round(aggregate.mean_level), evidence))
+        if evidence is not None and evidence.differs_by_more_than_a_level(mean):
+            flags.append(Disagreement(question.id, question.title, round(mean), evidence))
     return MeasuredSection(channel_id, days, tuple(measured.values()), tuple(flags))
 
 

@@ -106,21 +106,20 @@ def measured_daily_and_fast() -> dict[str, Measurement]:
 
 
 def test_a_team_more_than_a_level_from_its_measurements_is_flagged_per_question() -> None:
-    from bot.domain.digest import QuestionAggregate
     from bot.domain.measured import build_measured
 
     bank = load_questionnaire(Path(__file__).resolve().parents[2] / "questions.json")
-    answers = [
-        QuestionAggregate("deployment.automation", answered=5, mean_level=1.4),  # measured 3-4: flagged
-        QuestionAggregate("deployment.rollback", answered=5, mean_level=1.0),  # no measurement cited: not
-        QuestionAggregate("data.versioning", answered=5, mean_level=1.0),  # cites no metric
-    ]
+    answers = {
+        "deployment.automation": 1.4,  # measured 3-4: flagged
+        "deployment.rollback": 1.0,  # its metrics were not measured: not flagged
+        "data.versioning": 1.0,  # cites no metric
+    }
     section = build_measured(bank, measured_daily_and_fast(), "C0TEAM", 90, answers)
     assert section is not None
     assert [(f.question_id, f.self_assessed, f.evidence.low, f.evidence.high) for f in section.disagreements] == [
         ("deployment.automation", 1, 3, 4)
     ]
-    close = [QuestionAggregate("deployment.automation", answered=5, mean_level=2.2)]  # within a level of 3
+    close = {"deployment.automation": 2.2}  # within a level of 3
     assert build_measured(bank, measured_daily_and_fast(), "C0TEAM", 90, close).disagreements == ()  # type: ignore[union-attr]
     below_threshold = build_measured(bank, measured_daily_and_fast(), "C0TEAM", 90, None)
     assert below_threshold is not None and below_threshold.disagreements == ()

@@ -188,7 +188,7 @@ def test_a_question_with_evidence_shows_one_line_and_highlights_the_levels_it_fi
 
 
 def test_the_digest_shows_what_was_measured_and_flags_a_disagreement(shipped_bank: Questionnaire) -> None:
-    from bot.domain.digest import Digest, QuestionAggregate, TeamDimension
+    from bot.domain.digest import Digest, TeamDimension
     from bot.domain.evidence import Measurement
     from bot.domain.measured import build_measured
     from bot.slack.blocks.digest import build_digest_message
@@ -197,18 +197,17 @@ def test_the_digest_shows_what_was_measured_and_flags_a_disagreement(shipped_ban
         "deployment_frequency": Measurement("deployment_frequency", "2 production deployments (monthly)", "monthly"),
         "lead_time": Measurement("lead_time", "median lead time 12 days", "under_a_month"),
     }
-    answers = [QuestionAggregate("deployment.automation", answered=6, mean_level=4.0)]
+    answers = {"deployment.automation": 4.0}
     section = build_measured(shipped_bank, measured, "C0TEAM", 90, answers)
-    hidden = Digest(period="2026-11", members=9, respondents=2, min_respondents=5)
-    text = json.dumps(
-        checked(build_digest_message(hidden, "C0TEAM", build_measured(shipped_bank, measured, "C0TEAM", 90)))
-    )
+    alone = build_measured(shipped_bank, measured, "C0TEAM", 90)
+    hidden = Digest(period="2026-11", members=9, respondents=2, min_respondents=5, measured=alone)
+    text = json.dumps(checked(build_digest_message(hidden, "C0TEAM")))
     assert "2 production deployments (monthly)" in text and "self-assessed" not in text  # measured, nothing personal
     dims = (TeamDimension("deployment", "Deployment & Automation", 3.0, 3, (0, 1, 3, 2), None),)
     visible = Digest(
         period="2026-11", members=9, respondents=6, min_respondents=5, overall=3.0, level=3, dimensions=dims
     )
-    blocks = checked(build_digest_message(visible, "C0TEAM", section))
+    blocks = checked(build_digest_message(replace(visible, measured=section), "C0TEAM"))
     body = json.dumps(blocks, ensure_ascii=False)
     assert "*Measured* in <#C0TEAM>, last 90 days" in body and "median lead time 12 days" in body
     title = shipped_bank.question("deployment.automation").title

@@ -30,7 +30,7 @@ def _spread(levels: tuple[int, int, int, int]) -> str:
     return " ".join(f"{LEVEL_EMOJI[n]}{count}" for n, count in zip((1, 2, 3, 4), levels, strict=True))
 
 
-def build_digest_message(digest: Digest, channel: str, measured: MeasuredSection | None = None) -> Message:
+def build_digest_message(digest: Digest, channel: str) -> Message:
     """The team digest: participation, overall and per-dimension levels with spread, change, focus,
     and what the team's delivery signals measured.
 
@@ -47,7 +47,7 @@ def build_digest_message(digest: Digest, channel: str, measured: MeasuredSection
             f"so nobody's answers can be singled out: {more} more needed. Run `/compass start` to take part."
         )
         blocks.append(section(f":lock: {text}"))
-        blocks.extend(measured_blocks(measured))
+        blocks.extend(measured_blocks(digest.measured))
         return Message(f"{title}: {more} more assessments needed before team results are shown.", tuple(blocks))
     blocks.append(context(participation + " (individual answers are never shown)."))
     if digest.level is not None and digest.overall is not None:
@@ -73,7 +73,7 @@ def build_digest_message(digest: Digest, channel: str, measured: MeasuredSection
             section(f":dart: *Team focus: {top.dimension}* ({emoji(top.level)} L{top.level})\n{top.advice}{step}")
         )
         text += f". Team focus: {top.dimension}."
-    blocks.extend(measured_blocks(measured))
+    blocks.extend(measured_blocks(digest.measured))
     blocks.append(context(LEGEND))
     return Message(text, tuple(blocks))
 
