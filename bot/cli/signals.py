@@ -13,10 +13,10 @@ from bot.domain.ingest.common import PayloadError
 from bot.domain.signals import SourceKind
 
 _SECRET_NAMES = {
-    SourceKind.GITHUB: "secret (GitHub: Settings > Webhooks > Secret)",
-    SourceKind.GITLAB: "secret token (GitLab: Settings > Webhooks > Secret token)",
-    SourceKind.MLFLOW: "secret (MLflow: create_webhook(..., secret=...))",
-    SourceKind.EVENTS: "token (send it as Authorization: Bearer <token>)",
+    SourceKind.GITHUB: ("secret", "GitHub: the webhook's Secret (Settings > Webhooks)"),
+    SourceKind.GITLAB: ("token", "GitLab: the webhook's Secret token (Settings > Webhooks)"),
+    SourceKind.MLFLOW: ("secret", "MLflow: create_webhook(..., secret=...)"),
+    SourceKind.EVENTS: ("token", "send it as the header Authorization: Bearer <token>"),
 }
 
 
@@ -34,8 +34,9 @@ def _who() -> str:
 
 def _print_secret(kind: SourceKind, secret: str | None) -> None:
     if secret is not None:
-        click.echo(f"{_SECRET_NAMES[kind]}: {secret}")
-        click.echo("It is shown this once: `compass signals rotate` makes a new one.")
+        label, where = _SECRET_NAMES[kind]
+        click.echo(f"{label}: {secret}")
+        click.echo(f"({where}. It is shown this once: `compass signals rotate` makes a new one.)")
 
 
 @signals.command("add")

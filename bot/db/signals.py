@@ -121,7 +121,8 @@ def add_events(session: Session, source: Source, events: Sequence[SignalEvent], 
         return 0
     values = [_row(source, event, delivery_pk) for event in events]
     stmt = insert_or_skip(session, SignalEventRow, ["source_id", "type", "external_id"])
-    return rowcount(session.execute(stmt, values))
+    # On the connection: the ORM's bulk insert result (session.execute with a list) has no rowcount.
+    return rowcount(session.connection().execute(stmt, values))
 
 
 def _row(source: Source, event: SignalEvent, delivery_pk: int | None) -> dict[str, object]:
