@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import SMALL_BANK
+from conftest import NO_POSTGRES, POSTGRES_URL, SMALL_BANK, create_postgres_database, drop_postgres_database
 from fakeslack import FakeSlack
 from harness import AppProcess, Reply, request
 from signal_payloads import (
@@ -35,7 +35,9 @@ from signal_payloads import (
 from sqlalchemy import func, select
 
 from bot.cli.main import main
+from bot.db import migrate
 from bot.db.models import SignalDelivery, SignalEventRow, SignalSource
+from bot.db.session import make_engine
 from bot.db.setup import Database, open_database
 
 CHANNEL = "C0MLPLATFORM"
@@ -89,11 +91,21 @@ def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('signals') / 'compass.db'}"
     else:
-        url = request.getfixturevalue("postgres_url")
-    with FakeSlack() as fake, AppProcess(fake.api_url, url, SMALL_BANK) as app:
-        db = open_database(url, auto_migrate=False)
-        yield Env(url, app, db)
-        db.dispose()
+        # A database of its own: other tests on this worker truncate the shared one between tests.
+        if not POSTGRES_URL:
+            pytest.skip(NO_POSTGRES)
+        url = create_postgres_database()
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        engine.dispose()
+    try:
+        with FakeSlack() as fake, AppProcess(fake.api_url, url, SMALL_BANK) as app:
+            db = open_database(url, auto_migrate=False)
+            yield Env(url, app, db)
+            db.dispose()
+    finally:
+        if request.param == "postgresql":
+            drop_postgres_database(url)
 
 
 def gh(env: Env, made: Made, event: str, payload: object, delivery: str | None = None) -> Reply:
