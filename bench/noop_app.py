@@ -4,7 +4,8 @@ Same signing secret, same Web API client (``bot.run.wiring.build_client``, so Bo
 auth.test goes to the same fake Slack), same listener executor size, listeners for the
 same command and actions, and gunicorn started by the real ``bot.run.web.serve_http`` (gthread,
 same worker and thread counts, Bolt's WSGI adapter at POST /slack/events). No database,
-no Web API calls after the ack, no middleware of ours.
+no Web API calls after the ack, no middleware of ours. It also answers POST /signals/... with a
+200 after reading the body (the floor of bench/signals_ingest.py).
 
     SLACK_BOT_TOKEN=xoxb-... SLACK_SIGNING_SECRET=... SLACK_API_URL=http://127.0.0.1:PORT/api/ \\
         PORT=3001 python bench/noop_app.py [--workers 1]
@@ -58,6 +59,13 @@ def build_wsgi(app: App) -> Callable[..., Iterable[bytes]]:
         if environ.get("PATH_INFO") == web.HEALTH_PATH:
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [b"ok\n"]
+        if str(environ.get("PATH_INFO", "")).startswith("/signals/"):
+            # The floor of bench/signals_ingest.py: read the webhook, answer as the real receiver does,
+            # check and store nothing.
+            environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            body = b'{"ok": true, "outcome": "stored", "detail": "1 event(s)", "events": 1}'
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
         return slack(environ, start_response)
 
     return wsgi

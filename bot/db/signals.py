@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from bot.db.models import SignalDelivery, SignalEventRow, SignalSource
+from bot.db.models import SignalDelivery, SignalEventRow, SignalSource, Workspace
 from bot.db.sql import insert_or_skip, rowcount
 from bot.domain.signals import SignalEvent, SignalType, SourceKind
 
@@ -121,7 +121,8 @@ def add_events(session: Session, source: Source, events: Sequence[SignalEvent], 
         return 0
     values = [_row(source, event, delivery_pk) for event in events]
     stmt = insert_or_skip(session, SignalEventRow, ["source_id", "type", "external_id"])
-    return rowcount(session.execute(stmt, values))
+    # On the connection: the ORM's bulk insert result (session.execute with a list) has no rowcount.
+    return rowcount(session.connection().execute(stmt, values))
 
 
 def _row(source: Source, event: SignalEvent, delivery_pk: int | None) -> dict[str, object]:
@@ -143,3 +144,14 @@ def _row(source: Source, event: SignalEvent, delivery_pk: int | None) -> dict[st
         "version": event.version,
         "version_at": event.version_at,
     }
+
+
+def slack_workspaces(session: Session) -> list[str]:
+    """The Slack team ids Compass has seen (not the local workspace of terminal users)."""
+    stmt = select(Workspace.external_id).where(Workspace.external_id != "local").order_by(Workspace.id)
+    return list(session.scalars(stmt))
+
+
+def count_events(session: Session, source_id: str) -> int:
+    stmt = select(func.count(SignalEventRow.id)).where(SignalEventRow.source_id == source_id)
+    return int(session.scalar(stmt) or 0)

@@ -1,4 +1,4 @@
-"""Serving the app over HTTP: gunicorn, Bolt's WSGI adapter and /healthz."""
+"""Serving the app over HTTP: gunicorn, Bolt's WSGI adapter, the signal webhooks and /healthz."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.app import health
 from bot.config import Settings
+from bot.run import webhooks
 from bot.run.watchdog import Watchdog
 from bot.slack.deps import Deps
 
@@ -23,7 +24,8 @@ HTTP_THREADS = 8
 
 
 class CompassWSGI:
-    """POST /slack/events goes to Bolt; GET /healthz reports the database, its schema, the workers,
+    """POST /slack/events goes to Bolt; POST /signals/<kind>/<source-id> takes delivery signals
+    (bot/run/webhooks.py); GET /healthz reports the database, its schema, the workers,
     the queue and the scheduler (503 with the reasons when something needs an operator);
     ``close`` flushes queued work."""
 
@@ -38,6 +40,8 @@ class CompassWSGI:
             status = "200 OK" if report.ok else "503 Service Unavailable"
             start_response(status, [("Content-Type", "text/plain; charset=utf-8")])
             return ["\n".join(health.describe(report)).encode() + b"\n"]
+        if str(environ.get("PATH_INFO", "")).startswith(webhooks.PREFIX):
+            return webhooks.handle(environ, start_response, self.deps.ctx.sessions, self.deps.clock())
         return self.slack(environ, start_response)
 
     def close(self) -> None:

@@ -1,0 +1,153 @@
+"""GitHub webhooks (X-GitHub-Event): deployment_status, push, issues, workflow_run.
+
+Shapes: GitHub's "Webhook events and payloads" and the octokit/webhooks payload schemas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot.domain.ingest.common import (
+    INCIDENT_LABEL,
+    Parsed,
+    PayloadError,
+    get,
+    has_label,
+    ignored,
+    items,
+    mapping,
+    optional,
+    parse_time,
+    root_cause,
+    text,
+    time_at,
+)
+from bot.domain.signals import SignalEvent, SignalType
+
+PING = "ping"
+EVENTS = ("deployment_status", "push", "issues", "workflow_run")
+
+_DEPLOYMENT_STATES = {
+    "success": SignalType.DEPLOYMENT,
+    "failure": SignalType.DEPLOYMENT_FAILED,
+    "error": SignalType.DEPLOYMENT_FAILED,
+}
+_INCIDENT_ACTIONS = ("opened", "closed", "labeled", "reopened", "edited")
+
+
+def parse(event: str, payload: Any, training_pattern: str) -> Parsed:
+    """The events one GitHub delivery carries.
+
+    Args:
+        event: the X-GitHub-Event header.
+        payload: the decoded body.
+        training_pattern: a workflow whose name contains it (in any case) is a training pipeline.
+
+    Raises:
+        PayloadError: a field the event needs is missing or malformed.
+    """
+    if not isinstance(payload, Mapping):
+        raise PayloadError("body", "not a JSON object")
+    if event == "deployment_status":
+        return _deployment_status(payload)
+    if event == "push":
+        return _push(payload)
+    if event == "issues":
+        return _issue(payload)
+    if event == "workflow_run":
+        return _workflow_run(payload, training_pattern)
+    return ignored(f"event {event!r} is not read by Compass")
+
+
+def _deployment_status(payload: Mapping[str, Any]) -> Parsed:
+    state = text(payload, "deployment_status.state").lower()
+    kind = _DEPLOYMENT_STATES.get(state)
+    if kind is None:
+        return ignored(f"deployment state {state!r} is neither a deployment nor a failed one")
+    deployment = mapping(payload, "deployment")
+    event = SignalEvent(
+        type=kind,
+        external_id=f"{text(deployment, 'id')}:{state}",
+        at=time_at(payload, "deployment_status.created_at"),
+        environment=text(payload, "deployment.environment"),
+        sha=text(payload, "deployment.sha").lower(),
+    )
+    return Parsed((event,))
+
+
+def _push(payload: Mapping[str, Any]) -> Parsed:
+    commits = items(payload, "commits")
+    if not commits:
+        return ignored("a push without commits (a branch or tag created or deleted)")
+    head = text(payload, "after").lower()
+    pushed_at = None
+    if optional(payload, "head_commit.timestamp") is not None:
+        pushed_at = time_at(payload, "head_commit.timestamp")
+    elif optional(payload, "repository.pushed_at") is not None:
+        # An integer (epoch seconds) in push events, an ISO string elsewhere.
+        pushed_at = parse_time(get(payload, "repository.pushed_at"), "repository.pushed_at")
+    events = []
+    for index, commit in enumerate(commits):
+        where = f"commits[{index}]"
+        if not isinstance(commit, Mapping):
+            raise PayloadError(where, "not an object")
+        try:
+            sha = text(commit, "id").lower()
+            at = time_at(commit, "timestamp")
+        except PayloadError as exc:
+            raise PayloadError(f"{where}.{exc.field}", exc.problem) from None
+        events.append(SignalEvent(SignalType.CHANGE, sha, at, sha=sha, head=head, pushed_at=pushed_at))
+    return Parsed(tuple(events))
+
+
+def _incident_id(payload: Mapping[str, Any]) -> str:
+    number = text(payload, "issue.number")
+    repository = optional(payload, "repository.full_name")
+    return f"{repository}#{number}" if isinstance(repository, str) else f"#{number}"
+
+
+def _issue(payload: Mapping[str, Any]) -> Parsed:
+    action = text(payload, "action")
+    if action not in _INCIDENT_ACTIONS:
+        return ignored(f"issue action {action!r} does not open or close an incident")
+    issue = mapping(payload, "issue")
+    if not has_label(issue.get("labels"), INCIDENT_LABEL, "name"):
+        return ignored("an issue without the label 'incident'")
+    incident = _incident_id(payload)
+    cause = root_cause(issue.get("body"))
+    opened = SignalEvent(SignalType.INCIDENT_OPENED, incident, time_at(payload, "issue.created_at"), root_cause=cause)
+    if action == "closed" or (action in ("labeled", "edited") and issue.get("state") == "closed"):
+        resolved = SignalEvent(
+            SignalType.INCIDENT_RESOLVED, incident, time_at(payload, "issue.closed_at"), root_cause=cause
+        )
+        return Parsed((opened, resolved))
+    return Parsed((opened,))
+
+
+def _workflow_run(payload: Mapping[str, Any], training_pattern: str) -> Parsed:
+    action = text(payload, "action")
+    if action != "completed":
+        return ignored(f"workflow run action {action!r}: only completed runs count")
+    name = text(payload, "workflow_run.name")
+    if not matches_training(name, training_pattern):
+        return ignored(f"workflow {name!r} does not match the training pattern {training_pattern!r}")
+    conclusion = optional(payload, "workflow_run.conclusion")
+    if conclusion != "success":
+        return ignored(f"training run concluded {conclusion!r}: only successful runs count")
+    run = mapping(payload, "workflow_run")
+    attempt = run.get("run_attempt") or 1
+    at_field = "workflow_run.updated_at" if run.get("updated_at") else "workflow_run.created_at"
+    event = SignalEvent(
+        SignalType.TRAINING_RUN,
+        f"{text(run, 'id')}:{attempt}",
+        time_at(payload, at_field),
+        sha=str(run["head_sha"]).lower() if run.get("head_sha") else None,
+        model=name,
+    )
+    return Parsed((event,))
+
+
+def matches_training(name: str, pattern: str) -> bool:
+    """A workflow is a training pipeline when its name contains the pattern, in any case."""
+    return bool(pattern) and pattern.casefold() in name.casefold()

@@ -1,0 +1,86 @@
+"""POST /signals/<kind>/<source-id>: webhooks from GitHub, GitLab, MLflow and any CI, over WSGI.
+
+Only HTTP here (the path, the size limit, the status codes); checking, normalising and storing
+are ``bot.app.signals.receive``'s, in one transaction, before the answer: a 2xx means stored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from bot.app import signals
+from bot.app.signals import Incoming, Outcome
+from bot.db.session import SessionFactory
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/signals/"
+MAX_BODY = 1024 * 1024  # 1 MiB: GitHub's largest useful payloads (a push of 20 commits) are far smaller
+
+_STATUS = {
+    Outcome.STORED: "200 OK",
+    Outcome.DUPLICATE: "200 OK",
+    Outcome.PONG: "200 OK",
+    Outcome.IGNORED: "202 Accepted",
+    Outcome.UNKNOWN_SOURCE: "404 Not Found",
+    Outcome.UNAUTHORIZED: "401 Unauthorized",
+    Outcome.INVALID: "400 Bad Request",
+}
+
+
+def _answer(start_response: Callable[..., Any], status: str, body: dict[str, Any]) -> Iterable[bytes]:
+    data = json.dumps(body).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def _headers(environ: dict[str, Any]) -> dict[str, str]:
+    found = {key[5:].replace("_", "-").lower(): str(value) for key, value in environ.items() if key.startswith("HTTP_")}
+    if environ.get("CONTENT_TYPE"):
+        found["content-type"] = str(environ["CONTENT_TYPE"])
+    return found
+
+
+def _read(environ: dict[str, Any]) -> bytes | None:
+    """The body, or None when it is over MAX_BODY (by Content-Length, or by the bytes actually sent)."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or -1)
+    except ValueError:
+        length = -1
+    if length > MAX_BODY:
+        return None
+    stream = environ["wsgi.input"]
+    body: bytes = stream.read(length) if length >= 0 else stream.read(MAX_BODY + 1)
+    return None if len(body) > MAX_BODY else body
+
+
+def handle(
+    environ: dict[str, Any], start_response: Callable[..., Any], sessions: SessionFactory, now: datetime
+) -> Iterable[bytes]:
+    parts = str(environ.get("PATH_INFO", ""))[len(PREFIX) :].split("/")
+    if len(parts) != 2 or not all(parts):
+        return _answer(start_response, "404 Not Found", {"ok": False, "error": "use /signals/<kind>/<source-id>"})
+    if environ.get("REQUEST_METHOD") != "POST":
+        start = start_response
+        return _answer(
+            lambda status, headers: start(status, [*headers, ("Allow", "POST")]),
+            "405 Method Not Allowed",
+            {"ok": False, "error": "POST only"},
+        )
+    body = _read(environ)
+    if body is None:
+        return _answer(start_response, "413 Content Too Large", {"ok": False, "error": f"body over {MAX_BODY} bytes"})
+    try:
+        receipt = signals.receive(sessions, Incoming(parts[0], parts[1], _headers(environ), body), now)
+    except Exception:  # the database is out of reach, most likely: the sender may retry, nothing was stored
+        log.exception("signals: could not store a delivery to source %s", parts[1])
+        return _answer(start_response, "503 Service Unavailable", {"ok": False, "error": "not stored, try again"})
+    ok = receipt.outcome in (Outcome.STORED, Outcome.DUPLICATE, Outcome.PONG, Outcome.IGNORED)
+    answer: dict[str, Any] = {"ok": ok, "outcome": receipt.outcome.value, "detail": receipt.detail}
+    if receipt.outcome is Outcome.STORED:
+        answer["events"] = receipt.events
+    return _answer(start_response, _STATUS[receipt.outcome], answer)

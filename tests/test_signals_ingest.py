@@ -1,0 +1,312 @@
+"""Delivery signals end to end: sources made with the real `compass signals` command, webhooks
+signed and shaped as GitHub, GitLab, MLflow and a CI send them, over real HTTP against
+``compass serve --http``; the bad inputs store nothing. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import NO_POSTGRES, POSTGRES_URL, SMALL_BANK, create_postgres_database, drop_postgres_database
+from fakeslack import FakeSlack
+from harness import AppProcess, Reply, request
+from signal_payloads import (
+    SHA_A,
+    SHA_B,
+    dumps,
+    github_deployment_status,
+    github_headers,
+    github_issue,
+    github_push,
+    gitlab_deployment,
+    gitlab_headers,
+    gitlab_issue,
+    mlflow_alias_created,
+    mlflow_headers,
+    mlflow_model_version_created,
+)
+from sqlalchemy import func, select
+
+from bot.cli.main import main
+from bot.db import migrate
+from bot.db.models import SignalDelivery, SignalEventRow, SignalSource
+from bot.db.session import make_engine
+from bot.db.setup import Database, open_database
+
+CHANNEL = "C0MLPLATFORM"
+
+
+@dataclass(frozen=True)
+class Made:
+    id: str
+    path: str
+    secret: str
+
+
+@dataclass
+class Env:
+    url: str
+    app: AppProcess
+    db: Database
+
+    def cli(self, *args: str) -> str:
+        result = CliRunner().invoke(main, list(args), env={"DATABASE_URL": self.url}, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    def add(self, kind: str, *extra: str) -> Made:
+        out = self.cli("signals", "add", kind, "--channel", CHANNEL, *extra)
+        source = re.search(r"^source (\w+) ", out, re.M)
+        path = re.search(r"^webhook path: (\S+)", out, re.M)
+        secret = re.search(r"^(?:secret|token): (\S+)$", out, re.M)
+        given = extra[extra.index("--secret") + 1] if "--secret" in extra else None
+        assert source and path and (secret or given), out
+        return Made(source.group(1), path.group(1), given or secret.group(1))  # type: ignore[union-attr]
+
+    def post(self, path: str, body: str | bytes, headers: dict[str, str]) -> Reply:
+        data = body if isinstance(body, str) else body.decode("latin-1")
+        return request("POST", self.app.url + path, data, headers)
+
+    def counts(self, source_id: str) -> tuple[int, int]:
+        with self.db.sessions() as s:
+            deliveries = s.scalar(select(func.count(SignalDelivery.id)).where(SignalDelivery.source_id == source_id))
+            events = s.scalar(select(func.count(SignalEventRow.id)).where(SignalEventRow.source_id == source_id))
+        return int(deliveries or 0), int(events or 0)
+
+    def events(self, source_id: str) -> list[SignalEventRow]:
+        with self.db.sessions() as s:
+            stmt = select(SignalEventRow).where(SignalEventRow.source_id == source_id).order_by(SignalEventRow.id)
+            return list(s.scalars(stmt))
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('signals') / 'compass.db'}"
+    else:
+        # A database of its own: other tests on this worker truncate the shared one between tests.
+        if not POSTGRES_URL:
+            pytest.skip(NO_POSTGRES)
+        url = create_postgres_database()
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        engine.dispose()
+    try:
+        with FakeSlack() as fake, AppProcess(fake.api_url, url, SMALL_BANK) as app:
+            db = open_database(url, auto_migrate=False)
+            yield Env(url, app, db)
+            db.dispose()
+    finally:
+        if request.param == "postgresql":
+            drop_postgres_database(url)
+
+
+def gh(env: Env, made: Made, event: str, payload: object, delivery: str | None = None) -> Reply:
+    body = dumps(payload)
+    return env.post(made.path, body, github_headers(made.secret, body, event, delivery))
+
+
+# --- GitHub ----------------------------------------------------------------------------------
+
+
+def test_github_push_and_deployments_are_stored_once_and_a_redelivery_is_200(env: Env) -> None:
+    made = env.add("github")
+    assert gh(env, made, "ping", {"zen": "Keep it logically awesome.", "hook_id": 1}).status == 200
+    delivery = str(uuid.uuid4())
+    first = gh(env, made, "push", github_push(), delivery)
+    assert (first.status, first.json()["events"]) == (200, 2)
+    again = gh(env, made, "push", github_push(), delivery)
+    assert (again.status, again.json()["outcome"]) == (200, "already stored")
+    assert gh(env, made, "deployment_status", github_deployment_status("success")).status == 200
+    assert gh(env, made, "deployment_status", github_deployment_status("failure", deployment_id=2)).status == 200
+    assert env.counts(made.id) == (3, 4)
+    rows = env.events(made.id)
+    assert [(r.type, r.sha) for r in rows] == [
+        ("change", SHA_A),
+        ("change", SHA_B),
+        ("deployment", SHA_B),
+        ("deployment_failed", SHA_B),
+    ]
+    assert all(r.counted for r in rows)
+    with env.db.sessions() as s:
+        raw = s.scalars(
+            select(SignalDelivery.payload).where(SignalDelivery.source_id == made.id).order_by(SignalDelivery.id)
+        ).first()
+    assert raw is not None and json.loads(raw)["after"] == SHA_B  # the raw payload is kept
+
+
+def test_github_deployment_to_another_environment_is_stored_not_counted(env: Env) -> None:
+    made = env.add("github")
+    reply = gh(env, made, "deployment_status", github_deployment_status("success", environment="staging"))
+    assert reply.status == 200
+    (row,) = env.events(made.id)
+    assert (row.environment, row.counted) == ("staging", False)
+
+
+def test_github_incident_issue_and_other_events(env: Env) -> None:
+    made = env.add("github")
+    assert gh(env, made, "issues", github_issue("closed")).status == 200
+    assert [(r.type, r.root_cause) for r in env.events(made.id)] == [
+        ("incident_opened", SHA_B),
+        ("incident_resolved", SHA_B),
+    ]
+    star = gh(env, made, "star", {"action": "created", "starred_at": "2026-11-30T10:00:00Z"})
+    assert (star.status, star.json()["detail"]) == (202, "event 'star' is not read by Compass")
+    assert gh(env, made, "issues", github_issue("opened", label="bug")).status == 202
+    assert env.counts(made.id) == (1, 2)
+
+
+def test_github_forged_missing_and_wrong_kind_store_nothing(env: Env) -> None:
+    made = env.add("github")
+    body = dumps(github_push())
+    forged = github_headers("not-the-secret", body, "push")
+    assert env.post(made.path, body, forged).status == 401
+    unsigned = {k: v for k, v in github_headers(made.secret, body, "push").items() if k != "X-Hub-Signature-256"}
+    assert env.post(made.path, body, unsigned).status == 401
+    tampered = github_headers(made.secret, body, "push")
+    assert env.post(made.path, body.replace(SHA_A, SHA_B), tampered).status == 401
+    assert env.post("/signals/github/nosuchsource", body, github_headers(made.secret, body, "push")).status == 404
+    assert env.post(f"/signals/gitlab/{made.id}", body, github_headers(made.secret, body, "push")).status == 404
+    assert env.post(f"/signals/jenkins/{made.id}", body, {}).status == 404
+    assert env.counts(made.id) == (0, 0)
+    log = env.app.log()
+    assert f"refused a delivery to source {made.id}" in log
+    assert made.secret not in log
+
+
+def test_github_bad_bodies_are_400_naming_the_field_and_413_over_a_mebibyte(env: Env) -> None:
+    made = env.add("github")
+    payload = github_deployment_status()
+    del payload["deployment"]["sha"]
+    missing = gh(env, made, "deployment_status", payload)
+    assert (missing.status, missing.json()["detail"]) == (400, "deployment.sha: missing")
+    body = "{not json"
+    bad = env.post(made.path, body, github_headers(made.secret, body, "push"))
+    assert (bad.status, bad.json()["detail"]) == (400, "body: not JSON")
+    big = json.dumps({"padding": "x" * (1024 * 1024)})
+    assert env.post(made.path, big, github_headers(made.secret, big, "push")).status == 413
+    assert env.counts(made.id) == (0, 0)
+
+
+def test_githubs_documented_test_vector_passes_the_signature_check(env: Env) -> None:
+    made = env.add("github", "--secret", "It's a Secret to Everybody")
+    headers = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "push",
+        "X-GitHub-Delivery": str(uuid.uuid4()),
+        "X-Hub-Signature-256": "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+    }
+    reply = env.post(made.path, "Hello, World!", headers)
+    assert (reply.status, reply.json()["detail"]) == (400, "body: not JSON")  # signed right, just not JSON
+
+
+# --- GitLab ----------------------------------------------------------------------------------
+
+
+def test_gitlab_deployment_and_incident_with_the_token_once_per_event_uuid(env: Env) -> None:
+    made = env.add("gitlab")
+    body = dumps(gitlab_deployment())
+    event_uuid = str(uuid.uuid4())
+    assert env.post(made.path, body, gitlab_headers(made.secret, "Deployment Hook", event_uuid)).status == 200
+    assert env.post(made.path, body, gitlab_headers(made.secret, "Deployment Hook", event_uuid)).status == 200
+    issue = dumps(gitlab_issue("open"))
+    assert env.post(made.path, issue, gitlab_headers(made.secret, "Issue Hook")).status == 200
+    assert env.post(made.path, body, gitlab_headers("wrong-token", "Deployment Hook")).status == 401
+    no_token = {k: v for k, v in gitlab_headers(made.secret, "Push Hook").items() if k != "X-Gitlab-Token"}
+    assert env.post(made.path, body, no_token).status == 401
+    assert env.counts(made.id) == (2, 2)
+    assert [r.type for r in env.events(made.id)] == ["deployment", "incident_opened"]
+    with env.db.sessions() as s:
+        stored = s.scalar(select(SignalSource.secret).where(SignalSource.id == made.id))
+    assert stored is not None and stored.startswith("sha256:") and made.secret not in stored
+
+
+# --- MLflow ----------------------------------------------------------------------------------
+
+
+def test_mlflow_training_run_and_serving_alias_stale_and_forged_refused(env: Env) -> None:
+    made = env.add("mlflow")
+    created = dumps(mlflow_model_version_created())
+    delivery = str(uuid.uuid4())
+    assert env.post(made.path, created, mlflow_headers(made.secret, created, delivery)).status == 200
+    assert env.post(made.path, created, mlflow_headers(made.secret, created, delivery)).status == 200  # retry
+    alias = dumps(mlflow_alias_created())
+    assert env.post(made.path, alias, mlflow_headers(made.secret, alias)).status == 200
+    other = dumps(mlflow_alias_created(alias="challenger"))
+    assert env.post(made.path, other, mlflow_headers(made.secret, other)).status == 202
+    stale = mlflow_headers(made.secret, alias, timestamp=int(time.time()) - 3600)
+    assert env.post(made.path, alias, stale).status == 401
+    assert env.post(made.path, alias, mlflow_headers("forged", alias)).status == 401
+    assert env.counts(made.id) == (2, 2)
+    assert [(r.type, r.model, r.version) for r in env.events(made.id)] == [
+        ("training_run", "churn", "7"),
+        ("model_deployed", "churn", "7"),
+    ]
+
+
+# --- generic events --------------------------------------------------------------------------
+
+
+def test_generic_events_with_a_bearer_token(env: Env) -> None:
+    made = env.add("events")
+    bearer = {"Content-Type": "application/json", "Authorization": f"Bearer {made.secret}"}
+    batch = [
+        {"type": "deployment", "id": "jenkins-88", "at": "2026-11-30T10:00:00Z", "service": "api", "sha": SHA_B},
+        {"type": "change", "id": SHA_B, "at": "2026-11-30T08:00:00Z", "sha": SHA_B, "head": SHA_B},
+    ]
+    assert env.post(made.path, json.dumps(batch), bearer).status == 200
+    assert env.post(made.path, json.dumps(batch), bearer).status == 200  # replayed: stored once
+    missing = env.post(
+        made.path, json.dumps([{"type": "training_run", "id": "r", "at": "2026-11-30T01:00:00Z"}]), bearer
+    )
+    assert (missing.status, missing.json()["detail"]) == (400, "[0].model: missing")
+    wrong = {**bearer, "Authorization": "Bearer nope"}
+    assert env.post(made.path, json.dumps(batch[0]), wrong).status == 401
+    assert env.post(made.path, json.dumps(batch[0]), {"Content-Type": "application/json"}).status == 401
+    assert env.counts(made.id) == (1, 2)
+
+
+# --- the commands ----------------------------------------------------------------------------
+
+
+def test_list_rotate_import_and_remove(env: Env, tmp_path: Path) -> None:
+    made = env.add("events", "--environment", "prod")
+    listed = env.cli("signals", "list", "--channel", CHANNEL)
+    assert made.id in listed and made.path in listed and made.secret not in listed
+    rotated = env.cli("signals", "rotate", made.id)
+    new = re.search(r"^token: (\S+)$", rotated, re.M)
+    assert new and new.group(1) != made.secret
+    event = {"type": "incident_opened", "id": "INC-7", "at": "2026-11-30T10:00:00Z"}
+    old = {"Content-Type": "application/json", "Authorization": f"Bearer {made.secret}"}
+    assert env.post(made.path, json.dumps(event), old).status == 401
+    fresh = {**old, "Authorization": f"Bearer {new.group(1)}"}
+    assert env.post(made.path, json.dumps(event), fresh).status == 200
+
+    lines = tmp_path / "backfill.jsonl"
+    history = [
+        {"type": "deployment", "id": f"d-{i}", "at": f"2026-10-{i + 1:02d}T10:00:00Z", "sha": SHA_A} for i in range(20)
+    ]
+    lines.write_text("\n".join(json.dumps(h) for h in history) + "\n\n", encoding="utf-8")
+    assert "imported 20 event(s)" in env.cli("signals", "import", str(lines), "--source", made.id)
+    assert "20 new" not in env.cli("signals", "import", str(lines), "--source", made.id)  # again: nothing new
+    assert env.counts(made.id)[1] == 21
+
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(json.dumps(history[0]) + "\n" + json.dumps({"type": "deployment", "id": "x"}) + "\n")
+    result = CliRunner().invoke(
+        main, ["signals", "import", str(broken), "--source", made.id], env={"DATABASE_URL": env.url}
+    )
+    assert result.exit_code == 1 and "line 2: at: missing" in result.output
+
+    assert "removed source" in env.cli("signals", "remove", made.id)
+    assert env.counts(made.id) == (0, 0)
+    assert env.post(made.path, json.dumps(event), fresh).status == 404
+    gone = CliRunner().invoke(main, ["signals", "remove", made.id], env={"DATABASE_URL": env.url})
+    assert gone.exit_code == 1
