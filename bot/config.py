@@ -95,6 +95,8 @@ class Settings(BaseModel):
     SLACK_SIGNING_SECRET: SecretStr | None = None
     SLACK_APP_TOKEN: SecretStr | None = None
     SLACK_API_URL: str = DEFAULT_SLACK_API_URL
+    # The app's public base URL (https://compass.example.com), shown in webhook set-up steps.
+    COMPASS_PUBLIC_URL: str | None = None
     HOST: str = "0.0.0.0"  # the address HTTP mode binds; 127.0.0.1 keeps a local run on loopback
     PORT: int = Field(default=3000, ge=1, le=65535)
     WEB_CONCURRENCY: int = Field(default=1, ge=1, le=64)

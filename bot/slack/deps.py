@@ -22,6 +22,7 @@ class Deps:
     ctx: AppContext
     clock: Callable[[], datetime] = utc_now
     outbox: Outbox | None = None  # where listeners queue work (the serving process only)
+    public_url: str | None = None  # where Slack and webhooks reach the app (COMPASS_PUBLIC_URL), for set-up texts
 
 
 def deps_of(context: Any) -> Deps:

@@ -386,3 +386,45 @@ def test_start_on_an_invitation_begins_in_the_dm(env: Env, user: str) -> None:
     click(env, user, invitation, "start")
     wait_for_text(env, user, QUESTIONS[0]["text"])
     env.fake.wait_for(lambda: not buttons(invitation) and "starts in the next message" in text_of(invitation))
+
+
+def test_signals_in_slack_list_the_channel_sources_and_add_one_whose_secret_only_the_asker_sees(
+    env: Env, user: str
+) -> None:
+    import hashlib
+    import hmac
+    import re
+
+    team, channel = "T" + user[1:], "C" + user[1:]
+
+    def reply_to(text: str, channel_id: str = channel) -> dict:  # type: ignore[type-arg]
+        before = len(env.fake.responses)
+        body = env.slack.command_body(user, text, team=team, channel=channel_id)
+        assert env.slack.send(body, "application/x-www-form-urlencoded").status == 200
+        return env.fake.wait_for(lambda: len(env.fake.responses) > before and env.fake.responses[-1])  # type: ignore[no-any-return]
+
+    empty = reply_to("signals")
+    assert empty["response_type"] == "ephemeral" and "has no delivery signals yet" in json.dumps(empty)
+    assert "Use `/compass signals`" in json.dumps(reply_to("signals add jenkins"))
+    added = reply_to("signals add github")
+    text = json.dumps(added, ensure_ascii=False)
+    assert added["response_type"] == "ephemeral"  # the secret goes to the person who asked, never the channel
+    assert env.fake.channel_messages(channel) == []
+    path = re.search(r"/signals/github/([0-9a-f]+)", text)
+    secret = re.search(r"\*Secret:\* `([^`]+)`", text)
+    assert path and secret
+    listed = json.dumps(reply_to("signals"))
+    assert path.group(1) in listed and secret.group(1) not in listed  # shown once, never again
+    payload = json.dumps({"zen": "Keep it logically awesome.", "hook_id": 1})
+    signature = "sha256=" + hmac.new(secret.group(1).encode(), payload.encode(), hashlib.sha256).hexdigest()
+    headers = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "ping",
+        "X-GitHub-Delivery": "d-" + user,
+        "X-Hub-Signature-256": signature,
+    }
+    from harness import request
+
+    assert request("POST", env.app.url + path.group(0), payload, headers).status == 200
+    headers["X-Hub-Signature-256"] = "sha256=" + "0" * 64
+    assert request("POST", env.app.url + path.group(0), payload, headers).status == 401

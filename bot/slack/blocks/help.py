@@ -13,10 +13,12 @@ def build_help_message() -> Message:
         "• `/compass history`: your past results and how they changed\n"
         "• `/compass digest here weekly|monthly|quarterly`: a team digest in this channel "
         "(`/compass digest` shows the set-up, `/compass digest off` stops it)\n"
+        "• `/compass signals`: the delivery signals (GitHub, GitLab, MLflow, any CI) measured for this channel "
+        "(`/compass signals add github|gitlab|mlflow|events` connects one)\n"
         "• `/compass pause` / `/compass resume-reminders`: stop or restart invitations and reminders\n"
         "• `/compass help`: this message"
     )
-    return Message("MLOps Compass: /compass start, report, history, digest, pause, help", (section(text),))
+    return Message("MLOps Compass: /compass start, report, history, digest, signals, pause, help", (section(text),))
 
 
 def build_unknown_command_message(subcommand: str) -> Message:

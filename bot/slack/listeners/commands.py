@@ -18,6 +18,7 @@ ACK_TEXT = {
     "report": None,
     "history": None,
     "digest": None,
+    "signals": None,
     "pause": "Paused: I won't send you assessment invitations or reminders. `/compass resume-reminders` undoes it.",
     "resume-reminders": "Invitations and reminders are back on. `/compass pause` stops them again.",
 }

@@ -7,11 +7,13 @@ import re
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.app import digests, preferences, results
+from bot.app import digests, preferences, results, signals
 from bot.app.types import Who
+from bot.domain.signals import SourceKind
 from bot.slack.blocks.common import Message, build_text_message
 from bot.slack.blocks.digest import build_digest_settings_message
 from bot.slack.blocks.report import build_history_message, build_report_message
+from bot.slack.blocks.signals import build_signals_message, build_source_added_message
 from bot.slack.deps import Deps
 from bot.slack.ids import Work
 from bot.slack.listeners.commands import subcommand
@@ -43,6 +45,8 @@ def run_command(task: Task) -> None:
         reply = build_history_message(results.history(deps.ctx.sessions, who, limit=HISTORY_LIMIT))
     elif sub == "digest":
         reply = digest_command(task, who, command.get("channel_id", ""), args)
+    elif sub == "signals":
+        reply = signals_command(task, who, command.get("channel_id", ""), args)
     elif sub == "pause":
         preferences.set_reminders(deps.ctx, who, deps.clock(), paused=True)
     elif sub == "resume-reminders":
@@ -86,6 +90,25 @@ def digest_command(task: Task, who: Who, here: str, args: list[str]) -> Message:
         f"next full {PERIOD_NAMES[cadence]}. Team results show "
         "once at least the minimum number of members have assessed; individual answers never appear."
     )
+
+
+def signals_command(task: Task, who: Who, here: str, args: list[str]) -> Message:
+    """`/compass signals [add github|gitlab|mlflow|events]`: always to the person only, since an added
+    source's secret is shown once, here."""
+    deps: Deps = task.deps
+    if here.startswith("D") or not here:
+        return build_text_message("Delivery signals belong to a team channel: run `/compass signals` there.")
+    if not args:
+        return build_signals_message(here, signals.list_sources(deps.ctx.sessions, channel_id=here), deps.public_url)
+    kinds = ", ".join(k.value for k in SourceKind)
+    if args[0].lower() != "add" or len(args) != 2 or args[1].lower() not in {k.value for k in SourceKind}:
+        return build_text_message(
+            f"Use `/compass signals` to list this channel's sources, or `/compass signals add KIND` ({kinds})."
+        )
+    new = signals.add_source(
+        deps.ctx.sessions, SourceKind(args[1].lower()), here, deps.clock(), created_by=who.user, team=who.workspace
+    )
+    return build_source_added_message(new, deps.public_url)
 
 
 def _channel(text: str) -> str | None:
