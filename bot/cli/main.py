@@ -38,6 +38,7 @@ LAZY_COMMANDS = {
     "jobs": Lazy("bot.cli.admin:jobs", "Scheduled work, run by hand (or from cron)."),
     "digest": Lazy("bot.cli.admin:digest", "Post a team digest to a channel right away."),
     "db": Lazy("bot.cli.admin:db", "Database maintenance."),
+    "signals": Lazy("bot.cli.signals:signals", "Delivery signals from CI/CD and the model registry."),
     "status": Lazy(
         "bot.cli.admin:status",
         "Is the deployment well? The database and its schema, live workers, the queue, the scheduler.",
