@@ -248,6 +248,9 @@ class SignalEventRow(Base):
     __table_args__ = (
         UniqueConstraint("source_id", "type", "external_id", name="uq_signal_events_event"),
         Index("ix_signal_events_source_type_at", "source_id", "type", "at"),
+        # lead time: the push whose head is a deployed sha, then the changes pushed since (migration 0008)
+        Index("ix_signal_events_source_head", "source_id", "head", "pushed_at"),
+        Index("ix_signal_events_source_pushed_at", "source_id", "pushed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
