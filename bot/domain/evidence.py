@@ -11,18 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bot.domain.delivery_metrics import Metric, bands_of
 from bot.domain.levels import LEVELS
 
-# Each metric the bank may cite, with its bands from best to worst (DORA's answer bands for
-# the four keys; our own for the ML signals). delivery_metrics computes a band per metric.
-METRIC_BANDS: dict[str, tuple[str, ...]] = {
-    "deployment_frequency": ("on_demand", "daily", "weekly", "monthly", "fewer"),
-    "lead_time": ("under_a_day", "under_a_week", "under_a_month", "under_six_months", "longer"),
-    "change_failure_rate": ("up_to_15_percent", "up_to_30_percent", "up_to_45_percent", "over_45_percent"),
-    "time_to_restore": ("under_an_hour", "under_a_day", "under_a_week", "under_a_month", "longer"),
-    "training_runs": ("weekly", "monthly", "rarely"),
-    "model_age": ("under_a_month", "under_a_quarter", "under_a_year", "older"),
-}
+# Each metric the bank may cite, with its bands from best to worst (delivery_metrics: DORA's
+# answer bands for the four keys, our own for training cadence).
+METRIC_BANDS: dict[str, tuple[str, ...]] = {metric.value: bands_of(metric) for metric in Metric}
 
 
 @dataclass(frozen=True)
@@ -30,7 +24,7 @@ class EvidenceRule:
     """One metric a question cites, and the level each of its bands supports."""
 
     metric: str
-    levels: Mapping[str, int]  # band -> level 1-4
+    levels: Mapping[str, tuple[int, int]]  # band -> the lowest and highest level it supports
 
 
 @dataclass(frozen=True)
@@ -66,10 +60,14 @@ def weigh(
     """The levels the measured bands support, over every rule that has a measurement; None
     when no rule's metric was measured (no data: no evidence line)."""
     found = [(rule, measured[rule.metric]) for rule in rules if rule.metric in measured]
-    levels = [rule.levels[m.band] for rule, m in found if m.band in rule.levels]
-    if not levels:
+    spans = [rule.levels[m.band] for rule, m in found if m.band in rule.levels]
+    if not spans:
         return None
-    return Evidence(channel_id, days, tuple(m for _, m in found), min(levels), max(levels))
+    # Several metrics narrow the range where they overlap; where they contradict, it spans both.
+    low, high = max(lo for lo, _ in spans), min(hi for _, hi in spans)
+    if low > high:
+        low, high = min(lo for lo, _ in spans), max(hi for _, hi in spans)
+    return Evidence(channel_id, days, tuple(m for _, m in found), low, high)
 
 
 def check_rules(
@@ -100,9 +98,27 @@ def check_rules(
             problems.append((f"{ipath}.levels", f"no level for band(s) {', '.join(missing)}"))
         if unknown:
             problems.append((f"{ipath}.levels", f"unknown band(s) {', '.join(unknown)}; use {', '.join(known)}"))
-        bad = [b for b, lv in levels.items() if isinstance(lv, bool) or lv not in LEVELS]
+        spans = {str(band): _span(value) for band, value in levels.items()}
+        bad = sorted(band for band, span in spans.items() if span is None)
         if bad:
-            problems.append((f"{ipath}.levels", f"levels must be 1-4 (band(s) {', '.join(sorted(bad))})"))
+            problems.append(
+                (f"{ipath}.levels", f"each band needs a level 1-4 or a range [low, high] (band(s) {', '.join(bad)})")
+            )
         if not (missing or unknown or bad):
-            rules.append(EvidenceRule(str(metric), {str(b): int(lv) for b, lv in levels.items()}))
+            rules.append(EvidenceRule(str(metric), {band: span for band, span in spans.items() if span is not None}))
     return rules, problems
+
+
+def _span(value: object) -> tuple[int, int] | None:
+    """A level (3) or a range ([3, 4]) as (low, high); None when it is neither."""
+    if isinstance(value, int) and not isinstance(value, bool) and value in LEVELS:
+        return value, value
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        low, high = value
+        if low in LEVELS and high in LEVELS and low <= high:
+            return low, high
+    return None

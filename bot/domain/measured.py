@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bot.domain.delivery_metrics import DeliveryMetrics, Metric
 from bot.domain.evidence import Evidence, Measurement, weigh
 from bot.domain.questionnaire import Questionnaire
 
@@ -57,3 +58,35 @@ def dimension_evidence(
     """What the measurements say about a dimension: over every rule its questions cite."""
     rules = tuple(rule for q in bank.questions_in(dimension_id) for rule in q.evidence)
     return weigh(rules, measured, channel_id, days)
+
+
+def _hours(hours: float) -> str:
+    if hours < 1:
+        return f"{max(round(hours * 60), 1)} min"
+    if hours < 48:
+        return f"{hours:.0f} h"
+    return f"{hours / 24:.0f} days"
+
+
+def measurements(metrics: DeliveryMetrics) -> dict[str, Measurement]:
+    """Each metric the channel has data for, as a phrase with its band, keyed by metric name."""
+    found: dict[str, Measurement] = {}
+
+    def add(metric: Metric, phrase: str) -> None:
+        band = metrics.band(metric)
+        if band is not None:
+            found[metric.value] = Measurement(metric.value, f"{phrase} ({band.value})", band.value)
+
+    if metrics.deployment_frequency_per_week is not None:
+        per_week = metrics.deployment_frequency_per_week
+        add(Metric.DEPLOYMENT_FREQUENCY, f"{metrics.deployments} production deployments, {per_week:.1f} a week")
+    if metrics.lead_time_hours_p50 is not None:
+        add(Metric.LEAD_TIME, f"median lead time {_hours(metrics.lead_time_hours_p50)}")
+    if metrics.change_failure_rate is not None:
+        add(Metric.CHANGE_FAILURE_RATE, f"change failure rate {metrics.change_failure_rate * 100:.0f} %")
+    if metrics.time_to_restore_hours_p50 is not None:
+        add(Metric.TIME_TO_RESTORE, f"median time to restore {_hours(metrics.time_to_restore_hours_p50)}")
+    if metrics.training_runs_per_month_per_model is not None:
+        per_month = metrics.training_runs_per_month_per_model
+        add(Metric.TRAINING_CADENCE, f"{metrics.training_runs} training runs, {per_month:.1f} a month per model")
+    return found

@@ -13,7 +13,8 @@ from bot.domain.evidence import METRIC_BANDS, EvidenceRule, Measurement, weigh
 from bot.domain.questionnaire import QuestionnaireError, load_questionnaire, parse_questionnaire
 
 SMALL = json.loads((Path(__file__).resolve().parents[1] / "data" / "questions_small.json").read_text())
-FREQUENCY = {"on_demand": 4, "daily": 3, "weekly": 2, "monthly": 2, "fewer": 1}
+FREQUENCY = {"on-demand": 4, "daily": [3, 4], "weekly": [2, 3], "monthly": 2, "fewer": 1}
+FREQUENCY_SPANS = {"on-demand": (4, 4), "daily": (3, 4), "weekly": (2, 3), "monthly": (2, 2), "fewer": (1, 1)}
 
 
 def bank_with(evidence: Any) -> dict[str, Any]:
@@ -30,7 +31,7 @@ def problems(doc: dict[str, Any]) -> list[str]:
 
 def test_a_question_names_metrics_and_the_level_each_band_supports() -> None:
     bank = parse_questionnaire(bank_with([{"metric": "deployment_frequency", "levels": FREQUENCY}]))
-    assert bank.questions[0].evidence == (EvidenceRule("deployment_frequency", FREQUENCY),)
+    assert bank.questions[0].evidence == (EvidenceRule("deployment_frequency", FREQUENCY_SPANS),)
     assert bank.questions[1].evidence == ()
 
 
@@ -55,8 +56,9 @@ def test_evidence_does_not_change_what_an_answer_means() -> None:
             "$.questions[0].evidence[0].levels: no level for band(s) fewer",
         ),
         (
-            [{"metric": "deployment_frequency", "levels": {**FREQUENCY, "daily": 5}}],
-            "$.questions[0].evidence[0].levels: levels must be 1-4 (band(s) daily)",
+            [{"metric": "deployment_frequency", "levels": {**FREQUENCY, "daily": 5, "weekly": [3, 2]}}],
+            "$.questions[0].evidence[0].levels: each band needs a level 1-4 or a range [low, high] (band(s) daily, "
+            "weekly)",
         ),
     ],
 )
@@ -67,20 +69,21 @@ def test_bad_evidence_is_reported_at_its_path(evidence: Any, expected: str) -> N
 def test_the_shipped_bank_cites_every_metric_it_knows_and_maps_every_band() -> None:
     bank = load_questionnaire(Path(__file__).resolve().parents[2] / "questions.json")
     cited = {rule.metric for q in bank for rule in q.evidence}
-    assert cited == set(METRIC_BANDS)
+    assert cited == set(METRIC_BANDS)  # every metric Compass measures informs some question
     for q in bank:
         for rule in q.evidence:
             assert set(rule.levels) == set(METRIC_BANDS[rule.metric])
 
 
 def test_the_measurements_fit_the_range_of_levels_their_bands_support() -> None:
+    lead_spans = ((4, 4), (3, 4), (2, 3), (2, 2), (1, 2), (1, 1))
     rules = (
-        EvidenceRule("deployment_frequency", FREQUENCY),
-        EvidenceRule("lead_time", dict(zip(METRIC_BANDS["lead_time"], (4, 3, 2, 1, 1), strict=True))),
+        EvidenceRule("deployment_frequency", FREQUENCY_SPANS),
+        EvidenceRule("lead_time", dict(zip(METRIC_BANDS["lead_time"], lead_spans, strict=True))),
     )
     measured = {
         "deployment_frequency": Measurement("deployment_frequency", "41 production deployments (daily)", "daily"),
-        "lead_time": Measurement("lead_time", "median lead time 6 h", "under_a_day"),
+        "lead_time": Measurement("lead_time", "median lead time 6 h", "under a day"),
     }
     evidence = weigh(rules, measured, "C0TEAM", 90)
     assert evidence is not None and (evidence.low, evidence.high) == (3, 4)
@@ -93,15 +96,15 @@ def test_the_measurements_fit_the_range_of_levels_their_bands_support() -> None:
 
 
 def test_no_measurement_of_a_cited_metric_means_no_evidence() -> None:
-    rules = (EvidenceRule("deployment_frequency", FREQUENCY),)
-    other = {"lead_time": Measurement("lead_time", "median lead time 6 h", "under_a_day")}
+    rules = (EvidenceRule("deployment_frequency", FREQUENCY_SPANS),)
+    other = {"lead_time": Measurement("lead_time", "median lead time 6 h", "under a day")}
     assert weigh(rules, other, "C0TEAM", 90) is None
 
 
 def measured_daily_and_fast() -> dict[str, Measurement]:
     return {
         "deployment_frequency": Measurement("deployment_frequency", "41 production deployments (daily)", "daily"),
-        "lead_time": Measurement("lead_time", "median lead time 6 h", "under_a_day"),
+        "lead_time": Measurement("lead_time", "median lead time 6 h", "under a day"),
     }
 
 

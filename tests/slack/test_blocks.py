@@ -195,7 +195,7 @@ def test_the_digest_shows_what_was_measured_and_flags_a_disagreement(shipped_ban
 
     measured = {
         "deployment_frequency": Measurement("deployment_frequency", "2 production deployments (monthly)", "monthly"),
-        "lead_time": Measurement("lead_time", "median lead time 12 days", "under_a_month"),
+        "lead_time": Measurement("lead_time", "median lead time 12 days", "under a month"),
     }
     answers = {"deployment.automation": 4.0}
     section = build_measured(shipped_bank, measured, "C0TEAM", 90, answers)
