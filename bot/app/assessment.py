@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from bot.app import evidence
 from bot.app.context import AppContext
 from bot.app.retry import on_lost_race
 from bot.app.types import AnswerResult, Click, Progress, StartResult, Who
@@ -125,11 +126,16 @@ def start_assessment(ctx: AppContext, who: Who, now: datetime) -> StartResult:
         return StartResult(_start_new(session, ctx.bank, respondent, now, replaced, notice), resumable=False)
 
 
-@on_lost_race
 def resume_assessment(ctx: AppContext, who: Who, now: datetime) -> Progress | None:
     """The unfinished assessment at its current question, carried over to the current bank if
     that changed; a fresh one when none of its answers survived that. None when there is no
     unfinished assessment (it was finished, started over or expired meanwhile)."""
+    progress = _resume(ctx, who, now)
+    return None if progress is None else evidence.with_evidence(ctx.sessions, who, progress, now)
+
+
+@on_lost_race
+def _resume(ctx: AppContext, who: Who, now: datetime) -> Progress | None:
     with ctx.sessions.begin() as session:
         respondent = people.find_respondent(session, who.workspace, who.user)
         stored = None if respondent is None else assessments.open_assessment(session, respondent, lock=True)
@@ -211,6 +217,8 @@ def _apply(
             report = _report_with_change(session, stored) if stored.status is Status.COMPLETE else None
             return AnswerResult(step.outcome, progress_of(bank, stored, state, report))
         assessments.save_state(session, stored.id, bank, (state, step.state), now)
+        if step.outcome in (Outcome.ACCEPTED, Outcome.COMPLETED) and bank.question(click.question_id).evidence:
+            evidence.record_agreement(session, who, (stored.id, bank.question(click.question_id), click.level), now)
         report = None
         if step.outcome is Outcome.COMPLETED:
             score = score_answers(bank, step.state.answers)
@@ -230,12 +238,14 @@ def _shown_as_now(bank: Questionnaire, click: Click) -> bool:
 
 def record_answer(ctx: AppContext, who: Who, click: Click, now: datetime) -> AnswerResult:
     """Store an answer (``click.level`` 1-4, or None for N/A); stale and repeated clicks change nothing."""
-    return _apply(ctx, who, click, now, lambda s: flow.answer(ctx.bank, s, click.question_id, click.level, now))
+    result = _apply(ctx, who, click, now, lambda s: flow.answer(ctx.bank, s, click.question_id, click.level, now))
+    return replace(result, progress=evidence.with_evidence(ctx.sessions, who, result.progress, now))
 
 
 def go_back(ctx: AppContext, who: Who, click: Click, now: datetime) -> AnswerResult:
     """Step back from ``click.question_id`` to the previous question so its answer can be changed."""
-    return _apply(ctx, who, click, now, lambda s: flow.back(ctx.bank, s, click.question_id, now))
+    result = _apply(ctx, who, click, now, lambda s: flow.back(ctx.bank, s, click.question_id, now))
+    return replace(result, progress=evidence.with_evidence(ctx.sessions, who, result.progress, now))
 
 
 def attach_message(ctx: AppContext, assessment_id: int, channel_id: str, message_ts: str) -> None:

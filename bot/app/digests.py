@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.app.context import AppContext
+from bot.app.evidence import WINDOW_DAYS
 from bot.app.outreach import OutreachSettings
 from bot.app.types import DigestSetting, Who
-from bot.db import digests, people, sends
-from bot.domain.digest import Digest, Subscription, build_digest
+from bot.db import digests, people, sends, signal_metrics
+from bot.domain.digest import Digest, Signals, Subscription, build_digest
+from bot.domain.measured import measurements
 from bot.domain.schedule import Cadence, period_label
 
 
@@ -37,8 +39,18 @@ def team_digest(ctx: AppContext, ws_id: int, sub: Subscription, now: datetime, s
         aggregate = digests.team_aggregate(session, sub.id, ws_id, now - settings.cadence, now)
         members = digests.member_count(session, sub.id)
         last = sends.last_digest(session, ws_id, sub.channel_id)
+        signals = None
+        if signal_metrics.has_signals(session, sub.channel_id):
+            metrics = signal_metrics.channel_metrics(session, sub.channel_id, now, WINDOW_DAYS)
+            signals = Signals(sub.channel_id, WINDOW_DAYS, measurements(metrics))
     label = period_label(Cadence(sub.cadence), now)
     previous = last.payload if last else None
     return build_digest(
-        ctx.bank, aggregate, members=members, min_respondents=settings.min_respondents, period=label, previous=previous
+        ctx.bank,
+        aggregate,
+        members=members,
+        min_respondents=settings.min_respondents,
+        period=label,
+        previous=previous,
+        signals=signals,
     )

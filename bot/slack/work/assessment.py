@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.app import assessment, preferences
+from bot.app import assessment, evidence, preferences
 from bot.app.types import AnswerResult, Click, Progress, Who
 from bot.domain.flow import Outcome, Status
 from bot.slack import ids
@@ -47,7 +47,8 @@ def _render(task: Task, who: Who, result: AnswerResult, note: str) -> None:
     elif result.outcome is Outcome.COMPLETED:
         dm.update(client, where, build_closed_message(f"✅ All {progress.total} questions answered. {note}"))
         assert progress.report is not None
-        dm.post(client, channel, build_report_message(progress.report))
+        measured = evidence.by_dimension(deps.ctx.sessions, who, deps.ctx.bank, deps.clock())
+        dm.post(client, channel, build_report_message(progress.report, measured))
         dm.publish_home(client, deps, who)
     elif progress.status is Status.ASKING and progress.message_ts in (None, ts):
         # A repeated click on the live message: show the current question again, which

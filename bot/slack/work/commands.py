@@ -7,7 +7,7 @@ import re
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.app import digests, preferences, results, signals
+from bot.app import digests, evidence, preferences, results, signals
 from bot.app.types import Who
 from bot.domain.signals import SourceKind
 from bot.slack.blocks.common import Message, build_text_message
@@ -37,7 +37,7 @@ def run_command(task: Task) -> None:
     elif sub == "report":
         report = results.latest_report(deps.ctx.sessions, who)
         reply = (
-            build_report_message(report)
+            build_report_message(report, evidence.by_dimension(deps.ctx.sessions, who, deps.ctx.bank, deps.clock()))
             if report
             else build_text_message("You have no completed assessment yet. Run `/compass start` to take one.")
         )
