@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
 import pytest
+from conftest import SMALL_BANK
 from fakeslack import BOT_TOKEN, TEAM_ID, FakeSlack
 from slack_sdk import WebClient
 from sqlalchemy import func, select
@@ -410,3 +411,46 @@ def test_digest_now_posts_at_once_even_mid_period(slack: FakeSlack, client: WebC
     assert "🟢" in str(channel_posts(slack)[0].blocks)
     with pytest.raises(LookupError):
         post_digest_now(deps, client, settings(), "C0NOPE", TUESDAY)
+
+
+def test_a_digest_with_signals_shows_them_and_flags_where_the_team_answered_far_from_them(
+    slack: FakeSlack, client: WebClient, database: Database, small_bank: Questionnaire
+) -> None:
+    import copy
+    import json
+
+    from bot.app import signals
+    from bot.domain.questionnaire import parse_questionnaire
+    from bot.domain.signals import SourceKind
+
+    doc = json.loads(SMALL_BANK.read_text())
+    doc = copy.deepcopy(doc)
+    levels = {"on-demand": 4, "daily": [3, 4], "weekly": [2, 3], "monthly": 2, "fewer": 1}
+    doc["questions"][1]["evidence"] = [{"metric": "deployment_frequency", "levels": levels}]
+    deps = AppContext(database.sessions, parse_questionnaire(doc))
+    humans = [f"U{i}" for i in range(1, 6)]
+    team(slack, humans)
+    subscribe(deps, TUESDAY - timedelta(days=40))
+    source = signals.add_source(
+        database.sessions, SourceKind.EVENTS, CHANNEL, TUESDAY, created_by="U0LEAD", team=TEAM_ID, secret="tok"
+    )
+    lines = [
+        json.dumps(
+            {
+                "type": "deployment",
+                "id": f"d{i}",
+                "at": (TUESDAY - timedelta(days=20 * i)).isoformat(),
+                "sha": f"{i:040x}",
+            }
+        )
+        for i in (1, 2)  # two in the last 90 days: DORA's "monthly" band, which the bank says supports L2
+    ]
+    signals.import_events(database.sessions, source.source.id, lines, TUESDAY)
+    for user in humans:
+        assess(deps, user, [2, 4, 2, 2, 2], TUESDAY - timedelta(days=10))  # everyone says L4 on the cited question
+    assert run_due(deps, client, settings(), TUESDAY, pacer()).digests == 1
+    (digest,) = channel_posts(slack)
+    body = json.dumps(digest.blocks, ensure_ascii=False)
+    assert f"*Measured* in <#{CHANNEL}>, last 90 days" in body and "2 production deployments" in body
+    title = deps.bank.questions[1].title
+    assert f":warning: *{title}*: self-assessed 🟢 L4, measured 🟠 L2" in body
