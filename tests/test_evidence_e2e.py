@@ -72,6 +72,11 @@ def test_the_question_citing_deployments_shows_the_teams_measurement_and_the_dig
         assert request("POST", app.url + path.group(0), json.dumps(deployments), headers).status == 200
 
         slack = Slack(app.url, fake.response_url())
+        before = len(fake.responses)
+        body = slack.command_body(USER, "signals", channel=CHANNEL)
+        assert slack.send(body, "application/x-www-form-urlencoded").status == 200
+        listed = json.dumps(fake.wait_for(lambda: len(fake.responses) > before and fake.responses[-1]))
+        assert "20 production deployments, 1.6 a week (daily)" in listed
         assert slack.command(USER, "start").status == 200
         first = fake.wait_for(lambda: fake.dm_messages(USER) and fake.dm_messages(USER)[-1])
         assert "📊" not in text_of(first)  # this question cites no metric

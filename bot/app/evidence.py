@@ -68,3 +68,9 @@ def by_dimension(sessions: SessionFactory, who: Who, bank: Questionnaire, now: d
         if evidence is not None:
             result[dimension.id] = evidence
     return result
+
+
+def channel_measurements(sessions: SessionFactory, channel_id: str, now: datetime) -> dict[str, Measurement]:
+    """What a channel's sources measured over the window, by metric."""
+    with sessions() as session:
+        return measurements(signal_metrics.channel_metrics(session, channel_id, now, WINDOW_DAYS))

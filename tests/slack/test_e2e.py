@@ -415,6 +415,7 @@ def test_signals_in_slack_list_the_channel_sources_and_add_one_whose_secret_only
     assert path and secret
     listed = json.dumps(reply_to("signals"))
     assert path.group(1) in listed and secret.group(1) not in listed  # shown once, never again
+    assert "Nothing measured yet" in listed
     payload = json.dumps({"zen": "Keep it logically awesome.", "hook_id": 1})
     signature = "sha256=" + hmac.new(secret.group(1).encode(), payload.encode(), hashlib.sha256).hexdigest()
     headers = {

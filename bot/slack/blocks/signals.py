@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.app.evidence import WINDOW_DAYS
 from bot.app.signals import NewSource, SourceView
+from bot.domain.evidence import Measurement
 from bot.domain.signals import SourceKind
 from bot.slack.blocks.common import Message, context, section
 
@@ -34,8 +36,10 @@ def webhook_url(public_url: str | None, path: str) -> str:
     return (public_url.rstrip("/") if public_url else "https://YOUR-HOST") + path
 
 
-def build_signals_message(channel_id: str, sources: Sequence[SourceView], public_url: str | None) -> Message:
-    """The channel's sources, each with its webhook URL, and how to add one."""
+def build_signals_message(
+    channel_id: str, sources: Sequence[SourceView], public_url: str | None, measured: Sequence[Measurement] = ()
+) -> Message:
+    """The channel's sources, each with its webhook URL, what they measured, and how to add one."""
     if not sources:
         text = (
             f"<#{channel_id}> has no delivery signals yet. Compass can measure deployments, lead time, "
@@ -49,6 +53,11 @@ def build_signals_message(channel_id: str, sources: Sequence[SourceView], public
             f"• *{s.kind.value}* `{s.id}`: `{webhook_url(public_url, s.path)}` (environment `{s.environment}`, "
             f"added by <@{s.created_by}> on {s.created_at:%Y-%m-%d})"
         )
+    if measured:
+        lines.append(f"*Measured, last {WINDOW_DAYS} days*")
+        lines.extend(f"• {m.phrase}" for m in measured)
+    else:
+        lines.append("_Nothing measured yet: the first deployment, push or incident they report shows here._")
     blocks = [section("\n".join(lines)), context(f"{HOW_TO_ADD} Secrets are shown only once, when a source is added.")]
     return Message(f"Delivery signals for {channel_id}: {len(sources)} source(s)", tuple(blocks))
 

@@ -99,7 +99,9 @@ def signals_command(task: Task, who: Who, here: str, args: list[str]) -> Message
     if here.startswith("D") or not here:
         return build_text_message("Delivery signals belong to a team channel: run `/compass signals` there.")
     if not args:
-        return build_signals_message(here, signals.list_sources(deps.ctx.sessions, channel_id=here), deps.public_url)
+        sources = signals.list_sources(deps.ctx.sessions, channel_id=here)
+        measured = evidence.channel_measurements(deps.ctx.sessions, here, deps.clock()) if sources else {}
+        return build_signals_message(here, sources, deps.public_url, tuple(measured.values()))
     kinds = ", ".join(k.value for k in SourceKind)
     if args[0].lower() != "add" or len(args) != 2 or args[1].lower() not in {k.value for k in SourceKind}:
         return build_text_message(
