@@ -137,11 +137,9 @@ def _lead_time(dialect: str, channel_id: str, sources: Any, since: datetime, now
 
     def push_time(source: Any, sha: Any) -> Any:
         """When the push whose head is ``sha`` happened (its first push, if pushed again)."""
-        return (
-            select(func.min(push.pushed_at))
-            .where(push.source_id == source, push.head == sha, push.type == CHANGE)
-            .scalar_subquery()
-        )
+        # Only changes have a head; no type filter, which would tempt the planner onto the
+        # (source_id, type, pushed_at) index and a scan of every change.
+        return select(func.min(push.pushed_at)).where(push.source_id == source, push.head == sha).scalar_subquery()
 
     # The window's successful deployments, plus the one before the window of each source, so that
     # the first deployment in the window knows its predecessor.
