@@ -250,7 +250,7 @@ class SignalEventRow(Base):
         Index("ix_signal_events_source_type_at", "source_id", "type", "at"),
         # lead time: the push whose head is a deployed sha, then the changes pushed since (migration 0008)
         Index("ix_signal_events_source_head", "source_id", "head", "pushed_at"),
-        Index("ix_signal_events_source_pushed_at", "source_id", "pushed_at"),
+        Index("ix_signal_events_source_type_pushed_at", "source_id", "type", "pushed_at", "at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -21,7 +21,7 @@ Medians use ROW_NUMBER/COUNT windows, which both SQLite and PostgreSQL have.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -34,7 +34,6 @@ from sqlalchemy import (
     exists,
     func,
     literal,
-    or_,
     select,
 )
 from sqlalchemy.orm import Session, aliased
@@ -51,6 +50,7 @@ OPENED = SignalType.INCIDENT_OPENED.value
 RESOLVED = SignalType.INCIDENT_RESOLVED.value
 TRAINING = SignalType.TRAINING_RUN.value
 MODEL = SignalType.MODEL_DEPLOYED.value
+THE_START = datetime(1970, 1, 1, tzinfo=UTC)  # the lower bound of a source's first deployment
 
 
 def has_signals(session: Session, channel_id: str) -> bool:
@@ -137,11 +137,9 @@ def _lead_time(dialect: str, channel_id: str, sources: Any, since: datetime, now
 
     def push_time(source: Any, sha: Any) -> Any:
         """When the push whose head is ``sha`` happened (its first push, if pushed again)."""
-        return (
-            select(func.min(push.pushed_at))
-            .where(push.source_id == source, push.head == sha, push.type == CHANGE)
-            .scalar_subquery()
-        )
+        # Only changes have a head; no type filter, which would tempt the planner onto the
+        # (source_id, type, pushed_at) index and a scan of every change.
+        return select(func.min(push.pushed_at)).where(push.source_id == source, push.head == sha).scalar_subquery()
 
     # The window's successful deployments, plus the one before the window of each source, so that
     # the first deployment in the window knows its predecessor.
@@ -174,12 +172,15 @@ def _lead_time(dialect: str, channel_id: str, sources: Any, since: datetime, now
             d.c.at,
             push_time(d.c.source_id, d.c.sha).label("upper"),
             case(
-                (d.c.prev_at.is_(None), None),
+                (d.c.prev_at.is_(None), literal(THE_START, type_=E.at.type)),
                 else_=func.coalesce(push_time(d.c.source_id, d.c.prev_sha), d.c.prev_at),
             ).label("lower"),
         )
         .where(d.c.at >= since)
-        .subquery("bounds")
+        # Computed once per deployment: inlined into the join, SQLite would recompute the push
+        # lookups per change and could not bound the index range on both sides.
+        .cte("bounds")
+        .prefix_with("MATERIALIZED")
     )
     change = aliased(E, name="change")
     lead = _seconds(dialect, bounds.c.at, change.at)
@@ -191,8 +192,8 @@ def _lead_time(dialect: str, channel_id: str, sources: Any, since: datetime, now
             and_(
                 change.source_id == bounds.c.source_id,
                 change.type == CHANGE,
+                change.pushed_at > bounds.c.lower,
                 change.pushed_at <= bounds.c.upper,
-                or_(bounds.c.lower.is_(None), change.pushed_at > bounds.c.lower),
             ),
         )
         .where(lead > 0)

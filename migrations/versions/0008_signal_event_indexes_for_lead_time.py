@@ -24,9 +24,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index("ix_signal_events_source_head", "signal_events", ["source_id", "head", "pushed_at"])
-    op.create_index("ix_signal_events_source_pushed_at", "signal_events", ["source_id", "pushed_at"])
+    op.create_index("ix_signal_events_source_type_pushed_at", "signal_events", ["source_id", "type", "pushed_at", "at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_signal_events_source_pushed_at", table_name="signal_events")
+    op.drop_index("ix_signal_events_source_type_pushed_at", table_name="signal_events")
     op.drop_index("ix_signal_events_source_head", table_name="signal_events")
