@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import SignalDelivery, SignalEventRow, SignalSource, Workspace
-from bot.db.sql import CHUNK, insert_or_skip, rowcount
+from bot.db.sql import insert_or_skip, rowcount
 from bot.domain.signals import SignalEvent, SignalType, SourceKind
 
 
@@ -120,8 +120,8 @@ def sources_by_id(session: Session, source_ids: Iterable[str]) -> dict[str, Sour
     wanted = sorted(set(source_ids))
     if not wanted:
         return {}
-    rows = session.scalars(select(SignalSource).where(SignalSource.id.in_(wanted)))
-    return {row.id: _source(row) for row in rows}
+    found = session.scalars(select(SignalSource).where(SignalSource.id.in_(wanted)))
+    return {row.id: _source(row) for row in found}
 
 
 NewDelivery = tuple[Source, tuple[str, str, str], Sequence[SignalEvent], datetime]  # source, delivery, events, now
@@ -150,14 +150,12 @@ def record_deliveries(session: Session, batch: Sequence[NewDelivery]) -> list[bo
                 "received_at": now,
             }
         )
-    inserted: dict[tuple[str, str], int] = {}
-    for start in range(0, len(rows), CHUNK // 5):  # five bound parameters a row
-        stmt = (
-            insert_or_skip(session, SignalDelivery, ["source_id", "delivery_id"])
-            .values(rows[start : start + CHUNK // 5])
-            .returning(SignalDelivery.id, SignalDelivery.source_id, SignalDelivery.delivery_id)
-        )
-        inserted.update({(source_id, delivery_id): pk for pk, source_id, delivery_id in session.execute(stmt)})
+    # executemany with RETURNING: SQLAlchemy sends it as multi-row INSERTs from one cached statement.
+    stmt = insert_or_skip(session, SignalDelivery, ["source_id", "delivery_id"]).returning(
+        SignalDelivery.id, SignalDelivery.source_id, SignalDelivery.delivery_id
+    )
+    result = session.connection().execute(stmt, rows)
+    inserted = {(source_id, delivery_id): pk for pk, source_id, delivery_id in result}
     stored = [False] * len(batch)
     events: list[dict[str, object]] = []
     for key, place in first.items():

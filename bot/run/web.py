@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
-HTTP_THREADS = 8
+HTTP_THREADS = 32
 
 
 class CompassWSGI:
