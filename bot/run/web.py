@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
-HTTP_THREADS = 32
+HTTP_THREADS = 32  # webhooks wait in their thread for a shared commit: more of them share one (issue 10)
 
 
 class CompassWSGI:
