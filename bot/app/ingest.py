@@ -29,8 +29,6 @@ from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
 
-from sqlalchemy import Connection, Engine
-
 from bot.app import signals
 from bot.app.signals import Checked, Incoming, Outcome, Receipt
 from bot.db import signals as store
@@ -112,8 +110,6 @@ class DeliveryWriter:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = False
-        self._engine: Engine = sessions.kw["bind"]
-        self._connection: Connection | None = None  # the writer thread's, between batches
 
     def store(self, checked: Checked, now: datetime) -> _Result:
         """Store one delivery, or learn it was stored before; raises NotStored after ``patience``."""
@@ -146,9 +142,6 @@ class DeliveryWriter:
                 self._waiting.put(None)
         if thread is not None:
             thread.join(timeout)
-        if self._connection is not None and (thread is None or not thread.is_alive()):
-            self._connection.close()
-            self._connection = None
 
     def _run(self) -> None:
         while True:
@@ -187,23 +180,7 @@ class DeliveryWriter:
             item.finish(result)
 
     def _commit(self, batch: list[_Waiting]) -> list[_Result]:
-        # The writer keeps its connection between batches: checking one out of the pool costs a
-        # round trip (pre-ping), as much as each statement. A connection that died meanwhile (a
-        # database restart) fails the batch as unavailable: tried once more on a fresh, pinged one.
-        held, self._connection = self._connection, None
-        connection = held if held is not None else self._engine.connect()
-        try:
-            kept = self._store(connection, batch)
-        except Exception as exc:
-            connection.close()
-            if held is not None and is_unavailable(exc):
-                return self._commit(batch)
-            raise
-        self._connection = connection
-        return kept
-
-    def _store(self, connection: Connection, batch: list[_Waiting]) -> list[_Result]:
-        with self._sessions(bind=connection) as session, session.begin():
+        with self._sessions.begin() as session:
             current = store.sources_by_id(session, {w.checked.source.id for w in batch})
             fresh = [w for w in batch if current.get(w.checked.source.id) == w.checked.source]
             kept = store.record_deliveries(
