@@ -4,11 +4,14 @@ signed and shaped as GitHub, GitLab, MLflow and a CI send them, over real HTTP a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -310,3 +313,63 @@ def test_list_rotate_import_and_remove(env: Env, tmp_path: Path) -> None:
     assert env.post(made.path, json.dumps(event), fresh).status == 404
     gone = CliRunner().invoke(main, ["signals", "remove", made.id], env={"DATABASE_URL": env.url})
     assert gone.exit_code == 1
+
+
+# --- many at once (group commit) -------------------------------------------------------------
+
+
+def _distinct_github(i: int) -> tuple[str, object]:
+    sha = hashlib.sha1(f"concurrent-{i}".encode()).hexdigest()
+    if i % 2 == 0:
+        return "push", github_push([(sha, "2026-11-30T09:00:00Z")], after=sha)
+    return "deployment_status", github_deployment_status(sha=sha, deployment_id=50_000 + i)
+
+
+def test_fifty_at_once_with_replays_and_a_forgery_store_each_valid_delivery_exactly_once(env: Env) -> None:
+    made = env.add("github")
+    sends: list[tuple[str, str, dict[str, str]]] = []  # (delivery id, body, headers)
+    for i in range(40):
+        event, payload = _distinct_github(i)
+        body, delivery = dumps(payload), str(uuid.uuid4())
+        sends.append((delivery, body, github_headers(made.secret, body, event, delivery)))
+    sends += [sends[i] for i in range(9)]  # redeliveries, racing their originals
+    forged_body = dumps(github_push([("f" * 40, "2026-11-30T09:00:00Z")], after="f" * 40))
+    forged_id = str(uuid.uuid4())
+    sends.append((forged_id, forged_body, github_headers("not-the-secret", forged_body, "push", forged_id)))
+    start = threading.Barrier(len(sends))
+
+    def send(item: tuple[str, str, dict[str, str]]) -> Reply:
+        start.wait()
+        return env.post(made.path, item[1], item[2])
+
+    with ThreadPoolExecutor(len(sends)) as pool:
+        replies = list(pool.map(send, sends))
+
+    assert replies[-1].status == 401
+    assert all(r.status == 200 for r in replies[:-1]), [(r.status, r.body) for r in replies if r.status != 200]
+    outcomes: dict[str, list[str]] = {}
+    for (delivery, _, _), reply in zip(sends[:-1], replies[:-1], strict=True):
+        outcomes.setdefault(delivery, []).append(reply.json()["outcome"])
+    assert all(o.count("stored") == 1 and o.count("already stored") == len(o) - 1 for o in outcomes.values()), outcomes
+    assert env.counts(made.id) == (40, 40)  # one event each: a commit, or a deployment
+    with env.db.sessions() as s:
+        ids = set(s.scalars(select(SignalDelivery.delivery_id).where(SignalDelivery.source_id == made.id)))
+    assert ids == set(outcomes) and forged_id not in ids
+
+
+def test_a_rotated_secret_and_a_removed_source_take_effect_at_once_despite_the_cache(env: Env) -> None:
+    made = env.add("events")
+    old = {"Content-Type": "application/json", "Authorization": f"Bearer {made.secret}"}
+
+    def event(n: int) -> str:
+        return json.dumps({"type": "incident_opened", "id": f"INC-{n}", "at": "2026-11-30T10:00:00Z"})
+
+    assert env.post(made.path, event(1), old).status == 200  # the source is in the web process's cache now
+    new = re.search(r"^token: (\S+)$", env.cli("signals", "rotate", made.id), re.M)
+    assert new is not None
+    assert env.post(made.path, event(2), old).status == 401  # the writer saw the change: checked again
+    fresh = {**old, "Authorization": f"Bearer {new.group(1)}"}
+    assert env.post(made.path, event(3), fresh).status == 200  # the cached copy refused it: looked up again
+    assert [r.external_id for r in env.events(made.id)] == ["INC-1", "INC-3"]
+    assert "removed source" in env.cli("signals", "remove", made.id)
+    assert env.post(made.path, event(4), fresh).status == 404

@@ -1,9 +1,10 @@
 """Delivery signals: receiving webhooks and events, and managing the sources that send them.
 
-``receive`` is the whole of a webhook's handling in one transaction: find the source, check the
-sender's signature or token on the raw bytes before anything is parsed, normalise the payload
-(pure and cheap, so it is done here rather than queued for a worker) and store the raw delivery
-with its events once. A 2xx therefore always means "stored".
+``check`` is a webhook's handling before storage, with no database: check the sender's
+signature or token on the raw bytes before anything is parsed, then normalise the payload
+(pure and cheap, so it is done in the request rather than queued for a worker).
+``bot.app.ingest`` finds the source (cached) and stores the raw delivery with its events once,
+many requests' deliveries in one transaction, before the answer: a 2xx always means "stored".
 """
 
 from __future__ import annotations
@@ -127,42 +128,66 @@ def _stored_secret(kind: SourceKind, secret: str) -> str:
 # --- receiving ---------------------------------------------------------------------------------
 
 
-def receive(sessions: SessionFactory, incoming: Incoming, now: datetime) -> Receipt:
-    """Check, normalise and store one delivery, in one transaction.
+@dataclass(frozen=True)
+class Checked:
+    """A delivery whose signature or token passed and whose payload parsed: ready to be stored."""
 
-    Nothing is stored unless the outcome is STORED.
-    """
+    source: store.Source
+    delivery: tuple[str, str, str]  # delivery id, event name, raw payload
+    events: tuple[SignalEvent, ...]
+
+
+def source_kind(name: str) -> SourceKind | None:
     try:
-        kind = SourceKind(incoming.kind)
+        return SourceKind(name)
     except ValueError:
+        return None
+
+
+def check(source: store.Source | None, incoming: Incoming, now: datetime) -> Receipt | Checked:
+    """Check a delivery against its source and normalise it, without a database.
+
+    The signature or token is checked on the raw bytes before anything is parsed. Returns the
+    answer when there is nothing to store (unknown source, unauthorized, invalid, ignored, pong),
+    else what to store.
+    """
+    kind = source_kind(incoming.kind)
+    if kind is None:
         return Receipt(Outcome.UNKNOWN_SOURCE, f"no source kind {incoming.kind!r}")
-    with sessions.begin() as session:
-        source = store.find_source(session, incoming.source_id)
-        if source is None or source.kind is not kind:
-            return Receipt(Outcome.UNKNOWN_SOURCE, f"no {kind.value} source {incoming.source_id!r}")
-        problem = _authenticate(source, incoming, now)
-        if problem is not None:
-            # The source id only: never the secret, the token or the signature.
-            log.warning("signals: refused a delivery to source %s: %s", source.id, problem)
-            return Receipt(Outcome.UNAUTHORIZED, problem)
-        try:
-            text = incoming.body.decode("utf-8")
-            payload = json.loads(text)
-        except (UnicodeDecodeError, ValueError):
-            return Receipt(Outcome.INVALID, "body: not JSON")
-        event_name = _event_name(kind, incoming.headers, payload)
-        if kind is SourceKind.GITHUB and event_name == github.PING:
-            return Receipt(Outcome.PONG, "pong")
-        try:
-            parsed = _parse(source, event_name, payload)
-        except PayloadError as exc:
-            return Receipt(Outcome.INVALID, str(exc))
-        if parsed.ignored is not None:
-            return Receipt(Outcome.IGNORED, parsed.ignored)
-        delivery_id = _delivery_id(kind, incoming, parsed.events)
-        if not store.record_delivery(session, source, (delivery_id, event_name[:64], text), parsed.events, now):
-            return Receipt(Outcome.DUPLICATE, f"delivery {delivery_id} was already stored")
-        return Receipt(Outcome.STORED, f"{len(parsed.events)} event(s)", len(parsed.events))
+    if source is None or source.kind is not kind:
+        return Receipt(Outcome.UNKNOWN_SOURCE, f"no {kind.value} source {incoming.source_id!r}")
+    problem = _authenticate(source, incoming, now)
+    if problem is not None:
+        return Receipt(Outcome.UNAUTHORIZED, problem)
+    try:
+        text = incoming.body.decode("utf-8")
+        payload = json.loads(text)
+    except (UnicodeDecodeError, ValueError):
+        return Receipt(Outcome.INVALID, "body: not JSON")
+    event_name = _event_name(kind, incoming.headers, payload)
+    if kind is SourceKind.GITHUB and event_name == github.PING:
+        return Receipt(Outcome.PONG, "pong")
+    try:
+        parsed = _parse(source, event_name, payload)
+    except PayloadError as exc:
+        return Receipt(Outcome.INVALID, str(exc))
+    if parsed.ignored is not None:
+        return Receipt(Outcome.IGNORED, parsed.ignored)
+    delivery_id = _delivery_id(kind, incoming, parsed.events)
+    return Checked(source, (delivery_id, event_name[:64], text), tuple(parsed.events))
+
+
+def stored(checked: Checked) -> Receipt:
+    return Receipt(Outcome.STORED, f"{len(checked.events)} event(s)", len(checked.events))
+
+
+def duplicate(checked: Checked) -> Receipt:
+    return Receipt(Outcome.DUPLICATE, f"delivery {checked.delivery[0]} was already stored")
+
+
+def find_source(sessions: SessionFactory, source_id: str) -> store.Source | None:
+    with sessions() as session:
+        return store.find_source(session, source_id)
 
 
 def _authenticate(source: store.Source, incoming: Incoming, now: datetime) -> str | None:

@@ -5,7 +5,7 @@ Functions take the session first and never commit; they return plain records.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -113,6 +113,62 @@ def record_delivery(
         return False
     add_events(session, source, events, inserted)
     return True
+
+
+def sources_by_id(session: Session, source_ids: Iterable[str]) -> dict[str, Source]:
+    """The sources with these ids that exist, by id (one query)."""
+    wanted = sorted(set(source_ids))
+    if not wanted:
+        return {}
+    found = session.scalars(select(SignalSource).where(SignalSource.id.in_(wanted)))
+    return {row.id: _source(row) for row in found}
+
+
+NewDelivery = tuple[Source, tuple[str, str, str], Sequence[SignalEvent], datetime]  # source, delivery, events, now
+
+
+def record_deliveries(session: Session, batch: Sequence[NewDelivery]) -> list[bool]:
+    """``record_delivery`` for many deliveries in two statements (the deliveries, then their events).
+
+    Returns, for each delivery in order, True when it was stored and False for a delivery id
+    already stored (before, or earlier in the same batch): nothing of that one is written.
+    """
+    first: dict[tuple[str, str], int] = {}  # (source id, delivery id) -> its first place in the batch
+    for place, (source, (delivery_id, _, _), _, _) in enumerate(batch):
+        first.setdefault((source.id, delivery_id), place)
+    if not first:
+        return []
+    rows = []
+    for key, place in first.items():
+        _, (delivery_id, event_name, payload), _, now = batch[place]
+        rows.append(
+            {
+                "source_id": key[0],
+                "delivery_id": delivery_id,
+                "event_name": event_name,
+                "payload": payload,
+                "received_at": now,
+            }
+        )
+    # executemany with RETURNING: SQLAlchemy sends it as multi-row INSERTs from one cached statement.
+    stmt = insert_or_skip(session, SignalDelivery, ["source_id", "delivery_id"]).returning(
+        SignalDelivery.id, SignalDelivery.source_id, SignalDelivery.delivery_id
+    )
+    result = session.connection().execute(stmt, rows)
+    inserted = {(source_id, delivery_id): pk for pk, source_id, delivery_id in result}
+    stored = [False] * len(batch)
+    events: list[dict[str, object]] = []
+    for key, place in first.items():
+        pk = inserted.get(key)
+        if pk is None:
+            continue
+        stored[place] = True
+        source, _, found, _ = batch[place]
+        events.extend(_row(source, event, pk) for event in found)
+    if events:
+        stmt = insert_or_skip(session, SignalEventRow, ["source_id", "type", "external_id"])
+        session.connection().execute(stmt, events)
+    return stored
 
 
 def add_events(session: Session, source: Source, events: Sequence[SignalEvent], delivery_pk: int | None = None) -> int:

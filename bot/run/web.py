@@ -11,6 +11,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.app import health
+from bot.app.ingest import Ingest
 from bot.config import Settings
 from bot.run import webhooks
 from bot.run.watchdog import Watchdog
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
-HTTP_THREADS = 8
+HTTP_THREADS = 32  # webhooks wait in their thread for a shared commit: more of them share one (issue 10)
 
 
 class CompassWSGI:
@@ -33,6 +34,7 @@ class CompassWSGI:
         self.slack = SlackRequestHandler(app, path=EVENTS_PATH)
         self.deps = deps
         self.watchdog = watchdog
+        self.signals = Ingest(deps.ctx.sessions)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
@@ -41,12 +43,13 @@ class CompassWSGI:
             start_response(status, [("Content-Type", "text/plain; charset=utf-8")])
             return ["\n".join(health.describe(report)).encode() + b"\n"]
         if str(environ.get("PATH_INFO", "")).startswith(webhooks.PREFIX):
-            return webhooks.handle(environ, start_response, self.deps.ctx.sessions, self.deps.clock())
+            return webhooks.handle(environ, start_response, self.signals, self.deps.clock())
         return self.slack(environ, start_response)
 
     def close(self) -> None:
         if self.watchdog is not None:
             self.watchdog.stop()
+        self.signals.close()
         if self.deps.outbox is not None:
             self.deps.outbox.close()
 

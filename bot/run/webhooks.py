@@ -1,7 +1,7 @@
 """POST /signals/<kind>/<source-id>: webhooks from GitHub, GitLab, MLflow and any CI, over WSGI.
 
 Only HTTP here (the path, the size limit, the status codes); checking, normalising and storing
-are ``bot.app.signals.receive``'s, in one transaction, before the answer: a 2xx means stored.
+are ``bot.app.ingest.Ingest.receive``'s (group commit), before the answer: a 2xx means stored.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from bot.app import signals
+from bot.app.ingest import Ingest
 from bot.app.signals import Incoming, Outcome
-from bot.db.session import SessionFactory
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +58,7 @@ def _read(environ: dict[str, Any]) -> bytes | None:
 
 
 def handle(
-    environ: dict[str, Any], start_response: Callable[..., Any], sessions: SessionFactory, now: datetime
+    environ: dict[str, Any], start_response: Callable[..., Any], ingest: Ingest, now: datetime
 ) -> Iterable[bytes]:
     parts = str(environ.get("PATH_INFO", ""))[len(PREFIX) :].split("/")
     if len(parts) != 2 or not all(parts):
@@ -75,8 +74,8 @@ def handle(
     if body is None:
         return _answer(start_response, "413 Content Too Large", {"ok": False, "error": f"body over {MAX_BODY} bytes"})
     try:
-        receipt = signals.receive(sessions, Incoming(parts[0], parts[1], _headers(environ), body), now)
-    except Exception:  # the database is out of reach, most likely: the sender may retry, nothing was stored
+        receipt = ingest.receive(Incoming(parts[0], parts[1], _headers(environ), body), now)
+    except Exception:  # the database is slow or out of reach, most likely: the sender may retry
         log.exception("signals: could not store a delivery to source %s", parts[1])
         return _answer(start_response, "503 Service Unavailable", {"ok": False, "error": "not stored, try again"})
     ok = receipt.outcome in (Outcome.STORED, Outcome.DUPLICATE, Outcome.PONG, Outcome.IGNORED)

@@ -1,0 +1,227 @@
+"""Taking delivery signals fast: sources cached in the web process, deliveries stored by group commit.
+
+One transaction per webhook capped a web process at ~150 webhooks/s (docs/benchmarks.md).
+Here a request thread finds the source in a cache (``SOURCE_TTL`` seconds; a miss reads the
+database), checks the signature and parses outside any transaction, then hands what is to be
+stored to one writer thread and waits. The writer stores every delivery waiting in ONE
+transaction and wakes each request with its own answer (stored, or already stored), so a 2xx
+still means "committed".
+
+A cached copy is never trusted for storing: the writer reads the batch's sources again in its
+own transaction and sends back any delivery checked against a copy that has since changed
+(rotated secret, edited environment) or gone (removed source); that request looks the source
+up afresh and is checked again. A 401 or 404 decided on a cached copy is looked up afresh too
+(a new secret works at once). What a stale copy can still do, for up to ``SOURCE_TTL`` after a
+change: answer 400, 202 or the GitHub ping for a removed source (nothing is stored).
+
+A batch that fails is stored again one delivery per transaction, so one bad row fails only its
+own request. A request not stored within ``PATIENCE`` seconds gets an error (503 over HTTP):
+it may still be stored by a transaction already under way; a redelivery is then "already stored".
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from enum import Enum
+
+from bot.app import signals
+from bot.app.signals import Checked, Incoming, Outcome, Receipt
+from bot.db import signals as store
+from bot.db.availability import is_unavailable, one_line
+from bot.db.session import SessionFactory
+
+log = logging.getLogger(__name__)
+
+SOURCE_TTL = 5.0  # seconds a cached source answers without the database
+PATIENCE = 5.0  # seconds a request waits for its delivery to be committed
+MAX_BATCH = 200  # deliveries per transaction
+
+
+class NotStored(RuntimeError):
+    """The delivery could not be stored in time (the database is slow or away): nothing was acknowledged."""
+
+
+class _Result(Enum):
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    STALE = "stale"  # checked against a source that has changed since: check it again
+
+
+class SourceCache:
+    """Sources by id for ``ttl`` seconds; unknown ids are not cached (each is looked up)."""
+
+    def __init__(
+        self, sessions: SessionFactory, ttl: float = SOURCE_TTL, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._sessions = sessions
+        self._ttl = ttl
+        self._clock = clock
+        self._cached: dict[str, tuple[store.Source, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, source_id: str) -> tuple[store.Source | None, bool]:
+        """The source, and whether it was just read from the database (rather than the cache)."""
+        now = self._clock()
+        with self._lock:
+            hit = self._cached.get(source_id)
+        if hit is not None and now - hit[1] < self._ttl:
+            return hit[0], False
+        return self.refresh(source_id), True
+
+    def refresh(self, source_id: str) -> store.Source | None:
+        source = signals.find_source(self._sessions, source_id)
+        with self._lock:
+            if source is None:
+                self._cached.pop(source_id, None)
+            else:
+                self._cached[source_id] = (source, self._clock())
+        return source
+
+
+class _Waiting:
+    __slots__ = ("checked", "now", "done", "result", "error", "state")
+
+    def __init__(self, checked: Checked, now: datetime) -> None:
+        self.checked = checked
+        self.now = now
+        self.done = threading.Event()
+        self.result: _Result | None = None
+        self.error: BaseException | None = None
+        self.state = "waiting"  # -> "taken" by the writer, or "abandoned" by a request out of patience
+
+    def finish(self, result: _Result | None, error: BaseException | None = None) -> None:
+        self.result, self.error = result, error
+        self.done.set()
+
+
+class DeliveryWriter:
+    """One thread storing every delivery waiting in one transaction; each caller waits for its own."""
+
+    def __init__(self, sessions: SessionFactory, patience: float = PATIENCE, max_batch: int = MAX_BATCH) -> None:
+        self._sessions = sessions
+        self._patience = patience
+        self._max_batch = max_batch
+        self._waiting: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def store(self, checked: Checked, now: datetime) -> _Result:
+        """Store one delivery, or learn it was stored before; raises NotStored after ``patience``."""
+        item = _Waiting(checked, now)
+        with self._lock:
+            if self._closed:  # shutting down: no writer any more, so write it here
+                self._write([item])
+            else:
+                if self._thread is None:
+                    # Started on first use, in the process that serves (gunicorn forks after building the app).
+                    self._thread = threading.Thread(target=self._run, name="compass-signals", daemon=True)
+                    self._thread.start()
+                self._waiting.put(item)
+        if not item.done.wait(self._patience):
+            with self._lock:
+                if item.state == "waiting":
+                    item.state = "abandoned"  # the writer will skip it: nothing of it is stored
+            raise NotStored(f"not stored within {self._patience:.0f} s")
+        if item.error is not None:
+            raise NotStored(one_line(item.error)) from item.error
+        assert item.result is not None
+        return item.result
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Store what is waiting, then stop the writer."""
+        with self._lock:
+            self._closed = True
+            thread = self._thread
+            if thread is not None:
+                self._waiting.put(None)
+        if thread is not None:
+            thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            first = self._waiting.get()  # wait for work, then take whatever else arrived meanwhile
+            batch = [first]
+            while len(batch) < self._max_batch:
+                try:
+                    batch.append(self._waiting.get_nowait())
+                except queue.Empty:
+                    break
+            stopping = None in batch
+            with self._lock:
+                taken = [w for w in batch if w is not None and w.state == "waiting"]
+                for w in taken:
+                    w.state = "taken"
+            if taken:
+                self._write(taken)
+            if stopping:
+                return
+
+    def _write(self, batch: list[_Waiting]) -> None:
+        try:
+            results = self._commit(batch)
+        except Exception as exc:
+            if len(batch) == 1 or is_unavailable(exc):
+                log.warning("signals: could not store %d delivery(ies): %s", len(batch), one_line(exc))
+                for item in batch:
+                    item.finish(None, exc)
+                return
+            # One bad row must not fail the others: each on its own.
+            log.warning("signals: a batch of %d deliveries failed, storing them one by one: %s", len(batch), exc)
+            for item in batch:
+                self._write([item])
+            return
+        for item, result in zip(batch, results, strict=True):
+            item.finish(result)
+
+    def _commit(self, batch: list[_Waiting]) -> list[_Result]:
+        with self._sessions.begin() as session:
+            current = store.sources_by_id(session, {w.checked.source.id for w in batch})
+            fresh = [w for w in batch if current.get(w.checked.source.id) == w.checked.source]
+            kept = store.record_deliveries(
+                session, [(w.checked.source, w.checked.delivery, w.checked.events, w.now) for w in fresh]
+            )
+        outcome = {id(w): _Result.STORED if ok else _Result.DUPLICATE for w, ok in zip(fresh, kept, strict=True)}
+        return [outcome.get(id(w), _Result.STALE) for w in batch]
+
+
+class Ingest:
+    """``receive`` for the web process: the cache, the checks in the caller's thread, the writer."""
+
+    def __init__(self, sessions: SessionFactory, ttl: float = SOURCE_TTL, patience: float = PATIENCE) -> None:
+        self.sources = SourceCache(sessions, ttl)
+        self.writer = DeliveryWriter(sessions, patience)
+
+    def receive(self, incoming: Incoming, now: datetime) -> Receipt:
+        """Check, normalise and store one delivery; nothing is stored unless the outcome is STORED.
+
+        Raises:
+            NotStored: the database did not take it in time (the sender may try again).
+        """
+        if signals.source_kind(incoming.kind) is None:
+            return Receipt(Outcome.UNKNOWN_SOURCE, f"no source kind {incoming.kind!r}")
+        source, fresh = self.sources.get(incoming.source_id)
+        for _ in range(3):  # the cached copy, then fresh copies while the source changes under us
+            answer = signals.check(source, incoming, now)
+            if isinstance(answer, Receipt):
+                if not fresh and answer.outcome in (Outcome.UNAUTHORIZED, Outcome.UNKNOWN_SOURCE):
+                    source, fresh = self.sources.refresh(incoming.source_id), True  # a rotated secret, a new kind
+                    continue
+                if answer.outcome is Outcome.UNAUTHORIZED:
+                    # The source id only: never the secret, the token or the signature.
+                    log.warning("signals: refused a delivery to source %s: %s", incoming.source_id, answer.detail)
+                return answer
+            result = self.writer.store(answer, now)
+            if result is _Result.STALE:
+                source, fresh = self.sources.refresh(incoming.source_id), True
+                continue
+            return signals.stored(answer) if result is _Result.STORED else signals.duplicate(answer)
+        raise NotStored(f"source {incoming.source_id} kept changing while a delivery to it was stored")
+
+    def close(self) -> None:
+        self.writer.close()
