@@ -160,7 +160,12 @@ def _lead_time(dialect: str, channel_id: str, sources: Any, since: datetime, now
         .where(push.source_id == chosen.c.source_id, push.head == chosen.c.sha)
         .scalar_subquery()
     )
-    deployments = select(chosen, pushed.label("upper")).subquery("deployments")
+    looked_up = select(chosen, pushed.label("upper"))
+    if dialect != "sqlite":
+        # OFFSET 0: the lookup stays in this subquery, instead of being inlined into both the
+        # deployment's bound and the LAG of it (two lookups per deployment).
+        looked_up = looked_up.offset(0)
+    deployments = looked_up.subquery("deployments")
     d = deployments
     order = (d.c.at, d.c.id)
     previous = (
