@@ -14,7 +14,8 @@ is ``now - days <= at <= now``; only ``counted`` deployments (the source's envir
 - time to restore: the median of (resolved - opened) over incidents resolved in the window,
   opened and resolved matched by external id within a source.
 - ML: training runs and model deployments in the window; model age is the median, over models,
-  of (now - version_at) of the latest model deployment per model, up to now.
+  of (now - version_at) of the latest model deployment per model, up to now; without a
+  version_at (MLflow aliases), the time of the channel's training run of that model and version.
 
 Medians use ROW_NUMBER/COUNT windows, which both SQLite and PostgreSQL have.
 """
@@ -234,6 +235,8 @@ def _restore(dialect: str, sources: Any, since: datetime, now: datetime) -> Sele
 def _model_age(dialect: str, sources: Any, now: datetime) -> Select[Any]:
     latest = (
         select(
+            E.model,
+            E.version,
             E.version_at,
             func.row_number()
             .over(partition_by=(E.source_id, E.model), order_by=(E.at.desc(), E.id.desc()))
@@ -242,7 +245,23 @@ def _model_age(dialect: str, sources: Any, now: datetime) -> Select[Any]:
         .where(E.source_id.in_(sources), E.type == MODEL, E.at <= now)
         .subquery("latest")
     )
+    # MLflow's alias events carry no version_at: the version was created by the channel's training
+    # run of the same model and version (model_version.created). Looked up only for the latest
+    # deployment of each model, and only when version_at is missing.
+    run = aliased(E, name="run")
+    created = (
+        select(func.min(run.at))
+        .where(
+            run.source_id.in_(sources),
+            run.type == TRAINING,
+            run.model == latest.c.model,
+            run.version == latest.c.version,
+            run.at <= now,
+        )
+        .scalar_subquery()
+    )
+    version_at = func.coalesce(latest.c.version_at, created)
     now_value = literal(now, type_=E.at.type)
-    age = _seconds(dialect, now_value, latest.c.version_at)
-    ages = select(age.label("v")).where(latest.c.rn == 1, latest.c.version_at.is_not(None)).subquery("ages")
+    age = _seconds(dialect, now_value, version_at)
+    ages = select(age.label("v")).where(latest.c.rn == 1, version_at.is_not(None)).subquery("ages")
     return _median(ages)
