@@ -213,8 +213,11 @@ def seed(database: Database, rows: list[tuple[Any, ...]]) -> None:
                 for row in rows:
                     copy.write_row(row)
             raw.commit()
-            cursor.execute("ANALYZE signal_events")  # what autovacuum does soon after a bulk load
-            raw.commit()
+            # What autovacuum does soon after a bulk load (PostgreSQL 13+ vacuums after inserts
+            # too): statistics, and the visibility map that lets index-only scans skip the heap.
+            raw.driver_connection.autocommit = True  # type: ignore[union-attr]
+            cursor.execute("VACUUM ANALYZE signal_events")
+            raw.driver_connection.autocommit = False  # type: ignore[union-attr]
     finally:
         raw.close()
 

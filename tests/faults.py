@@ -59,7 +59,11 @@ def _under_fault(
     ids = question_ids(bank)
     crowd = Crowd(fake, Slack(app.url, fake.response_url()), users).start()
     if not crowd.wait(lambda: crowd.answered() >= FAULT_AT * len(users) * len(ids), 90):
-        raise RuntimeError("the crowd never got going")
+        failed = sum(p.failed_requests for p in crowd.people)
+        raise RuntimeError(
+            f"the crowd never got going: {crowd.answered()} answers in 90 s, {failed} failed requests\n"
+            + app.log()[-3000:]
+        )
     busy = [p.user for p in crowd.people if p.finished_at is None]
     broken = time.monotonic()
     repaired = fault()

@@ -14,7 +14,8 @@ is ``now - days <= at <= now``; only ``counted`` deployments (the source's envir
 - time to restore: the median of (resolved - opened) over incidents resolved in the window,
   opened and resolved matched by external id within a source.
 - ML: training runs and model deployments in the window; model age is the median, over models,
-  of (now - version_at) of the latest model deployment per model, up to now.
+  of (now - version_at) of the latest model deployment per model, up to now; without a
+  version_at (MLflow aliases), the time of the channel's training run of that model and version.
 
 Medians use ROW_NUMBER/COUNT windows, which both SQLite and PostgreSQL have.
 """
@@ -134,15 +135,8 @@ def _median(values: Any) -> Select[Any]:
 
 def _lead_time(dialect: str, channel_id: str, sources: Any, since: datetime, now: datetime) -> Select[Any]:
     push = aliased(E, name="push")
-
-    def push_time(source: Any, sha: Any) -> Any:
-        """When the push whose head is ``sha`` happened (its first push, if pushed again)."""
-        # Only changes have a head; no type filter, which would tempt the planner onto the
-        # (source_id, type, pushed_at) index and a scan of every change.
-        return select(func.min(push.pushed_at)).where(push.source_id == source, push.head == sha).scalar_subquery()
-
-    # The window's successful deployments, plus the one before the window of each source, so that
-    # the first deployment in the window knows its predecessor.
+    # The window's successful deployments, plus the last one before the window of each source, so
+    # that the first deployment in the window knows its predecessor.
     before = aliased(E, name="before")
     last_before = (
         select(before.id)
@@ -151,54 +145,75 @@ def _lead_time(dialect: str, channel_id: str, sources: Any, since: datetime, now
         .limit(1)
         .scalar_subquery()
     )
-    in_window = select(E.id).where(E.source_id.in_(sources), E.type == DEPLOYMENT, E.counted, _in_window(since, now))
-    preceding = select(last_before.label("id")).where(SignalSource.channel_id == channel_id)
-    chosen = in_window.union_all(preceding).subquery("chosen")
-    deployments = (
-        select(
-            E.source_id,
-            E.at,
-            E.sha,
-            func.lag(E.sha).over(partition_by=E.source_id, order_by=(E.at, E.id)).label("prev_sha"),
-            func.lag(E.at).over(partition_by=E.source_id, order_by=(E.at, E.id)).label("prev_at"),
-        )
-        .where(E.id.in_(select(chosen.c.id).where(chosen.c.id.is_not(None))))
-        .subquery("deployments")
+    preceding = select(last_before).where(SignalSource.channel_id == channel_id)
+    columns = (E.source_id, E.at, E.id, E.sha)
+    chosen = (
+        select(*columns)
+        .where(E.source_id.in_(sources), E.type == DEPLOYMENT, E.counted, _in_window(since, now))
+        .union_all(select(*columns).where(E.id.in_(preceding)))
+        .subquery("chosen")
     )
+    # When the push whose head is the deployed sha happened (its first push, if pushed again):
+    # one indexed lookup per deployment. Only changes have a head; no type filter, which would
+    # tempt the planner onto the (source_id, type, pushed_at) index and a scan of every change.
+    pushed = (
+        select(func.min(push.pushed_at))
+        .where(push.source_id == chosen.c.source_id, push.head == chosen.c.sha)
+        .scalar_subquery()
+    )
+    looked_up = select(chosen, pushed.label("upper"))
+    if dialect != "sqlite":
+        # OFFSET 0: the lookup stays in this subquery, instead of being inlined into both the
+        # deployment's bound and the LAG of it (two lookups per deployment).
+        looked_up = looked_up.offset(0)
+    deployments = looked_up.subquery("deployments")
     d = deployments
-    bounds = (
+    order = (d.c.at, d.c.id)
+    previous = (
         select(
             d.c.source_id,
             d.c.at,
-            push_time(d.c.source_id, d.c.sha).label("upper"),
+            d.c.upper,
+            func.lag(d.c.upper).over(partition_by=d.c.source_id, order_by=order).label("prev_upper"),
+            func.lag(d.c.at).over(partition_by=d.c.source_id, order_by=order).label("prev_at"),
+        )
+    ).subquery("previous")
+    p = previous
+    bounds = (
+        select(
+            p.c.source_id,
+            p.c.at,
+            p.c.upper,
+            # after the previous deployment's push; after that deployment if its push is unknown
             case(
-                (d.c.prev_at.is_(None), literal(THE_START, type_=E.at.type)),
-                else_=func.coalesce(push_time(d.c.source_id, d.c.prev_sha), d.c.prev_at),
+                (p.c.prev_at.is_(None), literal(THE_START, type_=E.at.type)),
+                else_=func.coalesce(p.c.prev_upper, p.c.prev_at),
             ).label("lower"),
         )
-        .where(d.c.at >= since)
+        .where(p.c.at >= since)
+        .cte("bounds")
         # Computed once per deployment: inlined into the join, SQLite would recompute the push
         # lookups per change and could not bound the index range on both sides.
-        .cte("bounds")
         .prefix_with("MATERIALIZED")
     )
     change = aliased(E, name="change")
-    lead = _seconds(dialect, bounds.c.at, change.at)
-    leads = (
-        select(lead.label("v"))
-        .select_from(bounds)
-        .join(
-            change,
-            and_(
-                change.source_id == bounds.c.source_id,
-                change.type == CHANGE,
-                change.pushed_at > bounds.c.lower,
-                change.pushed_at <= bounds.c.upper,
-            ),
-        )
-        .where(lead > 0)
-        .subquery("leads")
+    in_range = and_(
+        change.source_id == bounds.c.source_id,
+        change.type == CHANGE,
+        change.pushed_at > bounds.c.lower,
+        change.pushed_at <= bounds.c.upper,
     )
+    if dialect == "sqlite":
+        lead = _seconds(dialect, bounds.c.at, change.at)
+        leads = select(lead.label("v")).select_from(bounds).join(change, in_range).where(lead > 0).subquery("leads")
+    else:
+        # A lateral range scan of the (source_id, type, pushed_at, at) index per deployment. A
+        # plain join leaves the choice to row estimates, which for the CTE are a guess: PostgreSQL
+        # then hashes the changes on source_id alone and filters every pair (quadratic). OFFSET 0
+        # keeps the planner from pulling the lateral subquery up into that same join.
+        lead = _seconds(dialect, bounds.c.at, change.at)
+        carried = select(lead.label("v")).where(in_range, lead > 0).offset(0).lateral("carried")
+        leads = select(carried.c.v).select_from(bounds).join(carried, literal(True)).subquery("leads")
     return _median(leads)
 
 
@@ -220,6 +235,8 @@ def _restore(dialect: str, sources: Any, since: datetime, now: datetime) -> Sele
 def _model_age(dialect: str, sources: Any, now: datetime) -> Select[Any]:
     latest = (
         select(
+            E.model,
+            E.version,
             E.version_at,
             func.row_number()
             .over(partition_by=(E.source_id, E.model), order_by=(E.at.desc(), E.id.desc()))
@@ -228,7 +245,19 @@ def _model_age(dialect: str, sources: Any, now: datetime) -> Select[Any]:
         .where(E.source_id.in_(sources), E.type == MODEL, E.at <= now)
         .subquery("latest")
     )
+    # MLflow's alias events carry no version_at: the version was created by the channel's training
+    # run of the same model and version (model_version.created). Looked up only for the latest
+    # deployment of each model, and only when version_at is missing.
+    run = aliased(E, name="run")
+    created = (
+        select(run.at).where(run.source_id.in_(sources), run.type == TRAINING, run.at <= now).order_by(run.at).limit(1)
+    )
+    # OFFSET 0: the lookup is planned over the few latest rows, not over every model deployment
+    # (whose estimated cost would have PostgreSQL JIT-compile the statement, ~0.6 s).
+    serving = select(latest.c.model, latest.c.version, latest.c.version_at).where(latest.c.rn == 1).offset(0)
+    one = serving.subquery("serving")
+    created = created.where(run.model == one.c.model, run.version == one.c.version)
+    version_at = func.coalesce(one.c.version_at, created.scalar_subquery())
     now_value = literal(now, type_=E.at.type)
-    age = _seconds(dialect, now_value, latest.c.version_at)
-    ages = select(age.label("v")).where(latest.c.rn == 1, latest.c.version_at.is_not(None)).subquery("ages")
+    ages = select(_seconds(dialect, now_value, version_at).label("v")).where(version_at.is_not(None)).subquery("ages")
     return _median(ages)

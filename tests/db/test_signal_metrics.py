@@ -221,3 +221,29 @@ def test_the_statement_count_does_not_grow_with_the_history(seeded: Database) ->
     event.listen(seeded.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     metrics(seeded, 90)
     assert len([s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]) == 4
+
+
+def test_an_alias_without_version_at_is_as_old_as_its_model_version_created(database: Database) -> None:
+    with database.sessions.begin() as session:
+        ws = workspace_id(session, "T0TEAM", NOW)
+        registry = add_source(session, source(ws, "src-registry", SourceKind.MLFLOW))
+        other = add_source(session, source(ws, "src-other", SourceKind.MLFLOW, channel=OTHER))
+        # what bot/domain/ingest/mlflow.py stores: model_version.created is a training run with
+        # the model and version, model_version_alias.created a model deployment without version_at
+        version = SignalEvent(SignalType.TRAINING_RUN, "churn/3", at(-12), model="churn", version="3")
+        add_events(
+            session,
+            registry,
+            [
+                SignalEvent(SignalType.TRAINING_RUN, "churn/2", at(-30), model="churn", version="2"),
+                version,
+                SignalEvent(SignalType.TRAINING_RUN, "fraud/3", at(-40), model="fraud", version="3"),
+                model_deployed("churn", "3", at(-2), created=None),  # serving: 12 days old
+                model_deployed("fraud", "3", at(-1), created=at(-4)),  # serving: 4 days old
+            ],
+        )
+        # the same model and version in another channel must not lend its time
+        add_events(
+            session, other, [SignalEvent(SignalType.TRAINING_RUN, "churn/3", at(-90), model="churn", version="3")]
+        )
+    assert metrics(database, 30).model_age_days == pytest.approx((12 + 4) / 2)
