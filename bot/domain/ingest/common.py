@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.domain.signals import SignalEvent
+from bot.domain.signals import SignalEvent, SignalType
 
 
 class PayloadError(ValueError):
@@ -142,3 +142,20 @@ def bounded(value: str) -> str:
     if len(value) <= ID_LIMIT:
         return value
     return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+
+
+def commit_changes(commits: list[Any], head: str, pushed_at: datetime | None) -> list[SignalEvent]:
+    """One change per pushed commit (``id`` and ``timestamp``, GitHub's and GitLab's shape alike);
+    a bad commit is named by its place, ``commits[1].timestamp``."""
+    events = []
+    for index, commit in enumerate(commits):
+        where = f"commits[{index}]"
+        if not isinstance(commit, Mapping):
+            raise PayloadError(where, "not an object")
+        try:
+            sha = text(commit, "id").lower()
+            at = time_at(commit, "timestamp")
+        except PayloadError as exc:
+            raise PayloadError(f"{where}.{exc.field}", exc.problem) from None
+        events.append(SignalEvent(SignalType.CHANGE, sha, at, sha=sha, head=head, pushed_at=pushed_at))
+    return events

@@ -12,6 +12,7 @@ from bot.domain.ingest.common import (
     INCIDENT_LABEL,
     Parsed,
     PayloadError,
+    commit_changes,
     get,
     has_label,
     ignored,
@@ -87,17 +88,7 @@ def _push(payload: Mapping[str, Any]) -> Parsed:
     elif optional(payload, "repository.pushed_at") is not None:
         # An integer (epoch seconds) in push events, an ISO string elsewhere.
         pushed_at = parse_time(get(payload, "repository.pushed_at"), "repository.pushed_at")
-    events = []
-    for index, commit in enumerate(commits):
-        where = f"commits[{index}]"
-        if not isinstance(commit, Mapping):
-            raise PayloadError(where, "not an object")
-        try:
-            sha = text(commit, "id").lower()
-            at = time_at(commit, "timestamp")
-        except PayloadError as exc:
-            raise PayloadError(f"{where}.{exc.field}", exc.problem) from None
-        events.append(SignalEvent(SignalType.CHANGE, sha, at, sha=sha, head=head, pushed_at=pushed_at))
+    events = commit_changes(commits, head, pushed_at)
     return Parsed(tuple(events))
 
 

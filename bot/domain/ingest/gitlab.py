@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from bot.domain.ingest.common import (
     INCIDENT_LABEL,
     Parsed,
     PayloadError,
+    commit_changes,
     has_label,
     ignored,
     items,
@@ -80,22 +82,10 @@ def _push(payload: Mapping[str, Any]) -> Parsed:
     if not commits:
         return ignored("a push without commits (a branch or tag created or deleted)")
     head = text(payload, "after").lower()
-    events = []
-    for index, commit in enumerate(commits):
-        where = f"commits[{index}]"
-        if not isinstance(commit, Mapping):
-            raise PayloadError(where, "not an object")
-        try:
-            sha = text(commit, "id").lower()
-            at = time_at(commit, "timestamp")
-        except PayloadError as exc:
-            raise PayloadError(f"{where}.{exc.field}", exc.problem) from None
-        events.append(SignalEvent(SignalType.CHANGE, sha, at, sha=sha, head=head))
+    events = commit_changes(commits, head, None)
     # GitLab sends no push time: the head commit's own time stands in for it.
     pushed_at = next((e.at for e in events if e.sha == head), None)
-    return Parsed(
-        tuple(SignalEvent(e.type, e.external_id, e.at, sha=e.sha, head=head, pushed_at=pushed_at) for e in events)
-    )
+    return Parsed(tuple(replace(e, pushed_at=pushed_at) for e in events))
 
 
 def _issue(payload: Mapping[str, Any]) -> Parsed:
