@@ -40,15 +40,20 @@ def shipped_bank() -> Questionnaire:
     return load_questionnaire(SHIPPED_BANK)
 
 
-def create_postgres_database() -> str:
-    """A fresh, empty database on the test server; returns its URL."""
+def create_postgres_database(migrated: bool = False) -> str:
+    """A fresh database on the test server, empty or (``migrated``) at the newest schema; returns its URL."""
     assert POSTGRES_URL
     admin = create_engine(normalize_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
     name = f"compass_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return make_url(normalize_url(POSTGRES_URL)).set(database=name).render_as_string(hide_password=False)
+    url = make_url(normalize_url(POSTGRES_URL)).set(database=name).render_as_string(hide_password=False)
+    if migrated:
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        engine.dispose()
+    return url
 
 
 def drop_postgres_database(url: str) -> None:
@@ -64,10 +69,17 @@ def postgres_url() -> Iterator[str]:
     """One migrated PostgreSQL database per test process; tests truncate it."""
     if not POSTGRES_URL:
         pytest.skip(NO_POSTGRES)
+    url = create_postgres_database(migrated=True)
+    yield url
+    drop_postgres_database(url)
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[str]:
+    """A brand-new, never-migrated PostgreSQL database for one test, which it may use as it likes."""
+    if not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
     url = create_postgres_database()
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
     yield url
     drop_postgres_database(url)
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import faults
 import pytest
-from conftest import POSTGRES_URL, SMALL_BANK, create_postgres_database, drop_postgres_database
+from conftest import SMALL_BANK
 from pgcluster import Cluster, unavailable_reason
 
 from bot.db import migrate
@@ -56,17 +56,8 @@ def test_a_postgresql_restart_mid_load_loses_nothing_and_everyone_finishes(own_c
     assert_clean(faults.database_restart(cluster, url, SMALL_BANK, USERS))
 
 
-@pytest.fixture
-def fresh_postgres() -> Iterator[str]:
-    if not POSTGRES_URL:
-        pytest.skip(NO_POSTGRES)
-    url = create_postgres_database()
-    engine = make_engine(url)
+def test_when_one_of_two_workers_is_killed_the_other_takes_its_work_over(own_postgres: str) -> None:
+    engine = make_engine(own_postgres)
     migrate.upgrade(engine)
     engine.dispose()
-    yield url
-    drop_postgres_database(url)
-
-
-def test_when_one_of_two_workers_is_killed_the_other_takes_its_work_over(fresh_postgres: str) -> None:
-    assert_clean(faults.worker_killed(fresh_postgres, SMALL_BANK, USERS))
+    assert_clean(faults.worker_killed(own_postgres, SMALL_BANK, USERS))

@@ -38,9 +38,7 @@ from signal_payloads import (
 from sqlalchemy import func, select
 
 from bot.cli.main import main
-from bot.db import migrate
 from bot.db.models import SignalDelivery, SignalEventRow, SignalSource
-from bot.db.session import make_engine
 from bot.db.setup import Database, open_database
 
 CHANNEL = "C0MLPLATFORM"
@@ -97,10 +95,7 @@ def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         # A database of its own: other tests on this worker truncate the shared one between tests.
         if not POSTGRES_URL:
             pytest.skip(NO_POSTGRES)
-        url = create_postgres_database()
-        engine = make_engine(url)
-        migrate.upgrade(engine)
-        engine.dispose()
+        url = create_postgres_database(migrated=True)
     try:
         with FakeSlack() as fake, AppProcess(fake.api_url, url, SMALL_BANK) as app:
             db = open_database(url, auto_migrate=False)

@@ -10,11 +10,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import POSTGRES_URL, SMALL_BANK, create_postgres_database, drop_postgres_database
+from conftest import SMALL_BANK
 from fakeslack import BOT_TOKEN, FakeSlack
 from harness import free_port, measured
 from sqlalchemy import text
@@ -82,15 +81,6 @@ def test_text_that_is_no_url_at_all_is_one_line(tmp_path: Path) -> None:
     assert "'my database' is not a database URL" in line
 
 
-@pytest.fixture
-def fresh_postgres() -> Iterator[str]:
-    if not POSTGRES_URL:
-        pytest.skip(NO_POSTGRES)
-    url = create_postgres_database()
-    yield url
-    drop_postgres_database(url)
-
-
 def set_revision(url: str, revision: str) -> None:
     engine = make_engine(url)
     with engine.begin() as conn:
@@ -99,35 +89,35 @@ def set_revision(url: str, revision: str) -> None:
 
 
 @pytest.mark.parametrize("command", [c for c in DATABASE_COMMANDS if c != "db upgrade"])
-def test_a_never_migrated_database_says_to_run_db_upgrade(tmp_path: Path, fresh_postgres: str, command: str) -> None:
-    line = one_line(run(tmp_path, DATABASE_COMMANDS[command], DATABASE_URL=fresh_postgres))
+def test_a_never_migrated_database_says_to_run_db_upgrade(tmp_path: Path, own_postgres: str, command: str) -> None:
+    line = one_line(run(tmp_path, DATABASE_COMMANDS[command], DATABASE_URL=own_postgres))
     assert line.endswith(f"is at revision none; this release needs {HEAD}: run `compass db upgrade`")
     assert line.startswith("compass: database postgresql://postgres@")
 
 
 def test_a_database_behind_this_release_names_both_revisions_and_db_upgrade_fixes_it(
-    tmp_path: Path, fresh_postgres: str
+    tmp_path: Path, own_postgres: str
 ) -> None:
-    engine = make_engine(fresh_postgres)
+    engine = make_engine(own_postgres)
     migrate.upgrade(engine, "0003")
     engine.dispose()
-    line = one_line(run(tmp_path, ["history", "--user", "ana"], DATABASE_URL=fresh_postgres))
+    line = one_line(run(tmp_path, ["history", "--user", "ana"], DATABASE_URL=own_postgres))
     assert f"is at revision 0003; this release needs {HEAD}: run `compass db upgrade`" in line
-    upgraded = run(tmp_path, ["db", "upgrade"], DATABASE_URL=fresh_postgres)
+    upgraded = run(tmp_path, ["db", "upgrade"], DATABASE_URL=own_postgres)
     assert upgraded.returncode == 0
     assert upgraded.stdout.strip() == f"Upgraded the database from 0003 to {HEAD}."
-    again = run(tmp_path, ["db", "upgrade"], DATABASE_URL=fresh_postgres)
+    again = run(tmp_path, ["db", "upgrade"], DATABASE_URL=own_postgres)
     assert again.stdout.strip() == f"The database is already at the newest schema ({HEAD})."
-    assert run(tmp_path, ["history", "--user", "ana"], DATABASE_URL=fresh_postgres).returncode == 0
+    assert run(tmp_path, ["history", "--user", "ana"], DATABASE_URL=own_postgres).returncode == 0
 
 
 @pytest.mark.parametrize("command", ["history", "worker", "db upgrade"])
-def test_a_database_newer_than_the_code_is_refused(tmp_path: Path, fresh_postgres: str, command: str) -> None:
-    engine = make_engine(fresh_postgres)
+def test_a_database_newer_than_the_code_is_refused(tmp_path: Path, own_postgres: str, command: str) -> None:
+    engine = make_engine(own_postgres)
     migrate.upgrade(engine)
     engine.dispose()
-    set_revision(fresh_postgres, "0999")
-    line = one_line(run(tmp_path, DATABASE_COMMANDS[command], DATABASE_URL=fresh_postgres))
+    set_revision(own_postgres, "0999")
+    line = one_line(run(tmp_path, DATABASE_COMMANDS[command], DATABASE_URL=own_postgres))
     assert f"is at revision 0999, newer than this release (which knows up to {HEAD})" in line
 
 
