@@ -20,7 +20,6 @@ from bot.db import migrate
 from bot.db.session import make_engine
 
 USERS = [f"U0CROWD{i:02d}" for i in range(20)]
-NO_POSTGRES = "COMPASS_TEST_POSTGRES_URL is not set; PostgreSQL tests need a server (CI sets it)"
 
 
 def assert_clean(outcome: faults.Outcome) -> None:

@@ -22,7 +22,6 @@ from bot.db import migrate
 from bot.db.session import make_engine
 
 COMPASS = str(Path(sys.executable).parent / "compass")
-NO_POSTGRES = "COMPASS_TEST_POSTGRES_URL is not set; PostgreSQL tests need a server (CI sets it)"
 HEAD = migrate.head_revision()
 
 # Every command that needs the database, as an operator types it (the Slack ones with a token).
