@@ -5,8 +5,8 @@ executemany on SQLite and COPY on PostgreSQL, for set-up speed only) with a hist
 evenly over ``--period-days`` (730: two years, so the 90-day window holds about an eighth of it):
 10 % deployments (of which about 10 % failed and 5 % to staging, stored but not counted), about
 73 % changes (one to three pushes of one to six commits before each deployment), 2 % incident
-events (opened and mostly resolved, half naming a deployed sha), 12 % training runs and 3 % model
-deployments over five models. Nine in ten events belong to the measured channel's three sources;
+events (opened and mostly resolved, half naming one of the ten deployments before), 12 % training
+runs and 3 % model deployments over five models. Nine in ten events belong to the measured channel's three sources;
 the rest to another channel's. Then times the real code, ``bot.app.delivery.delivery_metrics``
 (``signal_metrics.channel_metrics``), in rounds that interleave the sizes, counts its SQL
 statements and checks its counts against the generated history.
@@ -21,6 +21,7 @@ smallest to the largest size linear or better, a constant statement count, match
 from __future__ import annotations
 
 import argparse
+import bisect
 import math
 import random
 import statistics
@@ -35,6 +36,7 @@ import _databases
 from sqlalchemy import event
 
 from bot.app.delivery import delivery_metrics
+from bot.db.lead_times import link_changes
 from bot.db.people import workspace_id
 from bot.db.setup import Database, open_database
 from bot.db.signals import Source, add_source
@@ -86,7 +88,7 @@ def generate(size: int, period_days: int, seed: int = 10) -> tuple[list[tuple[An
     span = (NOW - start).total_seconds()
     step = span / deployments
     repos = [("src-repo-a", CHANNEL), ("src-repo-b", CHANNEL), ("src-repo-c", CHANNEL), ("src-other", OTHER)]
-    deployed: list[str] = []
+    deployed: list[tuple[datetime, str]] = []  # (when, sha), in order of time
     last_deploy: dict[str, datetime] = {}
 
     def add(row: tuple[Any, ...]) -> None:
@@ -120,7 +122,7 @@ def generate(size: int, period_days: int, seed: int = 10) -> tuple[list[tuple[An
         add((source, kind, f"dep-{i}", when, counted, env, head, None, None, None, None, None, None))
         in_window = channel == CHANNEL and when >= since and counted
         if kind == "deployment":
-            deployed.append(head)
+            deployed.append((when, head))
             expected.deployments += in_window
         else:
             expected.failed += in_window
@@ -128,7 +130,10 @@ def generate(size: int, period_days: int, seed: int = 10) -> tuple[list[tuple[An
     for k in range(target["incident"]):
         source, channel = repos[3] if k % 10 == 9 else repos[k % 3]
         opened = start + timedelta(seconds=rng.uniform(0, span))
-        cause = rng.choice(deployed) if rng.random() < 0.5 else None
+        # half name one of the last ten deployments before the incident was opened
+        before = bisect.bisect_left(deployed, (opened, ""))
+        recent = deployed[max(0, before - 10) : before]
+        cause = rng.choice(recent)[1] if recent and rng.random() < 0.5 else None
         add((source, "incident_opened", f"inc-{k}", opened, True, None, None, None, None, cause, None, None, None))
         resolved = opened + timedelta(hours=rng.expovariate(1 / 12))
         if rng.random() < 0.95 and resolved <= NOW:
@@ -213,13 +218,17 @@ def seed(database: Database, rows: list[tuple[Any, ...]]) -> None:
                 for row in rows:
                     copy.write_row(row)
             raw.commit()
-            # What autovacuum does soon after a bulk load (PostgreSQL 13+ vacuums after inserts
-            # too): statistics, and the visibility map that lets index-only scans skip the heap.
-            raw.driver_connection.autocommit = True  # type: ignore[union-attr]
-            cursor.execute("VACUUM ANALYZE signal_events")
-            raw.driver_connection.autocommit = False  # type: ignore[union-attr]
     finally:
         raw.close()
+    # What storing them through bot.db.signals would have done as they arrived: link each change
+    # to the deployment that first shipped it (here in one pass per source).
+    with database.sessions.begin() as session:
+        link_changes(session, {sid: None for sid in ("src-repo-a", "src-repo-b", "src-repo-c", "src-other")})
+    if database.engine.dialect.name != "sqlite":
+        # What autovacuum does soon after a bulk load (PostgreSQL 13+ vacuums after inserts
+        # too): statistics, and the visibility map that lets index-only scans skip the heap.
+        with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE signal_events")
 
 
 @dataclass

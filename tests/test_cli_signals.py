@@ -9,13 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from conftest import SHIPPED_BANK
-from sqlalchemy import insert
 
 from bot.cli.main import main
-from bot.db.models import SignalEventRow
 from bot.db.people import workspace_id
 from bot.db.setup import open_database
-from bot.db.signals import Source, _row, add_source
+from bot.db.signals import Source, add_events, add_source
 from bot.domain.signals import SignalEvent, SignalType, SourceKind
 
 CHANNEL = "C0TEAM"
@@ -55,7 +53,7 @@ def env(tmp_path: Path) -> dict[str, str | None]:
             ws = workspace_id(session, "T0TEAM", now)
             source = Source("src-1", ws, CHANNEL, SourceKind.EVENTS, "sha256:x", "production", "train", (), "U1", now)
             add_source(session, source)
-            session.connection().execute(insert(SignalEventRow), [_row(source, e, None) for e in events])
+            add_events(session, source, events)
     finally:
         database.dispose()
     return {"DATABASE_URL": url, "HOME": str(tmp_path), "COMPASS_QUESTIONS": str(SHIPPED_BANK), "COLUMNS": "100"}

@@ -247,10 +247,14 @@ class SignalEventRow(Base):
     __tablename__ = "signal_events"
     __table_args__ = (
         UniqueConstraint("source_id", "type", "external_id", name="uq_signal_events_event"),
-        Index("ix_signal_events_source_type_at", "source_id", "type", "at"),
+        # the window's counts read off the index alone (migration 0010; 0007 had source_id, type, at)
+        Index("ix_signal_events_source_type_at", "source_id", "type", "at", "counted", "sha", "model"),
         # lead time: the push whose head is a deployed sha, then the changes pushed since (migration 0008)
         Index("ix_signal_events_source_head", "source_id", "head", "pushed_at"),
         Index("ix_signal_events_source_type_pushed_at", "source_id", "type", "pushed_at", "at"),
+        # lead time read off the linked changes; the latest deployment of each model (migration 0010)
+        Index("ix_signal_events_source_type_deployed_at", "source_id", "type", "deployed_at", "lead_seconds"),
+        Index("ix_signal_events_source_type_model_at", "source_id", "type", "model", "at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -271,3 +275,7 @@ class SignalEventRow(Base):
     model: Mapped[str | None] = mapped_column(String(255), nullable=True)
     version: Mapped[str | None] = mapped_column(String(64), nullable=True)
     version_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Derived, for a change: when the deployment that first shipped it ran, and that minus the
+    # commit time (bot/db/lead_times.py keeps them; NULL while no deployment has shipped it).
+    deployed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    lead_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)

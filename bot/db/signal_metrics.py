@@ -71,7 +71,7 @@ def channel_metrics(session: Session, channel_id: str, now: datetime, days: int 
         failed_deployments=int(counts.failed or 0),
         caused_incidents=int(counts.caused or 0),
         ever_deployed=bool(counts.ever_deployed),
-        lead_time_seconds_p50=_float(session.scalar(_lead_time(dialect, channel_id, sources, since, now))),
+        lead_time_seconds_p50=_float(session.scalar(_lead_time(dialect, sources, since, now))),
         restore_seconds_p50=_float(session.scalar(_restore(dialect, sources, since, now))),
         training_runs=int(counts.training or 0),
         trained_models=int(counts.models or 0),
@@ -96,8 +96,10 @@ def _in_window(since: datetime, now: datetime) -> ColumnElement[bool]:
 
 
 def _counts(sources: Any, since: datetime, now: datetime) -> Select[Any]:
+    # An incident blames a deployment that ran before it was opened: only the window's incidents
+    # can name the window's deployments.
     root_causes = select(E.root_cause).where(
-        E.source_id.in_(sources), E.type.in_((OPENED, RESOLVED)), E.root_cause.is_not(None)
+        E.source_id.in_(sources), E.type.in_((OPENED, RESOLVED)), E.at >= since, E.root_cause.is_not(None)
     )
     deployed = and_(E.type == DEPLOYMENT, E.counted)
     ever = (
@@ -122,99 +124,34 @@ def _counts(sources: Any, since: datetime, now: datetime) -> Select[Any]:
     )
 
 
-def _median(values: Any) -> Select[Any]:
-    """The median of a subquery's column ``v``: the middle row, or the mean of the two middle rows."""
-    ranked = select(
-        values.c.v,
-        func.row_number().over(order_by=values.c.v).label("rn"),
-        func.count().over().label("n"),
-    ).subquery("ranked")
-    # integer division on both databases: n=5 -> rows 3 and 3, n=4 -> rows 2 and 3
-    return select(func.avg(ranked.c.v)).where(ranked.c.rn.in_(((ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2)))
-
-
-def _lead_time(dialect: str, channel_id: str, sources: Any, since: datetime, now: datetime) -> Select[Any]:
-    push = aliased(E, name="push")
-    # The window's successful deployments, plus the last one before the window of each source, so
-    # that the first deployment in the window knows its predecessor.
-    before = aliased(E, name="before")
-    last_before = (
-        select(before.id)
-        .where(before.source_id == SignalSource.id, before.type == DEPLOYMENT, before.counted, before.at < since)
-        .order_by(before.at.desc(), before.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    preceding = select(last_before).where(SignalSource.channel_id == channel_id)
-    columns = (E.source_id, E.at, E.id, E.sha)
-    chosen = (
-        select(*columns)
-        .where(E.source_id.in_(sources), E.type == DEPLOYMENT, E.counted, _in_window(since, now))
-        .union_all(select(*columns).where(E.id.in_(preceding)))
-        .subquery("chosen")
-    )
-    # When the push whose head is the deployed sha happened (its first push, if pushed again):
-    # one indexed lookup per deployment. Only changes have a head; no type filter, which would
-    # tempt the planner onto the (source_id, type, pushed_at) index and a scan of every change.
-    pushed = (
-        select(func.min(push.pushed_at))
-        .where(push.source_id == chosen.c.source_id, push.head == chosen.c.sha)
-        .scalar_subquery()
-    )
-    looked_up = select(chosen, pushed.label("upper"))
+def _median(dialect: str, values: Any) -> Select[Any]:
+    """The median of a subquery's column ``v``: the middle value, or the mean of the two middle ones."""
     if dialect != "sqlite":
-        # OFFSET 0: the lookup stays in this subquery, instead of being inlined into both the
-        # deployment's bound and the LAG of it (two lookups per deployment).
-        looked_up = looked_up.offset(0)
-    deployments = looked_up.subquery("deployments")
-    d = deployments
-    order = (d.c.at, d.c.id)
-    previous = (
-        select(
-            d.c.source_id,
-            d.c.at,
-            d.c.upper,
-            func.lag(d.c.upper).over(partition_by=d.c.source_id, order_by=order).label("prev_upper"),
-            func.lag(d.c.at).over(partition_by=d.c.source_id, order_by=order).label("prev_at"),
+        return select(func.percentile_cont(0.5).within_group(values.c.v))
+    # SQLite has no ordered-set aggregates: the middle one or two rows of the sorted values. A
+    # sort with LIMIT/OFFSET keeps half the rows; a ROW_NUMBER window sorts and numbers them all
+    # (about twice as slow at 100k values).
+    n = select(func.count()).select_from(values).scalar_subquery()
+    middle = select(values.c.v).order_by(values.c.v).limit(2 - n % 2).offset((n - 1) // 2).subquery("middle")
+    return select(func.avg(middle.c.v))
+
+
+def _lead_time(dialect: str, sources: Any, since: datetime, now: datetime) -> Select[Any]:
+    # Each change carries the time of the deployment that first shipped it and the lead time,
+    # linked when it was stored (bot/db/lead_times.py): one range of the
+    # (source_id, type, deployed_at, lead_seconds) index per source.
+    leads = (
+        select(E.lead_seconds.label("v"))
+        .where(
+            E.source_id.in_(sources),
+            E.type == CHANGE,
+            E.deployed_at >= since,
+            E.deployed_at <= now,
+            E.lead_seconds > 0,
         )
-    ).subquery("previous")
-    p = previous
-    bounds = (
-        select(
-            p.c.source_id,
-            p.c.at,
-            p.c.upper,
-            # after the previous deployment's push; after that deployment if its push is unknown
-            case(
-                (p.c.prev_at.is_(None), literal(THE_START, type_=E.at.type)),
-                else_=func.coalesce(p.c.prev_upper, p.c.prev_at),
-            ).label("lower"),
-        )
-        .where(p.c.at >= since)
-        .cte("bounds")
-        # Computed once per deployment: inlined into the join, SQLite would recompute the push
-        # lookups per change and could not bound the index range on both sides.
-        .prefix_with("MATERIALIZED")
+        .subquery("leads")
     )
-    change = aliased(E, name="change")
-    in_range = and_(
-        change.source_id == bounds.c.source_id,
-        change.type == CHANGE,
-        change.pushed_at > bounds.c.lower,
-        change.pushed_at <= bounds.c.upper,
-    )
-    if dialect == "sqlite":
-        lead = _seconds(dialect, bounds.c.at, change.at)
-        leads = select(lead.label("v")).select_from(bounds).join(change, in_range).where(lead > 0).subquery("leads")
-    else:
-        # A lateral range scan of the (source_id, type, pushed_at, at) index per deployment. A
-        # plain join leaves the choice to row estimates, which for the CTE are a guess: PostgreSQL
-        # then hashes the changes on source_id alone and filters every pair (quadratic). OFFSET 0
-        # keeps the planner from pulling the lateral subquery up into that same join.
-        lead = _seconds(dialect, bounds.c.at, change.at)
-        carried = select(lead.label("v")).where(in_range, lead > 0).offset(0).lateral("carried")
-        leads = select(carried.c.v).select_from(bounds).join(carried, literal(True)).subquery("leads")
-    return _median(leads)
+    return _median(dialect, leads)
 
 
 def _restore(dialect: str, sources: Any, since: datetime, now: datetime) -> Select[Any]:
@@ -229,35 +166,49 @@ def _restore(dialect: str, sources: Any, since: datetime, now: datetime) -> Sele
         .where(E.source_id.in_(sources), E.type == RESOLVED, _in_window(since, now), took >= 0)
         .subquery("durations")
     )
-    return _median(durations)
+    return _median(dialect, durations)
 
 
 def _model_age(dialect: str, sources: Any, now: datetime) -> Select[Any]:
-    latest = (
-        select(
-            E.model,
-            E.version,
-            E.version_at,
-            func.row_number()
-            .over(partition_by=(E.source_id, E.model), order_by=(E.at.desc(), E.id.desc()))
-            .label("rn"),
-        )
+    # The models each source has deployed, then each one's latest deployment up to now: one
+    # descending step along the (source_id, type, model, at) index per model, instead of
+    # numbering every model deployment of the channel's history.
+    models = (
+        select(E.source_id, E.model)
         .where(E.source_id.in_(sources), E.type == MODEL, E.at <= now)
-        .subquery("latest")
+        .distinct()
+        .subquery("models")
     )
+    last = aliased(E, name="last")
+    latest = (
+        select(last.id)
+        .where(last.source_id == models.c.source_id, last.type == MODEL, last.model == models.c.model, last.at <= now)
+        .order_by(last.at.desc(), last.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    serving = aliased(E, name="serving")
     # MLflow's alias events carry no version_at: the version was created by the channel's training
-    # run of the same model and version (model_version.created). Looked up only for the latest
-    # deployment of each model, and only when version_at is missing.
+    # run of the same model and version (model_version.created), looked up only when it is missing.
     run = aliased(E, name="run")
     created = (
-        select(run.at).where(run.source_id.in_(sources), run.type == TRAINING, run.at <= now).order_by(run.at).limit(1)
+        select(func.min(run.at))
+        .where(
+            run.source_id.in_(sources),
+            run.type == TRAINING,
+            run.model == serving.model,
+            run.version == serving.version,
+            run.at <= now,
+        )
+        .scalar_subquery()
     )
-    # OFFSET 0: the lookup is planned over the few latest rows, not over every model deployment
-    # (whose estimated cost would have PostgreSQL JIT-compile the statement, ~0.6 s).
-    serving = select(latest.c.model, latest.c.version, latest.c.version_at).where(latest.c.rn == 1).offset(0)
-    one = serving.subquery("serving")
-    created = created.where(run.model == one.c.model, run.version == one.c.version)
-    version_at = func.coalesce(one.c.version_at, created.scalar_subquery())
+    version_at = func.coalesce(serving.version_at, created)
     now_value = literal(now, type_=E.at.type)
-    ages = select(_seconds(dialect, now_value, version_at).label("v")).where(version_at.is_not(None)).subquery("ages")
-    return _median(ages)
+    ages = (
+        select(_seconds(dialect, now_value, version_at).label("v"))
+        .select_from(models)
+        .join(serving, serving.id == latest)
+        .where(version_at.is_not(None))
+        .subquery("ages")
+    )
+    return _median(dialect, ages)

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from bot.db.lead_times import link_stored
 from bot.db.models import SignalDelivery, SignalEventRow, SignalSource, Workspace
 from bot.db.sql import insert_or_skip, rowcount
 from bot.domain.signals import SignalEvent, SignalType, SourceKind
@@ -128,7 +129,8 @@ NewDelivery = tuple[Source, tuple[str, str, str], Sequence[SignalEvent], datetim
 
 
 def record_deliveries(session: Session, batch: Sequence[NewDelivery]) -> list[bool]:
-    """``record_delivery`` for many deliveries in two statements (the deliveries, then their events).
+    """``record_delivery`` for many deliveries in two statements (the deliveries, then their events),
+    then the links of the changes they can affect (bot/db/lead_times.py).
 
     Returns, for each delivery in order, True when it was stored and False for a delivery id
     already stored (before, or earlier in the same batch): nothing of that one is written.
@@ -168,6 +170,7 @@ def record_deliveries(session: Session, batch: Sequence[NewDelivery]) -> list[bo
     if events:
         stmt = insert_or_skip(session, SignalEventRow, ["source_id", "type", "external_id"])
         session.connection().execute(stmt, events)
+        link_stored(session, [(batch[p][0].id, batch[p][2]) for p in first.values() if stored[p]])
     return stored
 
 
@@ -178,7 +181,9 @@ def add_events(session: Session, source: Source, events: Sequence[SignalEvent], 
     values = [_row(source, event, delivery_pk) for event in events]
     stmt = insert_or_skip(session, SignalEventRow, ["source_id", "type", "external_id"])
     # On the connection: the ORM's bulk insert result (session.execute with a list) has no rowcount.
-    return rowcount(session.connection().execute(stmt, values))
+    added = rowcount(session.connection().execute(stmt, values))
+    link_stored(session, [(source.id, events)])
+    return added
 
 
 def _row(source: Source, event: SignalEvent, delivery_pk: int | None) -> dict[str, object]:

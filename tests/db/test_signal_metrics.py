@@ -6,17 +6,18 @@ must never count. Times are offsets from NOW; the expected figures are worked ou
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, insert
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
 
 from bot.db import signal_metrics
-from bot.db.models import SignalEventRow
+from bot.db.lead_times import link_changes
+from bot.db.models import SignalEventRow as E
 from bot.db.people import workspace_id
 from bot.db.setup import Database
-from bot.db.signals import Source, _row, add_source
+from bot.db.signals import Source, add_events, add_source
 from bot.domain.delivery_metrics import DAYS_PER_MONTH
 from bot.domain.signals import SignalEvent, SignalType, SourceKind
 
@@ -55,12 +56,6 @@ def model_deployed(model: str, version: str, when: datetime, created: datetime |
     return SignalEvent(
         SignalType.MODEL_DEPLOYED, f"{model}-{version}", when, model=model, version=version, version_at=created
     )
-
-
-def add_events(session: Session, src: Source, events: list[SignalEvent]) -> None:
-    # bot.db.signals.add_events asks an ORM executemany result for its rowcount, which it lacks;
-    # the rows it would store are stored here through the connection instead.
-    session.connection().execute(insert(SignalEventRow), [_row(src, e, None) for e in events])
 
 
 def source(ws: int, sid: str, kind: SourceKind, channel: str = CHANNEL) -> Source:
@@ -247,3 +242,32 @@ def test_an_alias_without_version_at_is_as_old_as_its_model_version_created(data
             session, other, [SignalEvent(SignalType.TRAINING_RUN, "churn/3", at(-90), model="churn", version="3")]
         )
     assert metrics(database, 30).model_age_days == pytest.approx((12 + 4) / 2)
+
+
+def links(database: Database, source_id: str) -> dict[str, tuple[datetime | None, float | None]]:
+    with database.sessions() as session:
+        rows = session.execute(
+            select(E.external_id, E.deployed_at, E.lead_seconds).where(E.source_id == source_id, E.type == "change")
+        )
+        return {r.external_id: (r.deployed_at, r.lead_seconds) for r in rows}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_events_stored_one_by_one_in_any_order_link_as_when_stored_together(database: Database, seed: int) -> None:
+    history = list(HISTORY)
+    random.Random(seed).shuffle(history)
+    with database.sessions.begin() as session:
+        ws = workspace_id(session, "T0TEAM", NOW)
+        repo = add_source(session, source(ws, "src-repo", SourceKind.GITHUB))
+    for event_ in history:
+        with database.sessions.begin() as session:
+            add_events(session, repo, [event_])
+    one_by_one = links(database, "src-repo")
+    with database.sessions.begin() as session:
+        assert link_changes(session, {"src-repo": None}) == 0  # a whole relink finds nothing to change
+
+    assert one_by_one["a1"] == (at(-19, 2), 28 * 3600)
+    assert one_by_one["b1"] == (at(-19, 2), 6 * 3600)
+    assert one_by_one["d1"] == (at(-5, 0.5), 0)
+    assert one_by_one["e1"] == (None, None)  # only staging deployed it
+    assert metrics(database, 30).lead_time_hours_p50 == pytest.approx(6)

@@ -1,0 +1,91 @@
+"""Which deployment first shipped each change: the link that lead time for changes is measured on.
+
+A source's successful production deployments, in order of time, each ship the changes pushed
+after the previous deployment's push up to and with the push whose head is the deployed sha
+(Four Keys' definition): the range ``(lower, upper]`` of push times, where ``upper`` is when the
+deployed sha was first pushed and ``lower`` is the previous deployment's ``upper`` (that
+deployment's own time when its push was never reported; the beginning of time for the first).
+A deployment whose push is unknown ships nothing that can be measured.
+
+A change in several ranges (a rollback to an older sha, then a newer deployment) was first
+shipped by the earliest of them. The link is worked out when events are stored, so that the
+lead-time metric is one indexed aggregate over the changes (bot/db/signal_metrics.py) instead
+of a range join per deployment at every read.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.domain.signals import SignalEvent, SignalType
+
+# A push stored late (after the deployment that shipped it) relinks the deployments from this
+# long before its push time: they come after their push, give or take the committer's clock.
+LATE_PUSH_MARGIN = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """A successful, counted deployment: when, and when its sha was first pushed (None: unknown)."""
+
+    id: int
+    at: datetime
+    upper: datetime | None
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """A change (one commit) as pushed: its row id and push time."""
+
+    id: int
+    pushed_at: datetime
+
+
+def lower_bound(predecessor: Deployed | None) -> datetime | None:
+    """Where the next deployment's range starts: after its predecessor's push (None: the start)."""
+    if predecessor is None:
+        return None
+    return predecessor.upper if predecessor.upper is not None else predecessor.at
+
+
+def first_shipped(
+    deployments: Sequence[Deployed], changes: Iterable[Pushed], predecessor: Deployed | None = None
+) -> dict[int, Deployed]:
+    """Each change's first deployment, by change id; changes no deployment shipped are left out.
+
+    ``deployments`` are the source's deployments from some time on, in order of (at, id);
+    ``predecessor`` is the one just before them (None when there is none), which only bounds
+    the first range. Changes pushed at or before that bound are not looked at.
+    """
+    ordered = sorted(changes, key=lambda c: (c.pushed_at, c.id))
+    times = [c.pushed_at for c in ordered]
+    shipped: dict[int, Deployed] = {}
+    previous = predecessor
+    for deployment in deployments:
+        lower = lower_bound(previous)
+        previous = deployment
+        if deployment.upper is None:
+            continue
+        start = 0 if lower is None else bisect_right(times, lower)
+        end = bisect_right(times, deployment.upper)
+        for change in ordered[start:end]:
+            shipped.setdefault(change.id, deployment)
+    return shipped
+
+
+def relink_from(events: Iterable[SignalEvent]) -> datetime | None:
+    """From when a source's links must be worked out again after storing these events (None: no need).
+
+    A new deployment changes its own range and its successor's; a new push may be the head of a
+    deployment already stored, or fall in its range.
+    """
+    starts: list[datetime] = []
+    for event in events:
+        if event.type is SignalType.DEPLOYMENT:
+            starts.append(event.at)
+        elif event.type is SignalType.CHANGE:
+            starts.append((event.pushed_at or event.at) - LATE_PUSH_MARGIN)
+    return min(starts) if starts else None
