@@ -271,3 +271,18 @@ class SignalEventRow(Base):
     model: Mapped[str | None] = mapped_column(String(255), nullable=True)
     version: Mapped[str | None] = mapped_column(String(64), nullable=True)
     version_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class DeploymentSecret(Base):
+    """Random secrets that belong to the deployment's data rather than to its environment.
+
+    ``export-person-key`` keys the HMAC that turns (workspace, user) into the pseudonymous person key
+    of ``compass export``: kept here, the keys stay the same across exports, restarts and restores
+    of a backup, and no setting has to be added or kept safe for it.
+    """
+
+    __tablename__ = "deployment_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)  # hex
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
