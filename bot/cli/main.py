@@ -42,6 +42,10 @@ LAZY_COMMANDS = {
         "bot.cli.signals:signals",
         "Delivery signals: the GitHub, GitLab, MLflow and CI sources that report to a team channel.",
     ),
+    "export": Lazy(
+        "bot.cli.export:export",
+        "Export completed assessments (or, with --teams, the digest history) as CSV or JSON.",
+    ),
     "status": Lazy(
         "bot.cli.admin:status",
         "Is the deployment well? The database and its schema, live workers, the queue, the scheduler.",

@@ -279,3 +279,18 @@ class SignalEventRow(Base):
     # commit time (bot/db/lead_times.py keeps them; NULL while no deployment has shipped it).
     deployed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     lead_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class DeploymentSecret(Base):
+    """Random secrets that belong to the deployment's data rather than to its environment.
+
+    ``export-person-key`` keys the HMAC that turns (workspace, user) into the pseudonymous person key
+    of ``compass export``: kept here, the keys stay the same across exports, restarts and restores
+    of a backup, and no setting has to be added or kept safe for it.
+    """
+
+    __tablename__ = "deployment_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)  # hex
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -19,6 +19,11 @@ from bot.domain.questionnaire import Questionnaire
 ABSOLUTE_MIN_RESPONDENTS = 3  # never show aggregates of fewer people than this
 
 
+def respondent_threshold(min_respondents: int) -> int:
+    """The fewest respondents whose figures may be shown: the setting, never below ABSOLUTE_MIN_RESPONDENTS."""
+    return max(min_respondents, ABSOLUTE_MIN_RESPONDENTS)
+
+
 @dataclass(frozen=True)
 class Subscription:
     """A channel that gets the team digest at a cadence; its members are the team."""
@@ -95,10 +100,14 @@ class Digest:
         return max(0, self.min_respondents - self.respondents)
 
     def snapshot(self) -> dict[str, Any]:
-        """What the next digest compares itself with."""
+        """What the next digest compares itself with (and `compass export --teams` reads back)."""
         if not self.visible:
             return {}
-        return {"overall": self.overall, "dimensions": {d.id: d.mean for d in self.dimensions}}
+        return {
+            "overall": self.overall,
+            "respondents": self.respondents,
+            "dimensions": {d.id: d.mean for d in self.dimensions},
+        }
 
 
 def _diff(new: float | None, old: Any) -> float | None:
@@ -120,7 +129,7 @@ def build_digest(
     ``signals``: what the team's delivery signals measured. They are about systems, never about
     a person, so they show below the threshold too, but are compared with the answers only above it.
     """
-    threshold = max(min_respondents, ABSOLUTE_MIN_RESPONDENTS)
+    threshold = respondent_threshold(min_respondents)
     if aggregate.respondents < threshold:
         measured = None if signals is None else build_measured(bank, signals.measured, signals.channel_id, signals.days)
         return Digest(period, members, aggregate.respondents, threshold, measured=measured)

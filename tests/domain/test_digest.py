@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from bot.domain.digest import DimensionAggregate, QuestionAggregate, TeamAggregate, build_digest
+from bot.domain.digest import (
+    DimensionAggregate,
+    QuestionAggregate,
+    TeamAggregate,
+    build_digest,
+    respondent_threshold,
+)
 from bot.domain.questionnaire import Questionnaire
 
 
@@ -59,3 +65,9 @@ def test_team_focus_is_the_weakest_dimension_and_its_weakest_heavy_question(smal
     assert digest.top.step_title == "Versioning"
     assert digest.top.step == small_bank.question("data.versioning").next_step(1)
     assert digest.top.advice == small_bank.dimension("data").recommendation(2)
+
+
+def test_the_snapshot_records_the_respondents_and_the_threshold_rule_is_shared(small_bank: Questionnaire) -> None:
+    digest = build_digest(small_bank, aggregate(5, 2.0, 3.0), members=5, min_respondents=5, period="p")
+    assert digest.snapshot() == {"overall": 2.5, "respondents": 5, "dimensions": {"data": 2.0, "ops": 3.0}}
+    assert (respondent_threshold(1), respondent_threshold(3), respondent_threshold(7)) == (3, 3, 7)
