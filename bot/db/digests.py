@@ -180,7 +180,7 @@ def channel_aggregates(session: Session, ws_id: int, since: datetime, until: dat
             .join(DigestSubscription, DigestSubscription.id == ChannelMember.subscription_id)
             .where(DigestSubscription.workspace_id == ws_id)
             .group_by(ChannelMember.subscription_id)
-        ).tuples()
+        ).all()
     )
     ranked = (
         select(
@@ -212,14 +212,14 @@ def channel_aggregates(session: Session, ws_id: int, since: datetime, until: dat
         sub: (int(n), None if mean is None else float(mean))
         for sub, n, mean in session.execute(
             select(latest.c.sub, func.count(), func.avg(latest.c.overall)).group_by(latest.c.sub)
-        ).tuples()
+        ).all()
     }
     means: dict[int, list[tuple[str, float]]] = {}
     for sub, dimension_id, mean in session.execute(
         select(latest.c.sub, DimensionScore.dimension_id, func.avg(DimensionScore.score))
         .join(latest, latest.c.assessment_id == DimensionScore.assessment_id)
         .group_by(latest.c.sub, DimensionScore.dimension_id)
-    ).tuples():
+    ).all():
         if mean is not None:
             means.setdefault(sub, []).append((dimension_id, float(mean)))
     return [

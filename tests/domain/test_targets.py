@@ -108,7 +108,10 @@ def test_an_unknown_dimension_lists_every_choice() -> None:
     assert all(f"`{d.id}`" in line for d in DIMS)
 
 
-def target(baseline: float | None, level: int = 3, by: Quarter | None = Quarter(2027, 2)) -> Target:
+Q2_2027 = Quarter(2027, 2)
+
+
+def target(baseline: float | None, level: int = 3, by: Quarter | None = Q2_2027) -> Target:
     return Target("monitoring", level, by, baseline, "U1", NOW)
 
 
