@@ -57,6 +57,7 @@ class Message:
     thread_ts: str | None = None
     updates: int = 0
     metadata: dict[str, Any] | None = None
+    user: str | None = None  # an ephemeral message's only reader
 
 
 @dataclass
@@ -75,6 +76,7 @@ class FakeSlack:
         self.responses: list[dict[str, Any]] = []  # POSTs to response_url
         self.messages: dict[tuple[str, str], Message] = {}
         self.views: dict[str, dict[str, Any]] = {}
+        self.ephemerals: list[Message] = []  # chat.postEphemeral, each with the user it was shown to in ``user``
         self.block_errors: list[str] = []
         self.users: dict[str, dict[str, Any]] = {}
         self.channel_members: dict[str, list[str]] = {}
@@ -168,6 +170,10 @@ class FakeSlack:
         channel = f"D{user_id}"
         with self._lock:
             return [m for (ch, _), m in sorted(self.messages.items(), key=lambda kv: float(kv[0][1])) if ch == channel]
+
+    def ephemeral_messages(self, channel: str, user: str) -> list[Message]:
+        with self._lock:
+            return [m for m in self.ephemerals if m.channel == channel and m.user == user]
 
     def channel_messages(self, channel: str) -> list[Message]:
         with self._lock:
@@ -306,6 +312,21 @@ class FakeSlack:
                 channel, ts, params.get("text", ""), blocks, params.get("thread_ts"), metadata=metadata
             )
             return {"ok": True, "channel": channel, "ts": ts}
+        if method == "chat.postEphemeral":
+            channel = str(params["channel"])
+            info = self.channels.get(channel)
+            if channel.startswith(("C", "G")):
+                if info is None:
+                    return {"ok": False, "error": "channel_not_found"}
+                if not info.get("is_member", True):
+                    return {"ok": False, "error": "not_in_channel"}
+                if str(params.get("user")) not in self.channel_members.get(channel, []):
+                    return {"ok": False, "error": "user_not_in_channel"}
+            ts = f"{1700000000 + next(self._ts)}.000200"
+            self.ephemerals.append(
+                Message(channel, ts, params.get("text", ""), params.get("blocks") or [], user=str(params.get("user")))
+            )
+            return {"ok": True, "message_ts": ts}
         if method == "chat.update":
             key = (str(params["channel"]), str(params["ts"]))
             if key not in self.messages:

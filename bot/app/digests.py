@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+
+from sqlalchemy.orm import Session
 
 from bot.app.context import AppContext
 from bot.app.evidence import WINDOW_DAYS
 from bot.app.outreach import OutreachSettings
 from bot.app.types import DigestSetting, Who
-from bot.db import digests, people, sends, signal_metrics
-from bot.domain.digest import Digest, Signals, Subscription, build_digest
+from bot.db import digests, people, sends, signal_metrics, targets
+from bot.domain.digest import Digest, Signals, Subscription, TeamAggregate, TeamsOverview, build_digest, build_overview
 from bot.domain.measured import measurements
 from bot.domain.schedule import Cadence, period_label
 
@@ -38,19 +42,100 @@ def team_digest(ctx: AppContext, ws_id: int, sub: Subscription, now: datetime, s
     with ctx.sessions.begin() as session:
         aggregate = digests.team_aggregate(session, sub.id, ws_id, now - settings.cadence, now)
         members = digests.member_count(session, sub.id)
-        last = sends.last_digest(session, ws_id, sub.channel_id)
-        signals = None
-        if signal_metrics.has_signals(session, sub.channel_id):
-            metrics = signal_metrics.channel_metrics(session, sub.channel_id, now, WINDOW_DAYS)
-            signals = Signals(sub.channel_id, WINDOW_DAYS, measurements(metrics))
-    label = period_label(Cadence(sub.cadence), now)
-    previous = last.payload if last else None
+        return _digest(ctx, session, ws_id, sub.channel_id, aggregate, members, now, settings, sub)
+
+
+def _digest(
+    ctx: AppContext,
+    session: Session,
+    ws_id: int,
+    channel_id: str,
+    aggregate: TeamAggregate,
+    members: int,
+    now: datetime,
+    settings: OutreachSettings,
+    sub: Subscription | None,
+) -> Digest:
+    """The digest of a channel's team from its aggregate: the last digest, signals and targets added."""
+    last = sends.last_digest(session, ws_id, channel_id)
+    signals = None
+    if signal_metrics.has_signals(session, channel_id):
+        metrics = signal_metrics.channel_metrics(session, channel_id, now, WINDOW_DAYS)
+        signals = Signals(channel_id, WINDOW_DAYS, measurements(metrics))
+    label = period_label(Cadence(sub.cadence), now) if sub else f"{now:%b %-d, %Y}"
     return build_digest(
         ctx.bank,
         aggregate,
         members=members,
         min_respondents=settings.min_respondents,
         period=label,
-        previous=previous,
+        previous=last.payload if last else None,
         signals=signals,
+        targets=targets.targets(session, ws_id, channel_id),
+        now=now,
     )
+
+
+@dataclass(frozen=True)
+class TeamNow:
+    """`/compass team`: the channel's digest as it would read now; ``cadence`` None without a subscription.
+
+    Chart hook: ``digest.dimensions`` (the team means, spread per level) is what a radar chart
+    of the team needs, and ``digest.targets`` its markers.
+    """
+
+    digest: Digest
+    cadence: str | None
+
+
+def channel_subscription(ctx: AppContext, team: str, channel_id: str, now: datetime) -> Subscription | None:
+    with ctx.sessions.begin() as session:
+        return digests.subscription(session, people.workspace_id(session, team, now), channel_id)
+
+
+def team_aggregate_now(
+    session: Session,
+    ws_id: int,
+    channel_id: str,
+    members: Sequence[str] | None,
+    now: datetime,
+    settings: OutreachSettings,
+) -> tuple[TeamAggregate, int, Subscription | None]:
+    """The channel's team aggregate now, its size and subscription: the digest's stored members when
+    ``members`` is None, else the people given (a channel's members as Slack lists them)."""
+    sub = digests.subscription(session, ws_id, channel_id)
+    since = now - settings.cadence
+    if members is None:
+        if sub is None:
+            return TeamAggregate(0, None, (), ()), 0, None
+        return digests.team_aggregate(session, sub.id, ws_id, since, now), digests.member_count(session, sub.id), sub
+    listed = list(dict.fromkeys(members))
+    return digests.people_aggregate(session, listed, ws_id, since, now), len(listed), sub
+
+
+def team_now(
+    ctx: AppContext,
+    team: str,
+    channel_id: str,
+    now: datetime,
+    settings: OutreachSettings,
+    members: Sequence[str] | None = None,
+) -> TeamNow:
+    """The team digest of a channel right now, with its targets and focus, under the same threshold."""
+    with ctx.sessions.begin() as session:
+        ws_id = people.workspace_id(session, team, now)
+        aggregate, size, sub = team_aggregate_now(session, ws_id, channel_id, members, now, settings)
+        digest = _digest(ctx, session, ws_id, channel_id, aggregate, size, now, settings, sub)
+    return TeamNow(digest, sub.cadence if sub else None)
+
+
+def teams_overview(ctx: AppContext, team: str, now: datetime, settings: OutreachSettings) -> TeamsOverview:
+    """Every digest channel side by side, in a constant number of statements.
+
+    Chart hook: each row's ``means`` (per dimension, bank order; empty under the threshold) is the
+    heat map's grid, ``dimensions`` its column names.
+    """
+    with ctx.sessions.begin() as session:
+        ws_id = people.workspace_id(session, team, now)
+        aggregates = digests.channel_aggregates(session, ws_id, now - settings.cadence, now)
+    return build_overview(ctx.bank, aggregates, min_respondents=settings.min_respondents)

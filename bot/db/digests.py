@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import Answer, Assessment, ChannelMember, DigestSubscription, DimensionScore, Respondent
 from bot.db.sql import CHUNK, rowcount
-from bot.domain.digest import DimensionAggregate, QuestionAggregate, Subscription, TeamAggregate
+from bot.domain.digest import ChannelAggregate, DimensionAggregate, QuestionAggregate, Subscription, TeamAggregate
 from bot.domain.flow import Status
 
 
@@ -84,8 +84,9 @@ def member_count(session: Session, subscription_id: int) -> int:
     return int(session.scalar(select(func.count()).where(ChannelMember.subscription_id == subscription_id)) or 0)
 
 
-def _latest_assessments(subscription_id: int, ws_id: int, since: datetime, until: datetime) -> Any:
-    """Each current team member's newest completed assessment in [since, until]."""
+def _latest_assessments(scope: Any, ws_id: int, since: datetime, until: datetime) -> Any:
+    """Each team member's newest completed assessment in [since, until]; the team is the members of a
+    digest subscription (an id) or a list of user ids (a channel without a digest)."""
     ranked = (
         select(
             Assessment.id.label("assessment_id"),
@@ -97,10 +98,6 @@ def _latest_assessments(subscription_id: int, ws_id: int, since: datetime, until
             .label("rank"),
         )
         .join(Respondent, Respondent.id == Assessment.respondent_id)
-        .join(
-            ChannelMember,
-            and_(ChannelMember.user_id == Respondent.user_id, ChannelMember.subscription_id == subscription_id),
-        )
         .where(
             Respondent.workspace_id == ws_id,
             Respondent.active.is_(True),
@@ -108,15 +105,36 @@ def _latest_assessments(subscription_id: int, ws_id: int, since: datetime, until
             Assessment.completed_at >= since,
             Assessment.completed_at <= until,
         )
-        .subquery()
     )
-    return select(ranked.c.assessment_id, ranked.c.overall).where(ranked.c.rank == 1).subquery()
+    if isinstance(scope, int):
+        ranked = ranked.join(
+            ChannelMember,
+            and_(ChannelMember.user_id == Respondent.user_id, ChannelMember.subscription_id == scope),
+        )
+    else:
+        ranked = ranked.where(Respondent.user_id.in_(list(scope)))
+    latest = ranked.subquery()
+    return select(latest.c.assessment_id, latest.c.overall).where(latest.c.rank == 1).subquery()
 
 
 def team_aggregate(
     session: Session, subscription_id: int, ws_id: int, since: datetime, until: datetime
 ) -> TeamAggregate:
-    latest = _latest_assessments(subscription_id, ws_id, since, until)
+    return _aggregate(session, _latest_assessments(subscription_id, ws_id, since, until))
+
+
+MAX_LISTED_MEMBERS = 10_000  # people_aggregate's team size: bound parameters stay under SQLite's limit
+
+
+def people_aggregate(
+    session: Session, user_ids: Sequence[str], ws_id: int, since: datetime, until: datetime
+) -> TeamAggregate:
+    """The team aggregate of the given people (a channel's members read from Slack just now)."""
+    members = list(dict.fromkeys(user_ids))[:MAX_LISTED_MEMBERS]
+    return _aggregate(session, _latest_assessments(members, ws_id, since, until))
+
+
+def _aggregate(session: Session, latest: Any) -> TeamAggregate:
     respondents, overall = session.execute(select(func.count(), func.avg(latest.c.overall)).select_from(latest)).one()
     level_counts = [func.sum(case((DimensionScore.level == n, 1), else_=0)) for n in (1, 2, 3, 4)]
     dims = session.execute(
@@ -146,6 +164,74 @@ def team_aggregate(
         ),
         questions=tuple(QuestionAggregate(q[0], int(q[1]), float(q[2])) for q in questions if q[2] is not None),
     )
+
+
+def channel_aggregates(session: Session, ws_id: int, since: datetime, until: datetime) -> list[ChannelAggregate]:
+    """Every digest channel of the workspace with its members, respondents and means: four statements,
+    however many channels and people (the teams overview)."""
+    subs = session.execute(
+        select(DigestSubscription.id, DigestSubscription.channel_id)
+        .where(DigestSubscription.workspace_id == ws_id)
+        .order_by(DigestSubscription.created_at, DigestSubscription.id)
+    ).all()
+    members = dict(
+        session.execute(
+            select(ChannelMember.subscription_id, func.count())
+            .join(DigestSubscription, DigestSubscription.id == ChannelMember.subscription_id)
+            .where(DigestSubscription.workspace_id == ws_id)
+            .group_by(ChannelMember.subscription_id)
+        ).all()
+    )
+    ranked = (
+        select(
+            ChannelMember.subscription_id.label("sub"),
+            Assessment.id.label("assessment_id"),
+            Assessment.overall_score.label("overall"),
+            func.row_number()
+            .over(
+                partition_by=(ChannelMember.subscription_id, Assessment.respondent_id),
+                order_by=(Assessment.completed_at.desc(), Assessment.id.desc()),
+            )
+            .label("rank"),
+        )
+        .join(Respondent, Respondent.id == Assessment.respondent_id)
+        .join(ChannelMember, ChannelMember.user_id == Respondent.user_id)
+        .join(DigestSubscription, DigestSubscription.id == ChannelMember.subscription_id)
+        .where(
+            DigestSubscription.workspace_id == ws_id,
+            Respondent.workspace_id == ws_id,
+            Respondent.active.is_(True),
+            Assessment.status == Status.COMPLETE.value,
+            Assessment.completed_at >= since,
+            Assessment.completed_at <= until,
+        )
+        .subquery()
+    )
+    latest = select(ranked.c.sub, ranked.c.assessment_id, ranked.c.overall).where(ranked.c.rank == 1).subquery()
+    overall = {
+        sub: (int(n), None if mean is None else float(mean))
+        for sub, n, mean in session.execute(
+            select(latest.c.sub, func.count(), func.avg(latest.c.overall)).group_by(latest.c.sub)
+        ).all()
+    }
+    means: dict[int, list[tuple[str, float]]] = {}
+    for sub, dimension_id, mean in session.execute(
+        select(latest.c.sub, DimensionScore.dimension_id, func.avg(DimensionScore.score))
+        .join(latest, latest.c.assessment_id == DimensionScore.assessment_id)
+        .group_by(latest.c.sub, DimensionScore.dimension_id)
+    ).all():
+        if mean is not None:
+            means.setdefault(sub, []).append((dimension_id, float(mean)))
+    return [
+        ChannelAggregate(
+            channel_id=channel,
+            members=int(members.get(sub_id, 0)),
+            respondents=overall.get(sub_id, (0, None))[0],
+            overall_mean=overall.get(sub_id, (0, None))[1],
+            dimension_means=tuple(sorted(means.get(sub_id, []))),
+        )
+        for sub_id, channel in subs
+    ]
 
 
 def member_channels(session: Session, ws_id: int, user_id: str) -> list[str]:

@@ -146,6 +146,26 @@ class ChannelMember(Base):
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
+class TeamTarget(Base):
+    """A team's target level for one dimension, per channel (so a channel without a digest may have
+    targets too), with the team's score when it was set, so that progress can be judged."""
+
+    __tablename__ = "team_targets"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel_id", "dimension_id", name="uq_team_targets_dimension"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    dimension_id: Mapped[str] = mapped_column(String(64))
+    level: Mapped[int] = mapped_column(Integer)
+    due_quarter: Mapped[str | None] = mapped_column(String(8), nullable=True)  # "2027-Q2"; NULL: no date
+    # The team mean in this dimension when the target was set; NULL when the team was under the
+    # respondent threshold then (no figure may be kept that was never shown).
+    baseline: Mapped[float | None] = mapped_column(Float, nullable=True)
+    set_by: Mapped[str] = mapped_column(String(64))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Send(Base):
     """One scheduled message. The unique key makes a second scheduler, a retry or a
     restart find the row and stay silent instead of sending again."""

@@ -6,6 +6,7 @@ no figures at all, only how many more answers are needed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
@@ -15,6 +16,7 @@ from bot.domain.evidence import Measurement
 from bot.domain.levels import level_for
 from bot.domain.measured import MeasuredSection, build_measured
 from bot.domain.questionnaire import Questionnaire
+from bot.domain.targets import Target, TargetProgress, progress
 
 ABSOLUTE_MIN_RESPONDENTS = 3  # never show aggregates of fewer people than this
 
@@ -90,6 +92,7 @@ class Digest:
     dimensions: tuple[TeamDimension, ...] = ()
     top: TeamRecommendation | None = None
     measured: MeasuredSection | None = None  # the team's delivery signals, shown whatever the threshold
+    targets: tuple[TargetProgress, ...] = ()  # the team's targets; figures only above the threshold
 
     @property
     def visible(self) -> bool:
@@ -123,16 +126,23 @@ def build_digest(
     period: str,
     previous: dict[str, Any] | None = None,
     signals: Signals | None = None,
+    targets: Sequence[Target] = (),
+    now: datetime | None = None,
 ) -> Digest:
     """Turn team aggregates into a digest; figures only when enough people answered.
 
     ``signals``: what the team's delivery signals measured. They are about systems, never about
     a person, so they show below the threshold too, but are compared with the answers only above it.
+    ``targets``: the team's targets, judged at ``now`` (required with targets); below the threshold
+    they show without figures.
     """
     threshold = respondent_threshold(min_respondents)
+    if targets and now is None:
+        raise ValueError("targets are judged at a time: pass now")
     if aggregate.respondents < threshold:
         measured = None if signals is None else build_measured(bank, signals.measured, signals.channel_id, signals.days)
-        return Digest(period, members, aggregate.respondents, threshold, measured=measured)
+        hidden = _target_progress(bank, targets, (), now)
+        return Digest(period, members, aggregate.respondents, threshold, measured=measured, targets=hidden)
     previous = previous or {}
     before = previous.get("dimensions") or {}
     by_id = {d.dimension_id: d for d in aggregate.dimensions}
@@ -162,7 +172,23 @@ def build_digest(
         dimensions=tuple(dims),
         top=_recommend(bank, tuple(dims), aggregate.questions),
         measured=None if signals is None else signals.section(bank, aggregate.questions),
+        targets=_target_progress(bank, targets, tuple(dims), now),
     )
+
+
+def _target_progress(
+    bank: Questionnaire, targets: Sequence[Target], dims: tuple[TeamDimension, ...], now: datetime | None
+) -> tuple[TargetProgress, ...]:
+    """Each target of a dimension the bank still has, in the bank's order; figures from ``dims`` only."""
+    by_id = {d.id: d for d in dims}
+    order = {d.id: i for i, d in enumerate(bank.dimensions)}
+    shown = []
+    for target in sorted((t for t in targets if t.dimension_id in order), key=lambda t: order[t.dimension_id]):
+        assert now is not None
+        dim = by_id.get(target.dimension_id)
+        name = bank.dimension(target.dimension_id).name
+        shown.append(progress(target, name, dim.mean if dim else None, dim.change if dim else None, now))
+    return tuple(shown)
 
 
 @dataclass(frozen=True)
@@ -215,3 +241,65 @@ def _recommend(
         step_title=question.title,
         step=question.next_step(level),
     )
+
+
+@dataclass(frozen=True)
+class ChannelAggregate:
+    """One digest channel's figures for the teams overview, as the database computed them."""
+
+    channel_id: str
+    members: int
+    respondents: int
+    overall_mean: float | None
+    dimension_means: tuple[tuple[str, float], ...]  # (dimension id, team mean)
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    """One team in the overview; below the threshold it carries no figures at all."""
+
+    channel_id: str
+    members: int
+    respondents: int
+    visible: bool
+    overall: float | None = None
+    level: int | None = None
+    means: tuple[float | None, ...] = ()  # per dimension, in the bank's order (the heat map's cells)
+    levels: tuple[int | None, ...] = ()
+
+
+@dataclass(frozen=True)
+class TeamsOverview:
+    """Every digest channel side by side: one row per team, one column per dimension."""
+
+    dimensions: tuple[str, ...]  # the dimension names, in the bank's order
+    rows: tuple[TeamRow, ...]
+    min_respondents: int
+
+
+def build_overview(
+    bank: Questionnaire, aggregates: Sequence[ChannelAggregate], *, min_respondents: int
+) -> TeamsOverview:
+    """The grid of `/compass teams`: the same anonymity threshold as the digest, per team."""
+    threshold = respondent_threshold(min_respondents)
+    rows = []
+    for agg in aggregates:
+        if agg.respondents < threshold:
+            rows.append(TeamRow(agg.channel_id, agg.members, agg.respondents, visible=False))
+            continue
+        found = dict(agg.dimension_means)
+        means = tuple(None if found.get(d.id) is None else round(found[d.id], 4) for d in bank.dimensions)
+        overall = None if agg.overall_mean is None else round(agg.overall_mean, 4)
+        rows.append(
+            TeamRow(
+                agg.channel_id,
+                agg.members,
+                agg.respondents,
+                visible=True,
+                overall=overall,
+                level=None if overall is None else level_for(_clamp(overall)),
+                means=means,
+                levels=tuple(None if m is None else level_for(_clamp(m)) for m in means),
+            )
+        )
+    return TeamsOverview(tuple(d.name for d in bank.dimensions), tuple(rows), threshold)

@@ -129,7 +129,11 @@ def build_deps(
     ``serving``: for the process that answers Slack, whose listeners queue work through an outbox.
     """
     database = database or open_database(settings.DATABASE_URL)
-    deps = Deps(ctx=AppContext(sessions=database.sessions, bank=bank), public_url=settings.COMPASS_PUBLIC_URL)
+    deps = Deps(
+        ctx=AppContext(sessions=database.sessions, bank=bank),
+        public_url=settings.COMPASS_PUBLIC_URL,
+        outreach=outreach_settings(settings),
+    )
     if serving:
         deps = replace(deps, outbox=Outbox(QueueStore(database.sessions), deps.clock, work.report_lost))
     return deps

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.app.context import AppContext
+from bot.app.outreach import OutreachSettings
 from bot.queue.outbox import Outbox
 
 CONTEXT_KEY = "compass"
@@ -23,6 +24,7 @@ class Deps:
     clock: Callable[[], datetime] = utc_now
     outbox: Outbox | None = None  # where listeners queue work (the serving process only)
     public_url: str | None = None  # where Slack and webhooks reach the app (COMPASS_PUBLIC_URL), for set-up texts
+    outreach: OutreachSettings = OutreachSettings()  # the respondent threshold and cadence `/compass team` uses
 
 
 def deps_of(context: Any) -> Deps:

@@ -20,6 +20,8 @@ class Action(StrEnum):
     START_OVER = "start_over"
     START = "start"  # App Home and re-assessment prompts: begin (or offer to resume) in the DM
     SNOOZE = "snooze"  # "Remind me later" on invitations and reminders
+    TEAMS_NEXT = "teams_next"  # the pages of `/compass teams`; the value is the page to show
+    TEAMS_PREVIOUS = "teams_previous"
 
 
 class Work(StrEnum):
@@ -33,6 +35,7 @@ class Work(StrEnum):
     SNOOZE = "snooze"
     COMMAND = "command"  # /compass subcommands that read or write
     HOME = "home"  # app_home_opened
+    TEAMS_PAGE = "teams_page"  # Next / Previous on `/compass teams`
 
 
 ANSWER_PREFIX = "answer_"
@@ -51,6 +54,7 @@ class Block(StrEnum):
     PROGRESS = "progress"
     EVIDENCE = "evidence"
     HOME_ACTIONS = "home_actions"
+    TEAMS_PAGES = "teams_pages"
 
 
 # Message metadata on every question message: which assessment it shows. It lets the worker find

@@ -24,20 +24,21 @@ from bot.slack.blocks.common import (
     level_label,
     section,
 )
+from bot.slack.blocks.targets import targets_blocks
 
 
 def _spread(levels: tuple[int, int, int, int]) -> str:
     return " ".join(f"{LEVEL_EMOJI[n]}{count}" for n, count in zip((1, 2, 3, 4), levels, strict=True))
 
 
-def build_digest_message(digest: Digest, channel: str) -> Message:
+def build_digest_message(digest: Digest, channel: str, title: str | None = None) -> Message:
     """The team digest: participation, overall and per-dimension levels with spread, change, focus,
     and what the team's delivery signals measured.
 
     Below the anonymity threshold it shows no self-assessed figures, only how many more answers
     are needed; the measurements (about systems, never about a person) still show.
     """
-    title = f"MLOps maturity digest · {digest.period}"
+    title = title or f"MLOps maturity digest · {digest.period}"
     participation = f"{digest.respondents} of {digest.members} members of <#{channel}> have a current assessment"
     blocks: list[Block] = [HeaderBlock(text=clip(title, 150))]
     if not digest.visible:
@@ -47,6 +48,7 @@ def build_digest_message(digest: Digest, channel: str) -> Message:
             f"so nobody's answers can be singled out: {more} more needed. Run `/compass start` to take part."
         )
         blocks.append(section(f":lock: {text}"))
+        blocks.extend(targets_blocks(digest.targets))
         blocks.extend(measured_blocks(digest.measured))
         return Message(f"{title}: {more} more assessments needed before team results are shown.", tuple(blocks))
     blocks.append(context(participation + " (individual answers are never shown)."))
@@ -73,6 +75,7 @@ def build_digest_message(digest: Digest, channel: str) -> Message:
             section(f":dart: *Team focus: {top.dimension}* ({emoji(top.level)} L{top.level})\n{top.advice}{step}")
         )
         text += f". Team focus: {top.dimension}."
+    blocks.extend(targets_blocks(digest.targets))
     blocks.extend(measured_blocks(digest.measured))
     blocks.append(context(LEGEND))
     return Message(text, tuple(blocks))

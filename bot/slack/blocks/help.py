@@ -13,12 +13,19 @@ def build_help_message() -> Message:
         "• `/compass history`: your past results and how they changed\n"
         "• `/compass digest here weekly|monthly|quarterly`: a team digest in this channel "
         "(`/compass digest` shows the set-up, `/compass digest off` stops it)\n"
+        "• `/compass target <dimension> <1-4> [by YYYY-Qn]`: set this channel's target for a dimension "
+        "(`/compass target` lists them, `/compass target <dimension> off` removes one)\n"
+        "• `/compass team`: this channel's team digest right now, shown only to you\n"
+        "• `/compass teams`: every team with a digest side by side\n"
         "• `/compass signals`: the delivery signals (GitHub, GitLab, MLflow, any CI) measured for this channel "
         "(`/compass signals add github|gitlab|mlflow|events` connects one)\n"
         "• `/compass pause` / `/compass resume-reminders`: stop or restart invitations and reminders\n"
         "• `/compass help`: this message"
     )
-    return Message("MLOps Compass: /compass start, report, history, digest, signals, pause, help", (section(text),))
+    return Message(
+        "MLOps Compass: /compass start, report, history, digest, target, team, teams, signals, pause, help",
+        (section(text),),
+    )
 
 
 def build_unknown_command_message(subcommand: str) -> Message:

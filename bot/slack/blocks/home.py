@@ -8,6 +8,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerB
 from slack_sdk.models.views import View
 
 from bot.app.types import HistoryEntry, Progress
+from bot.domain.digest import TeamsOverview
 from bot.domain.report import Report
 from bot.slack import ids
 from bot.slack.blocks.common import (
@@ -26,13 +27,19 @@ from bot.slack.blocks.common import (
     validate_blocks,
 )
 from bot.slack.blocks.report import history_lines
+from bot.slack.blocks.team import teams_home_blocks
 from bot.slack.ids import Action
 
 HOME_HISTORY = 5
 
 
-def build_home_view(report: Report | None, history: Sequence[HistoryEntry], progress: Progress | None) -> View:
-    """App Home: latest result with emoji levels, short history, Start/Resume."""
+def build_home_view(
+    report: Report | None,
+    history: Sequence[HistoryEntry],
+    progress: Progress | None,
+    teams: TeamsOverview | None = None,
+) -> View:
+    """App Home: latest result with emoji levels, short history, Start/Resume, and the teams at a glance."""
     blocks: list[Block] = [HeaderBlock(text="MLOps Compass")]
     if report is None and progress is None:
         blocks.append(
@@ -74,6 +81,8 @@ def build_home_view(report: Report | None, history: Sequence[HistoryEntry], prog
     if history:
         blocks.append(DividerBlock())
         blocks.append(section(f"*History*\n{history_lines(history[:HOME_HISTORY])}"))
+    if teams is not None:
+        blocks.extend(teams_home_blocks(teams))
     blocks.append(context(LEGEND))
     view = View(type="home", blocks=blocks)
     validate_blocks(view.to_dict()["blocks"], limit=MAX_VIEW_BLOCKS, max_chars=None)

@@ -1,4 +1,5 @@
-"""Buttons: answers, N/A, Back, Resume, Start over, Start, Remind me later; each is acked and queued."""
+"""Buttons: answers, N/A, Back, Resume, Start over, Start, Remind me later, the pages of `/compass teams`;
+each is acked and queued."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ BUTTON_WORK: tuple[tuple[str | re.Pattern[str], Work], ...] = (
     (Action.START_OVER.value, Work.START_OVER),
     (Action.START.value, Work.START),
     (Action.SNOOZE.value, Work.SNOOZE),
+    (Action.TEAMS_NEXT.value, Work.TEAMS_PAGE),
+    (Action.TEAMS_PREVIOUS.value, Work.TEAMS_PAGE),
 )
 
 

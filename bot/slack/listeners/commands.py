@@ -19,6 +19,9 @@ ACK_TEXT = {
     "history": None,
     "digest": None,
     "signals": None,
+    "target": None,
+    "team": None,
+    "teams": None,
     "pause": "Paused: I won't send you assessment invitations or reminders. `/compass resume-reminders` undoes it.",
     "resume-reminders": "Invitations and reminders are back on. `/compass pause` stops them again.",
 }

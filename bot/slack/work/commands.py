@@ -18,7 +18,7 @@ from bot.slack.deps import Deps
 from bot.slack.ids import Work
 from bot.slack.listeners.commands import subcommand
 from bot.slack.payloads import who_from
-from bot.slack.work import dm
+from bot.slack.work import dm, team
 from bot.slack.work.task import Handler, Task
 
 CHANNEL_MENTION = re.compile(r"^<#(?P<id>[CG][A-Z0-9]+)(\|[^>]*)?>$")
@@ -47,6 +47,13 @@ def run_command(task: Task) -> None:
         reply = digest_command(task, who, command.get("channel_id", ""), args)
     elif sub == "signals":
         reply = signals_command(task, who, command.get("channel_id", ""), args)
+    elif sub == "target":
+        here = command.get("channel_id", "")
+        reply = team.target_command(task, who, here, args, str(command.get("trigger_id") or ""))
+    elif sub == "team":
+        reply = team.team_command(task, who, command.get("channel_id", ""))
+    elif sub == "teams":
+        reply = team.teams_command(task, who)
     elif sub == "pause":
         preferences.set_reminders(deps.ctx, who, deps.clock(), paused=True)
     elif sub == "resume-reminders":

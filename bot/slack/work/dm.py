@@ -8,7 +8,7 @@ import threading
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.app import assessment, results
+from bot.app import assessment, digests, results
 from bot.app.types import Progress, Who
 from bot.slack import ids
 from bot.slack.blocks.assessment import build_closed_message, build_question_message, build_resume_offer
@@ -135,4 +135,5 @@ def publish_home(client: WebClient, deps: Deps, who: Who) -> None:
     report = results.latest_report(deps.ctx.sessions, who)
     history = results.history(deps.ctx.sessions, who, limit=HOME_HISTORY)
     progress = assessment.current_progress(deps.ctx, who, deps.clock())
-    client.views_publish(user_id=who.user, view=build_home_view(report, history, progress))
+    teams = digests.teams_overview(deps.ctx, who.workspace, deps.clock(), deps.outreach)
+    client.views_publish(user_id=who.user, view=build_home_view(report, history, progress, teams))

@@ -1,0 +1,96 @@
+"""Team targets: set, remove and list a channel's targets, and the ledger that announces each change once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.app import outreach
+from bot.app.context import AppContext
+from bot.app.digests import team_aggregate_now, team_now
+from bot.app.outreach import OutreachSettings
+from bot.app.types import Who
+from bot.db import people, targets
+from bot.domain.digest import build_digest
+from bot.domain.schedule import SendKey
+from bot.domain.targets import DimensionChoice, SetTarget, Target, TargetProgress
+
+ANNOUNCEMENT = "target"  # the sends ledger's kind for a target change posted to its channel
+
+
+@dataclass(frozen=True)
+class TargetSet:
+    target: Target
+    dimension: str  # its name
+    previous: Target | None  # the target it replaced
+
+
+def dimension_choices(ctx: AppContext) -> tuple[DimensionChoice, ...]:
+    return tuple(DimensionChoice(d.id, d.name) for d in ctx.bank.dimensions)
+
+
+def set_target(
+    ctx: AppContext,
+    who: Who,
+    channel_id: str,
+    command: SetTarget,
+    now: datetime,
+    settings: OutreachSettings,
+    members: Sequence[str] | None = None,
+) -> TargetSet:
+    """Set (or replace) the channel's target for one dimension, keeping the team's score in it now as
+    the baseline when the team meets the respondent threshold (else no baseline)."""
+    with ctx.sessions.begin() as session:
+        ws_id = people.workspace_id(session, who.workspace, now)
+        aggregate, size, _ = team_aggregate_now(session, ws_id, channel_id, members, now, settings)
+        digest = build_digest(ctx.bank, aggregate, members=size, min_respondents=settings.min_respondents, period="now")
+        baseline = next((d.mean for d in digest.dimensions if d.id == command.dimension.id), None)
+        before = {t.dimension_id: t for t in targets.targets(session, ws_id, channel_id)}
+        target = targets.save_target(
+            session,
+            ws_id,
+            channel_id,
+            dimension_id=command.dimension.id,
+            level=command.level,
+            by=command.by,
+            baseline=baseline,
+            set_by=who.user,
+            now=now,
+        )
+    return TargetSet(target, command.dimension.name, before.get(command.dimension.id))
+
+
+def remove_target(ctx: AppContext, team: str, channel_id: str, dimension_id: str, now: datetime) -> bool:
+    with ctx.sessions.begin() as session:
+        return targets.delete_target(session, people.workspace_id(session, team, now), channel_id, dimension_id)
+
+
+def list_targets(
+    ctx: AppContext,
+    team: str,
+    channel_id: str,
+    now: datetime,
+    settings: OutreachSettings,
+    members: Sequence[str] | None = None,
+) -> tuple[TargetProgress, ...]:
+    """The channel's targets with the team's progress now (figures only above the threshold)."""
+    return team_now(ctx, team, channel_id, now, settings, members).digest.targets
+
+
+def claim_announcement(ctx: AppContext, team: str, channel_id: str, change: str, now: datetime) -> int | None:
+    """The right to post one target change to its channel (a ledger id), or None when it went out already.
+
+    ``change`` names the change: the slash command's trigger_id, the same however often it is run.
+    """
+    with ctx.sessions.begin() as session:
+        ws_id = people.workspace_id(session, team, now)
+    return outreach.claim_send(ctx, SendKey(ANNOUNCEMENT, ws_id, channel_id, change[:64]), now)
+
+
+def record_announced(ctx: AppContext, send_id: int, now: datetime, where: tuple[str | None, str | None]) -> None:
+    outreach.record_sent(ctx, send_id, now, where, None)
+
+
+def record_not_announced(ctx: AppContext, send_id: int, now: datetime, error: str) -> None:
+    outreach.record_failed(ctx, send_id, now, error, final=True)

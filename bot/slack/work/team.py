@@ -1,0 +1,137 @@
+"""The queued part of `/compass target`, `/compass team` and `/compass teams`, and the pages of the latter."""
+
+from __future__ import annotations
+
+from slack_sdk.errors import SlackApiError
+
+from bot.app import digests, targets
+from bot.app.types import Who
+from bot.domain.targets import ListTargets, RemoveTarget, TargetProblem, parse_target_command
+from bot.slack.blocks.common import Message, build_text_message
+from bot.slack.blocks.targets import (
+    build_target_removed_announcement,
+    build_target_set_announcement,
+    build_targets_message,
+)
+from bot.slack.blocks.team import build_team_message, build_teams_message
+from bot.slack.directory import fetch_members
+from bot.slack.ids import Work
+from bot.slack.payloads import who_from
+from bot.slack.work.task import Handler, Task
+
+NOT_IN_CHANNEL = ("not_in_channel", "channel_not_found")
+
+
+class NotInChannel(Exception):
+    pass
+
+
+def _members(task: Task, who: Who, channel: str) -> list[str] | None:
+    """The team of a channel: None when it has a digest (the members the scheduler keeps), else the
+    channel's members as Slack lists them now, without the bot. NotInChannel when Slack refuses."""
+    deps = task.deps
+    if digests.channel_subscription(deps.ctx, who.workspace, channel, deps.clock()) is not None:
+        return None
+    try:
+        members = fetch_members(task.client, channel)
+        bot_user = task.client.auth_test().get("user_id")
+    except SlackApiError as exc:
+        if exc.response.get("error") in NOT_IN_CHANNEL:
+            raise NotInChannel(channel) from exc
+        raise
+    return [m for m in members if m != bot_user]
+
+
+def _invite_me(channel: str) -> Message:
+    return build_text_message(
+        f"I'm not a member of <#{channel}>, so I can't tell who the team is. "
+        "Invite me with `/invite @compass` there, then run the command again."
+    )
+
+
+def _channel_only(command: str) -> Message:
+    return build_text_message(f"Teams are channels: run `/compass {command}` in your team's channel.")
+
+
+def target_command(task: Task, who: Who, here: str, args: list[str], change: str) -> Message | None:
+    """`/compass target [<dimension> <level> [by YYYY-Qn] | <dimension> off]`; a change is announced in
+    the channel once (``change`` is the command's trigger_id)."""
+    deps = task.deps
+    now = deps.clock()
+    if not here or here.startswith("D"):
+        return _channel_only("target")
+    try:
+        command = parse_target_command(args, targets.dimension_choices(deps.ctx), now)
+    except TargetProblem as problem:
+        return build_text_message(problem.detail)
+    try:
+        members = _members(task, who, here)
+    except NotInChannel:
+        return _invite_me(here)
+    if isinstance(command, ListTargets):
+        return build_targets_message(
+            here, targets.list_targets(deps.ctx, who.workspace, here, now, deps.outreach, members)
+        )
+    if isinstance(command, RemoveTarget):
+        if not targets.remove_target(deps.ctx, who.workspace, here, command.dimension.id, now):
+            return build_text_message(f"<#{here}> has no target for {command.dimension.name}.")
+        announcement = build_target_removed_announcement(who.user, command.dimension.name)
+    else:
+        saved = targets.set_target(deps.ctx, who, here, command, now, deps.outreach, members)
+        t = saved.target
+        announcement = build_target_set_announcement(who.user, saved.dimension, t.level, t.by.label if t.by else None)
+    return _announce(task, who, here, announcement, change)
+
+
+def _announce(task: Task, who: Who, channel: str, message: Message, change: str) -> Message | None:
+    """Post the change to the channel, once per change however often the work runs."""
+    deps = task.deps
+    send_id = targets.claim_announcement(deps.ctx, who.workspace, channel, change, deps.clock())
+    if send_id is None:
+        return None
+    try:
+        response = task.client.chat_postMessage(channel=channel, **message.as_kwargs())
+    except SlackApiError as exc:
+        error = str(exc.response.get("error"))
+        targets.record_not_announced(deps.ctx, send_id, deps.clock(), error)
+        return build_text_message(f"Saved. I could not post it in <#{channel}> (Slack said `{error}`).")
+    targets.record_announced(deps.ctx, send_id, deps.clock(), (response.get("channel"), response.get("ts")))
+    return None
+
+
+def team_command(task: Task, who: Who, here: str) -> Message | None:
+    """`/compass team`: the channel's digest right now, to the person who asked only (chat.postEphemeral;
+    through the response_url when Slack refuses that)."""
+    deps = task.deps
+    if not here or here.startswith("D"):
+        return _channel_only("team")
+    try:
+        members = _members(task, who, here)
+    except NotInChannel:
+        return _invite_me(here)
+    message = build_team_message(
+        digests.team_now(deps.ctx, who.workspace, here, deps.clock(), deps.outreach, members), here
+    )
+    try:
+        task.client.chat_postEphemeral(channel=here, user=who.user, **message.as_kwargs())
+    except SlackApiError:
+        return message
+    return None
+
+
+def teams_command(task: Task, who: Who, page: int = 0) -> Message:
+    """`/compass teams`: every digest channel side by side, one page."""
+    deps = task.deps
+    return build_teams_message(digests.teams_overview(deps.ctx, who.workspace, deps.clock(), deps.outreach), page)
+
+
+def teams_page(task: Task) -> None:
+    """Next / Previous on `/compass teams`: the page replaces the message it was clicked on."""
+    who = who_from(task.body)
+    value = str(task.action.get("value") or "0")
+    page = int(value) if value.isdigit() else 0
+    if task.respond is not None:
+        task.respond(replace_original=True, **teams_command(task, who, page).as_kwargs())
+
+
+WORK: dict[Work, Handler] = {Work.TEAMS_PAGE: teams_page}
