@@ -4,25 +4,24 @@ Definitions (Four Keys-style; docs in bot/domain/delivery_metrics.py for the ban
 is ``now - days <= at <= now``; only ``counted`` deployments (the source's environment) count.
 
 - deployments / failed deployments: in the window.
-- lead time: for each successful deployment in the window, its commits are the changes (same
-  source) pushed after the push whose head was the previous successful deployment's sha (or after
-  that deployment, when its push is unknown; from the start when there is none) up to and with the
-  push whose head is the deployed sha; the median of (deployment time - commit time) over them,
-  non-positive values left out (push-on-merge automation, as Four Keys does).
-- change failure rate: (failed + successful deployments whose sha an incident names as root
-  cause) / (successful + failed), in the window.
+- lead time: the median of (deployment time - commit time) over the changes whose first
+  deployment (bot/domain/lead_time.py: the pushes since the previous deployment's push up to the
+  push whose head is the deployed sha) ran in the window; linked when the events are stored
+  (bot/db/lead_times.py), non-positive values left out (push-on-merge automation, as Four Keys does).
+- change failure rate: (failed + successful deployments whose sha an incident opened or resolved
+  in the window names as root cause) / (successful + failed), in the window.
 - time to restore: the median of (resolved - opened) over incidents resolved in the window,
   opened and resolved matched by external id within a source.
 - ML: training runs and model deployments in the window; model age is the median, over models,
   of (now - version_at) of the latest model deployment per model, up to now; without a
   version_at (MLflow aliases), the time of the channel's training run of that model and version.
 
-Medians use ROW_NUMBER/COUNT windows, which both SQLite and PostgreSQL have.
+Medians: PostgreSQL's percentile_cont; on SQLite the middle rows of a sort (``_median``).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -51,7 +50,6 @@ OPENED = SignalType.INCIDENT_OPENED.value
 RESOLVED = SignalType.INCIDENT_RESOLVED.value
 TRAINING = SignalType.TRAINING_RUN.value
 MODEL = SignalType.MODEL_DEPLOYED.value
-THE_START = datetime(1970, 1, 1, tzinfo=UTC)  # the lower bound of a source's first deployment
 
 
 def has_signals(session: Session, channel_id: str) -> bool:
