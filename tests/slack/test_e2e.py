@@ -429,3 +429,32 @@ def test_signals_in_slack_list_the_channel_sources_and_add_one_whose_secret_only
     assert request("POST", env.app.url + path.group(0), payload, headers).status == 200
     headers["X-Hub-Signature-256"] = "sha256=" + "0" * 64
     assert request("POST", env.app.url + path.group(0), payload, headers).status == 401
+
+
+def test_targets_team_and_teams_over_signed_requests(env: Env, user: str) -> None:
+    team = "T" + user[1:]  # a workspace of its own: no other test's digest channels in its overview
+    channel = "C" + user[1:]
+    env.fake.add_user(user)
+    env.fake.add_channel(channel, [user, "U0BOT"], is_member=True)
+
+    def reply_to(text: str) -> str:
+        before = len(env.fake.responses)
+        body = env.slack.command_body(user, text, team=team, channel=channel)
+        assert env.slack.send(body, "application/x-www-form-urlencoded").status == 200
+        return json.dumps(env.fake.wait_for(lambda: len(env.fake.responses) > before and env.fake.responses[-1]))
+
+    def shown() -> str:
+        return text_of(env.fake.wait_for(lambda: env.fake.ephemeral_messages(channel, user))[-1])
+
+    assert "will get the team MLOps maturity digest" in reply_to("digest here monthly")
+    assert "level" in reply_to("target ops 7").lower()  # one line with the valid choices
+    form = "application/x-www-form-urlencoded"
+    env.slack.send(env.slack.command_body(user, "target ops 3 by 2099-Q4", team=team, channel=channel), form)
+    announcement = env.fake.wait_for(lambda: [m for m in env.fake.channel_messages(channel) if "🎯" in m.text])
+    assert len(announcement) == 1 and "Operations at level 3 by 2099-Q4" in announcement[0].text
+    assert "Operations" in reply_to("target")
+
+    env.slack.send(env.slack.command_body(user, "team", team=team, channel=channel), form)
+    assert "Operations" in shown()  # the target, shown only to the asker; too few answers for figures
+    overview = reply_to("teams")
+    assert channel in overview and "not enough answers" in overview
