@@ -43,6 +43,8 @@ MUTED = "#555555"
 # Dimensions' lines in the trend chart: distinct from each other and from the level bands behind them.
 PALETTE = ("#1d3557", "#7b2cbf", "#0077b6", "#2a9d8f", "#6d597a", "#b5179e", "#3a5a40", "#8d5524")
 PNG_METADATA: dict[str, Any] = {"Software": None}  # no matplotlib version in the file
+# zlib level 3 instead of Pillow's 6: a fifth of a heat map's time for files some 10 % larger.
+PNG_OPTIONS: dict[str, Any] = {"compress_level": 3}
 # Matplotlib is not thread-safe (its font cache above all); a worker runs handlers in threads.
 _LOCK = threading.Lock()
 
@@ -64,7 +66,7 @@ def _figure(height: float) -> Figure:
 
 def _chart(fig: Figure, alt_text: str, title: str, filename: str) -> Chart:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, facecolor="white", metadata=PNG_METADATA)
+    fig.savefig(buffer, format="png", dpi=DPI, facecolor="white", metadata=PNG_METADATA, pil_kwargs=PNG_OPTIONS)
     width, height = (round(v) for v in fig.get_size_inches() * DPI)
     fig.clear()
     return Chart(buffer.getvalue(), alt_text, title, filename, width, height)
@@ -209,14 +211,19 @@ def _trend(data: TrendData) -> Figure:
     ax.set_yticks([1, 2, 3, 4])
     ax.set_yticklabels(["1", "2", "3", "4"], fontsize=13)
     ax.set_ylabel("score (1-4)", fontsize=14, color=MUTED)
-    right = ax.twinx()
-    right.set_ylim(1, 4.12)
-    right.set_yticks([(lo + hi) / 2 for lo, hi in zip(edges, edges[1:], strict=False)])
-    right.set_yticklabels([f"L{v}" for v in LEVELS], fontsize=14, fontweight="bold", color=MUTED)
-    right.tick_params(length=0)
-    for axis in (ax, right):
-        for side in ("top", "right"):
-            axis.spines[side].set_visible(False)
+    for level, (low, high) in zip(LEVELS, zip(edges, edges[1:], strict=False), strict=True):
+        ax.text(
+            1.01,
+            (low + high) / 2,
+            f"L{level}",
+            transform=ax.get_yaxis_transform(),
+            fontsize=14,
+            fontweight="bold",
+            color=MUTED,
+            va="center",
+        )
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
     ax.grid(axis="x", color="#dddddd")
     fig.legend(loc="lower center", ncol=2, fontsize=13, frameon=False, bbox_to_anchor=(0.5, 0.005))
     return fig
@@ -252,23 +259,31 @@ def _heatmap(data: HeatmapData) -> Figure:
     colours = ListedColormap([NO_LEVEL_COLOUR, *(LEVEL_COLOURS[v] for v in LEVELS)])
     norm = BoundaryNorm([-0.5, 0.5, 1.5, 2.5, 3.5, 4.5], colours.N)
     ax.imshow(grid, cmap=colours, norm=norm, aspect="auto", interpolation="nearest")
-    ax.set_xticks(range(cols))
-    ax.set_xticklabels([_wrap(d, 14) for d in data.dimensions], fontsize=11)
-    ax.xaxis.tick_top()
-    ax.set_yticks(range(rows))
-    ax.set_yticklabels([r.team[:22] for r in data.rows], fontsize=13)
-    ax.tick_params(length=0)
+    # Labels as plain texts: a tick each would cost several milliseconds.
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for x, name in enumerate(data.dimensions):
+        ax.text(x, -0.6, _wrap(name, 14), ha="center", va="bottom", fontsize=11)
+    for y, row in enumerate(data.rows):
+        ax.text(-0.6, y, row.team[:22], ha="right", va="center", fontsize=13)
     # White gaps between the cells: two line collections (minor ticks would cost a tick object each).
     ax.vlines([x + 0.5 for x in range(cols - 1)], -0.5, rows - 0.5, color="white", lw=2)
     ax.hlines([y + 0.5 for y in range(rows - 1)], -0.5, cols - 0.5, color="white", lw=2)
     for spine in ax.spines.values():
         spine.set_visible(False)
+    cells: dict[int | None, list[tuple[int, int]]] = {}
     for y, row in enumerate(data.rows):
         if row.levels is None:
             ax.text((cols - 1) / 2, y, NOT_ENOUGH, ha="center", va="center", fontsize=13, color=MUTED)
         else:
             for x, value in enumerate(row.levels):
-                ax.text(x, y, "-" if value is None else f"L{value}", ha="center", va="center", fontsize=13)
+                cells.setdefault(value, []).append((x, y))
+    # Each cell's level as a marker shaped like its text ("L3"): one collection per level draws
+    # them all at once, where a text per cell would cost a millisecond each.
+    for value, where in sorted(cells.items(), key=lambda kv: kv[0] or 0):
+        label, size = ("-", 90) if value is None else (f"L{value}", 420)
+        marker = rf"$\mathregular{{{label}}}$"
+        ax.scatter([x for x, _ in where], [y for _, y in where], marker=marker, s=size, c="#222222", linewidths=0)
     legend = [Patch(color=LEVEL_COLOURS[v], label=f"L{v}") for v in LEVELS]
     legend.append(Patch(color=NO_LEVEL_COLOUR, label="no data"))
     fig.legend(handles=legend, loc="lower center", ncol=5, fontsize=13, frameon=False)
