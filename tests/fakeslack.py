@@ -4,6 +4,11 @@ It speaks the wire format slack_sdk uses (JSON bodies, form bodies, query string
 Bearer tokens), records every call, checks every Block Kit payload with slack_sdk's
 models, and can be told to fail: HTTP 429 with Retry-After, 5xx, ``ok: false``, or a call
 that Slack carries out but whose reply never arrives (the connection closes first).
+
+File uploads are the three steps of ``files_upload_v2``: ``files.getUploadURLExternal`` hands out
+an upload URL on this same server, the bytes are POSTed there, and ``files.completeUploadExternal``
+shares them (``files`` records what was shared; a shared file is not added to ``messages``).
+``without_scope("files:write")`` makes the methods that need a scope answer ``missing_scope``.
 """
 
 from __future__ import annotations
@@ -61,6 +66,27 @@ class Message:
 
 
 @dataclass
+class Upload:
+    """A file from files.getUploadURLExternal on: its bytes once POSTed, where it went once completed."""
+
+    id: str
+    filename: str
+    length: int
+    alt_txt: str | None
+    data: bytes | None = None
+    title: str | None = None
+    channel_id: str | None = None
+    initial_comment: str | None = None
+    thread_ts: str | None = None
+    completed: bool = False
+
+
+# What Slack asks for before it runs these methods (their reference pages).
+SCOPES = {"files.getUploadURLExternal": "files:write", "files.completeUploadExternal": "files:write"}
+MAX_ALT_TXT = 1000
+
+
+@dataclass
 class RateLimit:
     per_second: float
     burst: int
@@ -85,6 +111,8 @@ class FakeSlack:
         self.rate_limits: dict[str, RateLimit] = {}
         self.rate_limited: int = 0
         self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
+        self.uploads: dict[str, Upload] = {}
+        self.missing_scopes: set[str] = set()
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
         self._drops: dict[str, int] = defaultdict(int)
         self._ts = itertools.count(1)
@@ -144,6 +172,10 @@ class FakeSlack:
         """Emulate Slack's rate limit for a method: 429 + Retry-After beyond it."""
         self.rate_limits[method] = RateLimit(per_second, burst, tokens=float(burst))
 
+    def without_scope(self, scope: str) -> None:
+        """The app was installed without ``scope``: the methods needing it answer ``missing_scope``."""
+        self.missing_scopes.add(scope)
+
     def add_channel(self, channel: str, members: list[str], is_member: bool = True, name: str = "team") -> None:
         self.channels[channel] = {"name": name, "is_member": is_member, "is_private": channel.startswith("G")}
         self.channel_members[channel] = list(members)
@@ -165,6 +197,12 @@ class FakeSlack:
     def calls_to(self, method: str) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if c.method == method]
+
+    @property
+    def files(self) -> list[Upload]:
+        """The files shared so far (files.completeUploadExternal), in order."""
+        with self._lock:
+            return [u for u in self.uploads.values() if u.completed]
 
     def dm_messages(self, user_id: str) -> list[Message]:
         channel = f"D{user_id}"
@@ -253,6 +291,9 @@ class FakeSlack:
                     queue.popleft()
                 headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
                 return failure.status, failure.body, headers
+            scope = SCOPES.get(method)
+            if scope in self.missing_scopes:
+                return 200, {"ok": False, "error": "missing_scope", "needed": scope, "provided": "chat:write"}, {}
             expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
             if token != expected and method != "api.test":
                 error = "not_allowed_token_type" if token in (BOT_TOKEN, APP_TOKEN) else "invalid_auth"
@@ -364,7 +405,54 @@ class FakeSlack:
             if info is None:
                 return {"ok": False, "error": "channel_not_found"}
             return {"ok": True, "channel": {"id": channel, **info}}
+        if method == "files.getUploadURLExternal":
+            return self._upload_url(params)
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(params)
         return {"ok": True}
+
+    def _upload_url(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not params.get("filename") or not str(params.get("length") or "").isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        alt = params.get("alt_txt")
+        if alt is not None and len(str(alt)) > MAX_ALT_TXT:
+            return {"ok": False, "error": "alt_txt_too_large"}
+        file_id = f"F{next(self._ts):010d}"
+        self.uploads[file_id] = Upload(file_id, str(params["filename"]), int(params["length"]), alt)
+        return {"ok": True, "upload_url": f"{self.base_url}/upload/v1/{file_id}", "file_id": file_id}
+
+    def receive_upload(self, file_id: str, data: bytes) -> int:
+        """The POST of a file's bytes to its upload URL: the HTTP status Slack answers with."""
+        with self._lock:
+            self.calls.append(Call("upload", {"file_id": file_id, "bytes": len(data)}, None, time.monotonic()))
+            upload = self.uploads.get(file_id)
+            if upload is None or upload.data is not None or len(data) != upload.length:
+                return 400
+            upload.data = data
+            return 200
+
+    def _complete_upload(self, params: dict[str, Any]) -> dict[str, Any]:
+        files = _json_param(params.get("files")) or []
+        found = [self.uploads.get(str(f.get("id"))) for f in files]
+        if not found or any(u is None or u.data is None or u.completed for u in found):
+            return {"ok": False, "error": "file_not_found"}
+        channel = params.get("channel_id") or None
+        if channel and str(channel).startswith(("C", "G")):
+            info = self.channels.get(str(channel))
+            if info is None:
+                return {"ok": False, "error": "channel_not_found"}
+            if not info.get("is_member", True):
+                return {"ok": False, "error": "not_in_channel"}
+        shared = []
+        for f, upload in zip(files, found, strict=True):
+            assert upload is not None
+            upload.title = f.get("title") or upload.filename
+            upload.channel_id, upload.completed = channel, True
+            upload.initial_comment = params.get("initial_comment") or None
+            upload.thread_ts = params.get("thread_ts") or None
+            # Sharing completes asynchronously at Slack: the answer has no "shares" or mimetype yet.
+            shared.append({"id": upload.id, "title": upload.title, "name": upload.filename, "alt_txt": upload.alt_txt})
+        return {"ok": True, "files": shared}
 
     def _members(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = str(params.get("channel"))
@@ -436,8 +524,21 @@ class FakeSlack:
                     params.update(dict(parse_qsl(raw)))
                 return params
 
+            def _upload(self, file_id: str) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                status = fake.receive_upload(file_id, self.rfile.read(length) if length else b"")
+                data = (f"OK - {length}" if status == 200 else "bad upload").encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def _dispatch(self) -> None:
                 url = urlparse(self.path)
+                if url.path.startswith("/upload/v1/") and self.command == "POST":
+                    self._upload(url.path.rsplit("/", 1)[1])
+                    return
                 params = self._params()
                 if url.path.startswith("/response/"):
                     with fake._lock:

@@ -1,4 +1,4 @@
-"""`compass assess` and `compass history`: the assessment in a terminal."""
+"""`compass assess`, `compass report` and `compass history`: the assessment in a terminal."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from rich.markup import escape
 from bot.app import assessment, results
 from bot.app.context import AppContext
 from bot.app.types import LOCAL_WORKSPACE, Click, Progress, Who
+from bot.charts.data import Chart, radar_for_report, trend_for_reports
 from bot.cli import common, terminal
 from bot.domain.errors import CompassError
 from bot.domain.flow import InvalidAnswer, NotApplicableRefused, Status, UnknownQuestion, check_answer
@@ -229,18 +230,61 @@ def _ask(ctx: AppContext, who: Who, progress: Progress, console: Console) -> Pro
     return result.progress
 
 
+def _write_chart(path: Path, chart: Chart) -> None:
+    try:
+        path.write_bytes(chart.png)
+    except OSError as exc:
+        common.fail(f"cannot write the chart to {path}: {exc.strerror or exc}")
+    click.echo(f"Chart written to {path} ({chart.width}x{chart.height} px). {chart.alt_text}", err=True)
+
+
+CHART_OPTION = click.option(
+    "--chart", "chart_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.png", help="Also draw it."
+)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@CHART_OPTION
+@click.option("--user", default=None, help="Whose report (default: your login name).")
+def report(as_json: bool, chart_path: Path | None, user: str | None) -> None:
+    """The latest completed report; --chart FILE.png draws its radar chart."""
+    config = common.settings()
+    database = common.database(config)
+    try:
+        latest, previous = results.latest_with_previous(database.sessions, _who(user))
+    finally:
+        database.dispose()
+    if latest is None:
+        common.fail("no completed assessment yet: run compass assess to take one")
+    if chart_path is not None:
+        from bot.charts import render  # only when asked: the plotting library takes a while to import
+
+        _write_chart(chart_path, render.radar(radar_for_report(latest, previous)))
+    if as_json:
+        click.echo(json.dumps(latest.to_json_dict(), indent=2))
+    else:
+        terminal.make_console().print(terminal.render_report(latest))
+
+
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 500))
+@CHART_OPTION
 @click.option("--user", default=None, help="Whose history (default: your login name).")
-def history(as_json: bool, limit: int, user: str | None) -> None:
+def history(as_json: bool, limit: int, chart_path: Path | None, user: str | None) -> None:
     """Past results with the change since the previous one."""
     config = common.settings()
     database = common.database(config)
     try:
         entries = results.history(database.sessions, _who(user), limit)
+        past = results.past_reports(database.sessions, _who(user), limit) if chart_path is not None else []
     finally:
         database.dispose()
+    if chart_path is not None:
+        from bot.charts import render
+
+        _write_chart(chart_path, render.trend(trend_for_reports(reversed(past))))
     if as_json:
         rows = [
             {

@@ -23,6 +23,7 @@ class Lazy(NamedTuple):
 
 LAZY_COMMANDS = {
     "assess": Lazy("bot.cli.assess:assess", "Take the assessment in the terminal; Ctrl-C keeps your progress."),
+    "report": Lazy("bot.cli.assess:report", "The latest completed report; --chart FILE.png draws its radar chart."),
     "history": Lazy("bot.cli.assess:history", "Past results with the change since the previous one."),
     "questions": Lazy("bot.cli.questions:questions", "Work with the question bank."),
     "serve": Lazy(

@@ -18,6 +18,14 @@ LEVEL_NAMES = {
 LEVEL_THRESHOLDS = ((Fraction(7, 2), 4), (Fraction(5, 2), 3), (Fraction(3, 2), 2))
 
 
+# How a level looks, kept together so every surface agrees: the emoji of Slack messages and the
+# colour charts draw it in (each emoji's own colour, so a chart matches the message beside it).
+LEVEL_EMOJI = {1: "🔴", 2: "🟠", 3: "🟡", 4: "🟢"}
+NO_LEVEL_EMOJI = "⚪"
+LEVEL_COLOURS = {1: "#dd2e44", 2: "#f4900c", 3: "#fdcb58", 4: "#78b159"}
+NO_LEVEL_COLOUR = "#d9d9d9"
+
+
 def level_for(score: Fraction | float) -> int:
     """The maturity level a score on the 1-4 scale falls into."""
     exact = score if isinstance(score, Fraction) else Fraction(str(score))

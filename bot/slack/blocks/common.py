@@ -14,12 +14,12 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block, ButtonElement, ContextBlock, MarkdownTextObject, SectionBlock
 
+from bot.domain.levels import LEVEL_EMOJI as LEVEL_EMOJI  # re-exported: the builders take them from here
+from bot.domain.levels import NO_LEVEL_EMOJI as NO_LEVEL_EMOJI
 from bot.domain.levels import level_name
 from bot.slack import ids
 from bot.slack.ids import Action
 
-LEVEL_EMOJI = {1: "🔴", 2: "🟠", 3: "🟡", 4: "🟢"}
-NO_LEVEL_EMOJI = "⚪"
 LEGEND = "🔴 L1 Ad-hoc/Manual · 🟠 L2 Repeatable/Automated · 🟡 L3 Managed/Standardized · 🟢 L4 Optimized/Autonomous"
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100

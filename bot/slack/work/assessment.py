@@ -13,7 +13,7 @@ from bot.slack.blocks.report import build_report_message
 from bot.slack.deps import Deps
 from bot.slack.ids import Work
 from bot.slack.payloads import message_of, who_from
-from bot.slack.work import dm
+from bot.slack.work import charts, dm
 from bot.slack.work.task import Handler, Task
 
 SNOOZE = timedelta(days=3)
@@ -49,6 +49,7 @@ def _render(task: Task, who: Who, result: AnswerResult, note: str) -> None:
         assert progress.report is not None
         measured = evidence.by_dimension(deps.ctx.sessions, who, deps.ctx.bank, deps.clock())
         dm.post(client, channel, build_report_message(progress.report, measured))
+        charts.send_report_chart(client, deps, who, channel)  # after the report, which never waits for it
         dm.publish_home(client, deps, who)
     elif progress.status is Status.ASKING and progress.message_ts in (None, ts):
         # A repeated click on the live message: show the current question again, which

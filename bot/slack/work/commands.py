@@ -18,7 +18,7 @@ from bot.slack.deps import Deps
 from bot.slack.ids import Work
 from bot.slack.listeners.commands import subcommand
 from bot.slack.payloads import who_from
-from bot.slack.work import dm, team
+from bot.slack.work import charts, dm, team
 from bot.slack.work.task import Handler, Task
 
 CHANNEL_MENTION = re.compile(r"^<#(?P<id>[CG][A-Z0-9]+)(\|[^>]*)?>$")
@@ -32,6 +32,7 @@ def run_command(task: Task) -> None:
     sub, args = subcommand(command)
     who = who_from(command)
     reply: Message | None = None
+    report = None
     if sub == "start":
         dm.start_in_dm(client, deps, who)
     elif sub == "report":
@@ -60,6 +61,8 @@ def run_command(task: Task) -> None:
         preferences.set_reminders(deps.ctx, who, deps.clock(), paused=False)
     if reply is not None and task.respond is not None:
         task.respond(response_type="ephemeral", **reply.as_kwargs())
+    if sub == "report" and report is not None:  # the radar goes to the DM: an upload cannot be ephemeral
+        charts.send_report_chart(client, deps, who, dm.open_dm(client, who.user))
 
 
 def digest_command(task: Task, who: Who, here: str, args: list[str]) -> Message:

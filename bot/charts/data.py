@@ -1,0 +1,213 @@
+"""What a chart shows, as plain data, and its alt text: the numbers, so a screen reader misses nothing.
+
+Scores are on the 1-4 scale of the levels (``bot.domain.levels``); a level is a score too. This
+module needs no plotting library: ``bot.charts.render`` turns the data into a PNG.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.domain.levels import level_for
+from bot.domain.report import Report
+
+# files.getUploadURLExternal refuses a longer alt text (alt_txt_too_large).
+MAX_ALT_TEXT = 1000
+MAX_TREND_PERIODS = 8
+HEATMAP_PAGE = 25  # teams in one heat-map image
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A rendered chart: the PNG and what to upload with it."""
+
+    png: bytes
+    alt_text: str
+    title: str
+    filename: str
+    width: int  # pixels
+    height: int
+
+
+@dataclass(frozen=True)
+class RadarAxis:
+    """One dimension of a radar chart."""
+
+    dimension_id: str
+    name: str
+    score: float | None  # None: not scored (every answer 'not applicable')
+    previous: float | None = None  # the person's previous result, drawn as a second outline
+    low: float | None = None  # a team's band: the lowest and the highest member's score
+    high: float | None = None
+
+
+@dataclass(frozen=True)
+class RadarData:
+    title: str
+    axes: tuple[RadarAxis, ...]
+    overall: float | None = None
+    level: int | None = None
+    label: str = "This result"
+    previous_label: str = "Previous result"
+    band: bool = False  # draw low-high as a band: only for a team that meets the respondent threshold
+
+
+@dataclass(frozen=True)
+class TrendLine:
+    """One dimension's scores, one per period of ``TrendData.periods`` (None: no score that period)."""
+
+    dimension_id: str
+    name: str
+    scores: tuple[float | None, ...]
+    bold: bool = False  # drawn thicker: the overall line
+
+
+@dataclass(frozen=True)
+class TargetMarker:
+    """A team's target for one dimension: the level, and by when (a period label such as "2027-Q2")."""
+
+    dimension_id: str
+    level: int
+    by: str | None = None
+
+
+@dataclass(frozen=True)
+class TrendData:
+    title: str
+    periods: tuple[str, ...]  # labels, oldest first; only the last MAX_TREND_PERIODS are drawn
+    lines: tuple[TrendLine, ...]
+    targets: tuple[TargetMarker, ...] = ()
+
+
+@dataclass(frozen=True)
+class HeatmapRow:
+    team: str
+    levels: tuple[int | None, ...] | None  # one per dimension (None: not scored); None: too few answers
+
+
+@dataclass(frozen=True)
+class HeatmapData:
+    title: str
+    dimensions: tuple[str, ...]  # the columns' names
+    rows: tuple[HeatmapRow, ...]
+
+
+NOT_ENOUGH = "not enough answers"
+
+
+def heatmap_pages(data: HeatmapData, size: int = HEATMAP_PAGE) -> tuple[HeatmapData, ...]:
+    """The heat map split into images of at most ``size`` teams, titled "(teams 26-50 of 200)"."""
+    rows = data.rows
+    if len(rows) <= size:
+        return (data,)
+    return tuple(
+        HeatmapData(
+            f"{data.title} (teams {i + 1}-{min(i + size, len(rows))} of {len(rows)})",
+            data.dimensions,
+            rows[i : i + size],
+        )
+        for i in range(0, len(rows), size)
+    )
+
+
+def score_text(score: float | None) -> str:
+    return "not scored" if score is None else f"{score:.2f} (L{level_for(score)})"
+
+
+def clip_parts(head: str, parts: Sequence[str], what: str, limit: int = MAX_ALT_TEXT) -> str:
+    """``head`` and as many ``parts`` as fit in ``limit`` characters, then how many were left out."""
+    text = head
+    for i, part in enumerate(parts):
+        after = len(parts) - i - 1
+        reserve = len(f" … and {after} more {what}.") if after else 0
+        if len(text) + 1 + len(part) + reserve > limit:
+            return (text + f" … and {len(parts) - i} more {what}.")[:limit]
+        text += " " + part
+    return text[:limit]
+
+
+def radar_alt_text(data: RadarData) -> str:
+    head = f"Radar chart: {data.title}."
+    if data.overall is not None:
+        head += f" Overall {score_text(data.overall)}."
+    if data.band:
+        head += " The band spans the lowest to the highest member's score."
+    parts = []
+    for a in data.axes:
+        part = f"{a.name}: {score_text(a.score)}"
+        extra = []
+        if a.previous is not None:
+            extra.append(f"previous {a.previous:.2f}")
+        if data.band and a.low is not None and a.high is not None:
+            extra.append(f"range {a.low:.2f}-{a.high:.2f}")
+        parts.append(part + (f", {', '.join(extra)}" if extra else "") + ";")
+    if not parts:
+        parts = ["No dimensions to show."]
+    return clip_parts(head, parts, "dimensions")
+
+
+def _figure(score: float | None) -> str:
+    return "-" if score is None else f"{score:.2f}"
+
+
+def trend_alt_text(data: TrendData) -> str:
+    periods = data.periods[-MAX_TREND_PERIODS:]
+    if not periods or not data.lines:
+        return f"Trend chart: {data.title}. No results yet."
+    head = f"Trend chart: {data.title}, {len(periods)} period(s) from {periods[0]} to {periods[-1]}."
+    targets = {t.dimension_id: t for t in data.targets}
+    parts = []
+    for line in data.lines:
+        scores = line.scores[-len(periods) :]
+        part = f"{line.name}: {', '.join(_figure(s) for s in scores)}"
+        target = targets.get(line.dimension_id)
+        if target is not None:
+            part += f" (target L{target.level}" + (f" by {target.by}" if target.by else "") + ")"
+        parts.append(part + ";")
+    return clip_parts(head, parts, "dimensions")
+
+
+def heatmap_alt_text(data: HeatmapData) -> str:
+    head = f"Heat map: {data.title}, {len(data.rows)} team(s) by {len(data.dimensions)} dimension(s)"
+    head += f" ({', '.join(data.dimensions)}), levels 1-4."
+    parts = []
+    for row in data.rows:
+        if row.levels is None:
+            parts.append(f"{row.team}: {NOT_ENOUGH};")
+        else:
+            parts.append(f"{row.team}: {' '.join('-' if v is None else f'L{v}' for v in row.levels)};")
+    if not parts:
+        parts = ["No teams to show."]
+    return clip_parts(head, parts, "teams")
+
+
+def radar_for_report(report: Report, previous: Report | None = None, title: str = "Your MLOps maturity") -> RadarData:
+    """A person's radar: this report's scores, with ``previous`` (their result before) as a second outline."""
+    before = {d.id: d.score for d in previous.dimensions} if previous is not None else {}
+    label = f"This result ({report.completed_at:%b %-d, %Y})" if report.completed_at else "This result"
+    previous_label = (
+        f"Previous ({previous.completed_at:%b %-d, %Y})" if previous and previous.completed_at else "Previous result"
+    )
+    return RadarData(
+        title=title,
+        axes=tuple(RadarAxis(d.id, d.name, d.score, before.get(d.id)) for d in report.dimensions),
+        overall=report.overall,
+        level=report.level,
+        label=label,
+        previous_label=previous_label,
+    )
+
+
+def trend_for_reports(reports: Iterable[Report], title: str = "Your MLOps maturity over time") -> TrendData:
+    """A person's trend from their reports, oldest first: overall and each dimension (the latest's first)."""
+    ordered = list(reports)[-MAX_TREND_PERIODS:]
+    names: dict[str, str] = {}
+    for r in reversed(ordered):  # the newest name of each dimension, the newest report's order first
+        for d in r.dimensions:
+            names.setdefault(d.id, d.name)
+    periods = tuple(f"{r.completed_at:%Y-%m-%d}" if r.completed_at else f"#{i + 1}" for i, r in enumerate(ordered))
+    overall = TrendLine("overall", "Overall", tuple(r.overall for r in ordered), bold=True)
+    by_id = [{d.id: d.score for d in r.dimensions} for r in ordered]
+    lines = tuple(TrendLine(i, name, tuple(scores.get(i) for scores in by_id)) for i, name in names.items())
+    return TrendData(title, periods, (overall, *lines) if ordered else ())
