@@ -74,7 +74,10 @@ def deliveries(count: int, secret: str, path: str, start: int = 0) -> list[tuple
             stamp = datetime.fromtimestamp(1764460800 + i * 60, UTC).isoformat()
             payload, event = github_push([(_sha(i, 0), stamp), (_sha(i, 1), stamp)], after=_sha(i, 1)), "push"
         else:
-            payload, event = github_deployment_status(sha=_sha(i - 1, 1), deployment_id=10_000 + i), "deployment_status"
+            # each push's head deployed half a minute after it, as a deploy-on-merge pipeline does
+            deployed = datetime.fromtimestamp(1764460800 + (i - 1) * 60 + 30, UTC).isoformat()
+            payload = github_deployment_status(sha=_sha(i - 1, 1), deployment_id=10_000 + i, created_at=deployed)
+            event = "deployment_status"
         body = json.dumps(payload)
         made.append((path, body, github_headers(secret, body, event, str(uuid.uuid4()))))
     return made

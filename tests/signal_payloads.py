@@ -71,7 +71,11 @@ def github_push(commits: list[tuple[str, str]] | None = None, after: str = SHA_B
 
 
 def github_deployment_status(
-    state: str = "success", environment: str = "production", sha: str = SHA_B, deployment_id: int = 145988746
+    state: str = "success",
+    environment: str = "production",
+    sha: str = SHA_B,
+    deployment_id: int = 145988746,
+    created_at: str = "2026-11-30T11:05:00Z",
 ) -> dict[str, Any]:
     deployment = {
         "url": f"https://api.github.com/repos/acme/churn-model/deployments/{deployment_id}",
@@ -102,8 +106,8 @@ def github_deployment_status(
             "description": "",
             "environment": environment,
             "target_url": "",
-            "created_at": "2026-11-30T11:05:00Z",
-            "updated_at": "2026-11-30T11:05:00Z",
+            "created_at": created_at,
+            "updated_at": created_at,
             "deployment_url": deployment["url"],
             "repository_url": "https://api.github.com/repos/acme/churn-model",
             "performed_via_github_app": None,

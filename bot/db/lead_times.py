@@ -1,8 +1,9 @@
 """Keeping each change's link to the deployment that first shipped it (bot/domain/lead_time.py).
 
-``signal_events.deployed_at`` and ``lead_seconds`` on a change row are derived: worked out again
-from a time on whenever a source's deployments or pushes are stored, in the same transaction,
-so the lead-time metric reads them with one indexed aggregate.
+Derived columns, kept in the transaction that stores the events: on a change row,
+``deployed_at`` and ``lead_seconds``; on a deployment row, ``pushed_at`` (when its sha was first
+pushed: the upper end of its range). The lead-time metric then reads one indexed aggregate, and
+storing a batch relinks only what the batch can change, found through those stored ranges.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Executable, Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.db.models import SignalEventRow
-from bot.domain.lead_time import Deployed, Pushed, first_shipped, lower_bound, relink_from
+from bot.domain.lead_time import Deployed, Pushed, first_shipped, lower_bound
 from bot.domain.signals import SignalEvent, SignalType
 
 E = SignalEventRow
@@ -24,18 +25,43 @@ CHANGE = SignalType.CHANGE.value
 
 def link_stored(session: Session, stored: Iterable[tuple[str, Sequence[SignalEvent]]]) -> int:
     """Relink what newly stored events (source id, its events) can change; returns rows changed."""
-    starts: dict[str, datetime] = {}
+    by_source: dict[str, list[SignalEvent]] = {}
     for source_id, events in stored:
-        start = relink_from(events)
+        by_source.setdefault(source_id, []).extend(events)
+    starts = {}
+    for source_id, events in by_source.items():
+        start = _relink_from(session, source_id, events)
         if start is not None:
-            starts[source_id] = min(start, starts.get(source_id, start))
+            starts[source_id] = start
     return link_changes(session, starts)
+
+
+def _relink_from(session: Session, source_id: str, events: Sequence[SignalEvent]) -> datetime | None:
+    """The time of the first deployment whose range the new events can change (None: none can).
+
+    A new deployment changes its own range and its successor's. A new push matters only when it
+    is late: a deployment already stored ran a sha pushed at or after it (so its range holds the
+    push), or ran this push's head, which had not been seen pushed.
+    """
+    starts = [e.at for e in events if e.type is SignalType.DEPLOYMENT]
+    pushes = [e for e in events if e.type is SignalType.CHANGE and e.pushed_at is not None]
+    if pushes:
+        deployed = select(func.min(E.at)).where(E.source_id == source_id, E.type == DEPLOYMENT, E.counted)
+        earliest = min(e.pushed_at for e in pushes if e.pushed_at is not None)
+        heads = sorted({e.head for e in pushes if e.head})
+        late = deployed.where(
+            or_(E.pushed_at >= earliest, E.pushed_at.is_(None) & E.sha.in_(heads)) if heads else E.pushed_at >= earliest
+        )
+        found = session.scalar(late)
+        if found is not None:
+            starts.append(found)
+    return min(starts) if starts else None
 
 
 def link_changes(session: Session, starts: Mapping[str, datetime | None]) -> int:
     """Relink each source's changes from its start time on (None: its whole history).
 
-    Returns how many change rows changed.
+    Returns how many rows changed.
     """
     return sum(_link(session, source_id, start) for source_id, start in sorted(starts.items()))
 
@@ -49,35 +75,49 @@ def _link(session: Session, source_id: str, start: datetime | None) -> int:
         .scalar_subquery()
         .label("upper")
     )
-    deployed = select(E.id, E.at, upper).where(E.source_id == source_id, E.type == DEPLOYMENT, E.counted)
-    predecessor = None
+    deployed = select(E.id, E.at, upper, E.pushed_at).where(E.source_id == source_id, E.type == DEPLOYMENT, E.counted)
     if start is not None:
-        row = session.execute(deployed.where(E.at < start).order_by(E.at.desc(), E.id.desc()).limit(1)).first()
-        predecessor = Deployed(row.id, row.at, row.upper) if row else None
-        deployed = deployed.where(E.at >= start)
-    deployments = [Deployed(r.id, r.at, r.upper) for r in session.execute(deployed.order_by(E.at, E.id))]
+        # The deployments from ``start`` on and, in the same statement, the one before them.
+        before = (
+            select(func.max(E.at))
+            .where(E.source_id == source_id, E.type == DEPLOYMENT, E.counted, E.at < start)
+            .scalar_subquery()
+        )
+        deployed = deployed.where(E.at >= func.coalesce(before, start))
+    found = session.execute(deployed.order_by(E.at, E.id)).all()
+    earlier = [r for r in found if start is not None and r.at < start]
+    predecessor = Deployed(earlier[-1].id, earlier[-1].at, earlier[-1].upper) if earlier else None
+    deployments = [Deployed(r.id, r.at, r.upper) for r in found if start is None or r.at >= start]
+    ranges = [{"row": r.id, "pushed": r.upper} for r in found if r.upper != r.pushed_at]
+
     lower = lower_bound(predecessor)
     changes = select(E.id, E.pushed_at, E.at, E.deployed_at).where(
         E.source_id == source_id, E.type == CHANGE, E.pushed_at.is_not(None)
     )
     if lower is not None:
         changes = changes.where(E.pushed_at > lower)
-    rows = session.execute(changes).all()
+    query: Executable = changes
+    if start is not None:
+        # The changes the loaded ranges can hold, and those linked to a loaded deployment before
+        # (their link may be stale): two ranges of two indexes, in one statement.
+        uppers = [d.upper for d in deployments if d.upper is not None]
+        linked = changes.where(E.deployed_at >= start)
+        query = linked.union(changes.where(E.pushed_at <= max(uppers))) if uppers else linked
+    rows = session.execute(query).all()
     shipped = first_shipped(deployments, (Pushed(r.id, r.pushed_at) for r in rows), predecessor)
-    updates = []
+    links = []
     for r in rows:
         by = shipped.get(r.id)
         deployed_at = by.at if by else None
         if deployed_at != r.deployed_at:
             lead = (deployed_at - r.at).total_seconds() if deployed_at else None
-            updates.append({"change": r.id, "deployed": deployed_at, "lead": lead})
-    if updates:
-        table = SignalEventRow.__table__
-        assert isinstance(table, Table)
-        stmt = (
-            update(table)
-            .where(table.c.id == bindparam("change"))
-            .values(deployed_at=bindparam("deployed"), lead_seconds=bindparam("lead"))
-        )
-        session.connection().execute(stmt, updates)
-    return len(updates)
+            links.append({"row": r.id, "deployed": deployed_at, "lead": lead})
+    table = SignalEventRow.__table__
+    assert isinstance(table, Table)
+    where = table.c.id == bindparam("row")
+    if links:
+        stmt = update(table).where(where).values(deployed_at=bindparam("deployed"), lead_seconds=bindparam("lead"))
+        session.connection().execute(stmt, links)
+    if ranges:
+        session.connection().execute(update(table).where(where).values(pushed_at=bindparam("pushed")), ranges)
+    return len(links) + len(ranges)

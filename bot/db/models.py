@@ -290,6 +290,7 @@ class SignalEventRow(Base):
     environment: Mapped[str | None] = mapped_column(String(64), nullable=True)
     sha: Mapped[str | None] = mapped_column(String(64), nullable=True)
     head: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # a change: when its push was made; a deployment (derived, bot/db/lead_times.py): when its sha was first pushed
     pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     root_cause: Mapped[str | None] = mapped_column(String(64), nullable=True)
     model: Mapped[str | None] = mapped_column(String(255), nullable=True)

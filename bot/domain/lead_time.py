@@ -18,13 +18,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-
-from bot.domain.signals import SignalEvent, SignalType
-
-# A push stored late (after the deployment that shipped it) relinks the deployments from this
-# long before its push time: they come after their push, give or take the committer's clock.
-LATE_PUSH_MARGIN = timedelta(hours=1)
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -74,18 +68,3 @@ def first_shipped(
         for change in ordered[start:end]:
             shipped.setdefault(change.id, deployment)
     return shipped
-
-
-def relink_from(events: Iterable[SignalEvent]) -> datetime | None:
-    """From when a source's links must be worked out again after storing these events (None: no need).
-
-    A new deployment changes its own range and its successor's; a new push may be the head of a
-    deployment already stored, or fall in its range.
-    """
-    starts: list[datetime] = []
-    for event in events:
-        if event.type is SignalType.DEPLOYMENT:
-            starts.append(event.at)
-        elif event.type is SignalType.CHANGE:
-            starts.append((event.pushed_at or event.at) - LATE_PUSH_MARGIN)
-    return min(starts) if starts else None

@@ -52,7 +52,8 @@ def upgrade() -> None:
 
 
 def _backfill(bind: sa.Connection) -> None:
-    """Link every stored change to the deployment that first shipped it (bot/domain/lead_time.py)."""
+    """Link every stored change to the deployment that first shipped it (bot/domain/lead_time.py),
+    and keep on each deployment when its sha was first pushed."""
     e = events
     push = e.alias("push")
     for (source_id,) in bind.execute(sa.select(e.c.source_id).distinct()):
@@ -87,6 +88,10 @@ def _backfill(bind: sa.Connection) -> None:
                 .values(deployed_at=sa.bindparam("deployed"), lead_seconds=sa.bindparam("lead"))
             )
             bind.execute(stmt, rows)
+        # a deployment's pushed_at: when its sha was first pushed, the end of its range
+        ranges = [{"change": d.id, "pushed": d.upper} for d in deployments if d.upper is not None]
+        if ranges:
+            bind.execute(e.update().where(e.c.id == sa.bindparam("change")).values(pushed_at=sa.bindparam("pushed")), ranges)
 
 
 def downgrade() -> None:

@@ -195,6 +195,13 @@ def test_0010_links_the_stored_changes_to_the_deployment_that_shipped_them(empty
             .order_by(column("external_id"))
         ).all()
 
+        deployment_push = conn.execute(
+            select(column("pushed_at", UTCDateTime()))
+            .select_from(table("signal_events"))
+            .where(column("type") == "deployment")
+        ).scalar_one()
+
+    assert deployment_push == t0 + 2 * hour  # when its sha was first pushed
     # c was pushed after the deployed head: not shipped yet
     assert [tuple(r) for r in rows] == [
         ("a", t0 + 5 * hour, 5 * 3600.0),

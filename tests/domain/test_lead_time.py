@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.domain.lead_time import LATE_PUSH_MARGIN, Deployed, Pushed, first_shipped, lower_bound, relink_from
-from bot.domain.signals import SignalEvent, SignalType
+from bot.domain.lead_time import Deployed, Pushed, first_shipped, lower_bound
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -55,15 +54,3 @@ def test_the_predecessor_only_bounds_the_first_range() -> None:
     assert lower_bound(before) == t(1)
     assert lower_bound(Deployed(1, t(2), upper=None)) == t(2)
     assert lower_bound(None) is None
-
-
-def test_relinking_starts_at_the_earliest_new_deployment_or_just_before_the_earliest_push() -> None:
-    deployment = SignalEvent(SignalType.DEPLOYMENT, "d", t(10), sha="a")
-    pushed = SignalEvent(SignalType.CHANGE, "c", t(3), sha="c", head="c", pushed_at=t(4))
-    unpushed = SignalEvent(SignalType.CHANGE, "u", t(7), sha="u")
-    incident = SignalEvent(SignalType.INCIDENT_OPENED, "1", t(0))
-
-    assert relink_from([deployment]) == t(10)
-    assert relink_from([deployment, pushed]) == t(4) - LATE_PUSH_MARGIN
-    assert relink_from([unpushed]) == t(7) - LATE_PUSH_MARGIN
-    assert relink_from([incident]) is None
