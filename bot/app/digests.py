@@ -13,7 +13,17 @@ from bot.app.evidence import WINDOW_DAYS
 from bot.app.outreach import OutreachSettings
 from bot.app.types import DigestSetting, Who
 from bot.db import digests, people, sends, signal_metrics, targets
-from bot.domain.digest import Digest, Signals, Subscription, TeamAggregate, TeamsOverview, build_digest, build_overview
+from bot.domain.digest import (
+    Digest,
+    PeriodFigures,
+    Signals,
+    Subscription,
+    TeamAggregate,
+    TeamsOverview,
+    build_digest,
+    build_overview,
+    period_figures,
+)
 from bot.domain.measured import measurements
 from bot.domain.schedule import Cadence, period_label
 
@@ -74,6 +84,17 @@ def _digest(
         targets=targets.targets(session, ws_id, channel_id),
         now=now,
     )
+
+
+def digest_history(
+    ctx: AppContext, ws_id: int, channel_id: str, settings: OutreachSettings, limit: int, current_period: str
+) -> tuple[PeriodFigures, ...]:
+    """The figures of the channel's last ``limit`` digests before the one for ``current_period``, oldest
+    first, labelled by the day each went out (the trend chart's periods): one statement. A digest
+    under the respondent threshold comes back without figures."""
+    with ctx.sessions.begin() as session:
+        past = sends.recent_digests(session, ws_id, channel_id, limit, current_period)
+    return tuple(period_figures(f"{d.sent_at:%Y-%m-%d}", d.payload, settings.min_respondents) for d in past)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,135 @@
+"""The team surfaces' charts: the digest's trend chart in its thread, the team's radar for `/compass team`
+and the heat map behind the "Heat-map image" button of `/compass teams` and App Home. The worker-side
+handlers and the scheduler's job in-process, against the fake Slack (its upload endpoints), SQLite and
+PostgreSQL, as in test_targets_team.py."""
+
+from __future__ import annotations
+
+import logging
+import struct
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from conftest import T0
+from fakeslack import BOT_TOKEN, FakeSlack, Upload
+from slack_sdk import WebClient
+from sqlalchemy import event
+from test_targets_team import CHANNEL, SETTINGS, USER, Bot, Clock, assess, scored_team
+
+from bot.app.context import AppContext
+from bot.db.setup import Database
+from bot.domain.questionnaire import Questionnaire
+from bot.slack import uploads
+from bot.slack.deps import Deps
+from bot.slack.scheduled import post_digest_now, run_due
+from bot.slack.work import handlers
+
+MISSING_SCOPE_LINE = "cannot upload charts (missing_scope"
+
+
+@pytest.fixture
+def bot(database: Database, small_bank: Questionnaire, fake: FakeSlack) -> Bot:
+    clock = Clock()
+    deps = Deps(AppContext(database.sessions, small_bank), clock=clock, outreach=SETTINGS)
+    client = WebClient(token=BOT_TOKEN, base_url=fake.api_url)
+    from harness import Slack
+
+    bot = Bot(fake, Slack("http://127.0.0.1:9", fake.response_url()), client, deps, database, clock)
+    bot.run = handlers(client, deps)
+    return bot
+
+
+@pytest.fixture(autouse=True)
+def scope_not_yet_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts as a fresh process would: no missing_scope seen yet (logged once per process)."""
+    monkeypatch.setattr(uploads, "_scope_missing", type(uploads._scope_missing)())
+
+
+def png_size(data: bytes | None) -> tuple[int, int]:
+    assert data is not None and data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def uploads_to(fake: FakeSlack, channel: str) -> list[Upload]:
+    return [u for u in fake.files if u.channel_id == channel]
+
+
+def test_the_digest_gets_its_trend_chart_as_the_first_reply_in_its_thread(bot: Bot) -> None:
+    humans = scored_team(bot, people=2, level=2)  # under the threshold of 3
+    bot.command("target ops 3 by 2027-Q2")
+    post_digest_now(bot.ctx, bot.client, SETTINGS, CHANNEL, T0)
+    assert bot.fake.files == []  # no figures, so no chart
+
+    later = T0 + timedelta(days=31)
+    bot.clock.now = later
+    grown = [*humans, "U0NEW1", "U0NEW2"]  # two more people join and everyone answers
+    for user in grown:
+        bot.fake.add_user(user)
+        assess(bot, user, 3, later - timedelta(days=1))
+    bot.fake.add_channel(CHANNEL, [*grown, USER, "U0BOT"])
+    post_digest_now(bot.ctx, bot.client, SETTINGS, CHANNEL, later)
+
+    digest_message = bot.fake.channel_messages(CHANNEL)[-1]
+    [chart] = uploads_to(bot.fake, CHANNEL)
+    assert chart.thread_ts == digest_message.ts
+    assert png_size(chart.data) == (800, 800) and 10_000 < len(chart.data or b"") < 1_000_000
+    alt = chart.alt_txt or ""
+    # The first period was under the threshold: it shows on the axis without a figure.
+    assert "2 period(s) from 2026-11-02 to 2026-12-03" in alt, alt
+    assert "Overall: -, 3.00;" in alt and "Data: -, 3.00;" in alt
+    assert "Operations: -, 3.00 (target L3 by 2027-Q2);" in alt
+    assert "each target as a star" in (chart.initial_comment or "")
+    # The chart followed the digest; no message of its own beyond the upload.
+    methods = [c.method for c in bot.fake.calls if c.method in ("chat.postMessage", "files.completeUploadExternal")]
+    assert methods[-2:] == ["chat.postMessage", "files.completeUploadExternal"]
+
+
+def test_the_trend_reads_the_last_digests_in_constant_statements_and_shows_at_most_eight(bot: Bot) -> None:
+    humans = scored_team(bot, people=3, level=1)
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    counts = []
+    for n in range(10):
+        when = T0 + timedelta(days=n)
+        if n == 9:
+            for user in humans:
+                assess(bot, user, 4, when - timedelta(hours=1))
+        statements.clear()
+        event.listen(bot.database.engine, "before_cursor_execute", count)
+        try:
+            post_digest_now(bot.ctx, bot.client, SETTINGS, CHANNEL, when)
+        finally:
+            event.remove(bot.database.engine, "before_cursor_execute", count)
+        counts.append(len(statements))
+    assert len(set(counts[2:])) == 1, counts  # 2 or 9 digests before: the same statements
+    alt = uploads_to(bot.fake, CHANNEL)[-1].alt_txt or ""
+    assert "8 period(s) from 2026-11-04 to 2026-11-11" in alt, alt
+    assert "Overall: 1.00, 1.00, 1.00, 1.00, 1.00, 1.00, 1.00, 4.00;" in alt
+
+
+def test_without_files_write_the_digest_is_posted_once_and_one_line_is_logged(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    scored_team(bot, people=3, level=2)
+    bot.fake.without_scope("files:write")
+    caplog.set_level(logging.DEBUG, logger="bot")
+    first = run_due(bot.ctx, bot.client, SETTINGS, T0)
+    again = run_due(bot.ctx, bot.client, SETTINGS, T0 + timedelta(minutes=5))
+    assert (first.digests, again.digests) == (1, 0)
+    assert len(bot.fake.channel_messages(CHANNEL)) == 1 and bot.fake.files == []
+    assert bot.fake.calls_to("files.getUploadURLExternal")  # the chart was tried, once
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and MISSING_SCOPE_LINE in r.getMessage()]
+    assert len(warnings) == 1
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_failing_upload_never_fails_the_digest(bot: Bot) -> None:
+    scored_team(bot, people=3, level=2)
+    bot.fake.fail("files.getUploadURLExternal", status=200, error="internal_error")
+    digest = post_digest_now(bot.ctx, bot.client, SETTINGS, CHANNEL, T0)
+    assert digest.visible and len(bot.fake.channel_messages(CHANNEL)) == 1 and bot.fake.files == []
