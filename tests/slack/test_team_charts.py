@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from conftest import T0
 from fakeslack import BOT_TOKEN, FakeSlack, Upload
+from harness import Slack, text_of
 from slack_sdk import WebClient
 from sqlalchemy import event
 from test_targets_team import CHANNEL, SETTINGS, USER, Bot, Clock, assess, scored_team
@@ -33,8 +34,6 @@ def bot(database: Database, small_bank: Questionnaire, fake: FakeSlack) -> Bot:
     clock = Clock()
     deps = Deps(AppContext(database.sessions, small_bank), clock=clock, outreach=SETTINGS)
     client = WebClient(token=BOT_TOKEN, base_url=fake.api_url)
-    from harness import Slack
-
     bot = Bot(fake, Slack("http://127.0.0.1:9", fake.response_url()), client, deps, database, clock)
     bot.run = handlers(client, deps)
     return bot
@@ -133,3 +132,45 @@ def test_a_failing_upload_never_fails_the_digest(bot: Bot) -> None:
     bot.fake.fail("files.getUploadURLExternal", status=200, error="internal_error")
     digest = post_digest_now(bot.ctx, bot.client, SETTINGS, CHANNEL, T0)
     assert digest.visible and len(bot.fake.channel_messages(CHANNEL)) == 1 and bot.fake.files == []
+
+
+def test_team_over_the_threshold_uploads_its_radar_with_the_band_into_the_askers_dm(bot: Bot) -> None:
+    humans = scored_team(bot, people=3, level=2)
+    assess(bot, humans[0], 4, T0 - timedelta(hours=1))  # the spread: 2.00 to 4.00, mean 2.67
+    bot.command("team")
+    [shown] = bot.fake.ephemeral_messages(CHANNEL, USER)
+    assert "radar chart is on its way to your DM" in text_of(shown)
+    [chart] = bot.fake.files
+    assert chart.channel_id == f"D{USER}" and chart.thread_ts is None
+    assert png_size(chart.data) == (800, 800)
+    alt = chart.alt_txt or ""
+    assert "The band spans the lowest to the highest member's score." in alt
+    assert "Data: 2.67 (L3), range 2.00-4.00;" in alt and "Operations: 2.67 (L3), range 2.00-4.00;" in alt
+    assert chart.initial_comment == f"Your look at <#{CHANNEL}>: radar chart."
+    # The ephemeral answer went first; the chart followed it.
+    methods = [c.method for c in bot.fake.calls if c.method in ("chat.postEphemeral", "files.completeUploadExternal")]
+    assert methods == ["chat.postEphemeral", "files.completeUploadExternal"]
+    assert bot.fake.channel_messages(CHANNEL) == []  # nothing for the channel to see
+
+
+def test_team_under_the_threshold_uploads_no_chart(bot: Bot) -> None:
+    scored_team(bot, people=2, level=2)
+    bot.command("team")
+    [shown] = bot.fake.ephemeral_messages(CHANNEL, USER)
+    assert "radar chart" not in text_of(shown)
+    assert bot.fake.files == [] and bot.fake.calls_to("files.getUploadURLExternal") == []
+
+
+def test_team_without_files_write_answers_and_stops_promising_the_chart(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    scored_team(bot, people=3, level=2)
+    bot.fake.without_scope("files:write")
+    caplog.set_level(logging.DEBUG, logger="bot")
+    bot.command("team")
+    bot.command("team")
+    first, second = bot.fake.ephemeral_messages(CHANNEL, USER)
+    assert "Your team now" in text_of(first) and "Your team now" in text_of(second)
+    assert "radar chart" not in text_of(second)  # once Slack said missing_scope, no promise of a chart
+    assert bot.fake.files == [] and len(bot.fake.calls_to("files.getUploadURLExternal")) == 1
+    assert [r.levelno for r in caplog.records if MISSING_SCOPE_LINE in r.getMessage()] == [logging.WARNING]

@@ -16,9 +16,12 @@ TEAMS_PAGE = 25  # rows per message: 25 rows of ~60 characters stay far below Sl
 HOME_TEAMS = 10  # rows in App Home; the rest through `/compass teams`
 
 
-def build_team_message(team: TeamNow, channel: str) -> Message:
+TEAM_CHART_NOTE = "The team's radar chart is on its way to your DM with me: an image cannot be shown to you alone."
+
+
+def build_team_message(team: TeamNow, channel: str, chart_in_dm: bool = False) -> Message:
     """The digest as it reads right now, under the same threshold; says how to subscribe when the
-    channel gets no digest."""
+    channel gets no digest, and that the radar chart follows in the DM when ``chart_in_dm``."""
     digest = build_digest_message(team.digest, channel, title=clip(f"Your team now · {team.digest.period}", 150))
     if team.cadence is not None:
         note = f"<#{channel}> gets this digest {team.cadence}. Only you can see this message."
@@ -28,7 +31,8 @@ def build_team_message(team: TeamNow, channel: str) -> Message:
             "`/compass digest here monthly` (or `weekly`, `quarterly`) posts one regularly. "
             "Only you can see this message."
         )
-    return Message(digest.text, (*digest.blocks, context(note)))
+    notes = (context(TEAM_CHART_NOTE),) if chart_in_dm else ()
+    return Message(digest.text, (*digest.blocks, *notes, context(note)))
 
 
 def team_row(row: TeamRow) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from slack_sdk.errors import SlackApiError
 
 from bot.app import digests, targets
@@ -17,7 +19,11 @@ from bot.slack.blocks.team import build_team_message, build_teams_message
 from bot.slack.directory import fetch_members
 from bot.slack.ids import Work
 from bot.slack.payloads import who_from
+from bot.slack.uploads import scope_missing
+from bot.slack.work import charts, dm
 from bot.slack.work.task import Handler, Task
+
+log = logging.getLogger(__name__)
 
 NOT_IN_CHANNEL = ("not_in_channel", "channel_not_found")
 
@@ -101,7 +107,8 @@ def _announce(task: Task, who: Who, channel: str, message: Message, change: str)
 
 def team_command(task: Task, who: Who, here: str) -> Message | None:
     """`/compass team`: the channel's digest right now, to the person who asked only (chat.postEphemeral;
-    through the response_url when Slack refuses that)."""
+    through the response_url when Slack refuses that); over the respondent threshold, then the team's
+    radar chart into the asker's DM, since an upload cannot be ephemeral."""
     deps = task.deps
     if not here or here.startswith("D"):
         return _channel_only("team")
@@ -109,14 +116,29 @@ def team_command(task: Task, who: Who, here: str) -> Message | None:
         members = _members(task, who, here)
     except NotInChannel:
         return _invite_me(here)
-    message = build_team_message(
-        digests.team_now(deps.ctx, who.workspace, here, deps.clock(), deps.outreach, members), here
-    )
+    now = digests.team_now(deps.ctx, who.workspace, here, deps.clock(), deps.outreach, members)
+    chart = now.digest.visible and not scope_missing()  # under the threshold: no figures, no chart
+    message = build_team_message(now, here, chart_in_dm=chart)
     try:
         task.client.chat_postEphemeral(channel=here, user=who.user, **message.as_kwargs())
     except SlackApiError:
-        return message
+        if task.respond is None:
+            return message
+        task.respond(response_type="ephemeral", **message.as_kwargs())
+    if chart:
+        to = _dm(task, who)
+        if to is not None:
+            charts.send_team_radar(task.client, now.digest, here, to)
     return None
+
+
+def _dm(task: Task, who: Who) -> str | None:
+    """The asker's DM with the bot, or None (logged) when Slack will not open one."""
+    try:
+        return dm.open_dm(task.client, who.user)
+    except SlackApiError as exc:
+        log.warning("no DM with %s for a chart (%s): it stays out", who.user, exc.response.get("error"))
+        return None
 
 
 def teams_command(task: Task, who: Who, page: int = 0) -> Message:
