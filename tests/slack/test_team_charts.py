@@ -5,15 +5,17 @@ PostgreSQL, as in test_targets_team.py."""
 
 from __future__ import annotations
 
+import json
 import logging
 import struct
 from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from conftest import T0
 from fakeslack import BOT_TOKEN, FakeSlack, Upload
-from harness import Slack, text_of
+from harness import Slack, button, text_of
 from slack_sdk import WebClient
 from sqlalchemy import event
 from test_targets_team import CHANNEL, SETTINGS, USER, Bot, Clock, assess, scored_team
@@ -23,6 +25,8 @@ from bot.db.setup import Database
 from bot.domain.questionnaire import Questionnaire
 from bot.slack import uploads
 from bot.slack.deps import Deps
+from bot.slack.ids import Action, Work
+from bot.slack.listeners.actions import work_for
 from bot.slack.scheduled import post_digest_now, run_due
 from bot.slack.work import handlers
 
@@ -174,3 +178,40 @@ def test_team_without_files_write_answers_and_stops_promising_the_chart(
     assert "radar chart" not in text_of(second)  # once Slack said missing_scope, no promise of a chart
     assert bot.fake.files == [] and len(bot.fake.calls_to("files.getUploadURLExternal")) == 1
     assert [r.levelno for r in caplog.records if MISSING_SCOPE_LINE in r.getMessage()] == [logging.WARNING]
+
+
+def test_the_heat_map_button_uploads_the_grid_into_the_dm_with_a_hidden_team_as_not_enough_answers(
+    bot: Bot,
+) -> None:
+    scored_team(bot, channel="C0ALPHA", people=3, level=3)
+    scored_team(bot, channel="C0BETA", people=2, level=1)
+    bot.fake.channels["C0ALPHA"]["name"] = "ml-alpha"
+    bot.fake.channels["C0BETA"]["name"] = "ml-beta"
+    reply = json.loads(bot.reply("teams"))
+    assert bot.fake.files == []  # /compass teams itself draws nothing
+    heat = button(reply, Action.TEAMS_HEATMAP)
+    assert heat["value"] == "0" and work_for(heat["action_id"]) is Work.TEAMS_HEATMAP
+
+    before = len(bot.fake.responses)
+    bot.do(Work.TEAMS_HEATMAP, json.loads(dict(parse_qsl(bot.slack.click_body(USER, heat, CHANNEL, "1.2")))["payload"]))
+    [chart] = bot.fake.files
+    assert chart.channel_id == f"D{USER}" and chart.thread_ts is None
+    assert chart.data is not None and chart.data[:8] == b"\x89PNG\r\n\x1a\n"
+    alt = chart.alt_txt or ""
+    assert "2 team(s) by 2 dimension(s) (Data, Operations)" in alt, alt
+    assert "#ml-alpha: L3 L3;" in alt and "#ml-beta: not enough answers;" in alt
+    assert "L1" not in alt  # nothing of the hidden team's figures
+    [said] = bot.fake.responses[before:]
+    assert said["text"] == "The heat-map image is in your DM with me." and said["replace_original"] is False
+
+
+def test_app_home_offers_the_heat_map_and_a_refused_upload_is_said_in_the_dm(bot: Bot) -> None:
+    scored_team(bot, channel="C0ALPHA", people=3, level=4)
+    bot.do(Work.HOME, json.loads(bot.slack.event_body(USER)))
+    heat = button(bot.fake.views[USER], Action.TEAMS_HEATMAP)
+    bot.fake.without_scope("files:write")
+    click = json.loads(dict(parse_qsl(bot.slack.click_body(USER, heat, None, None)))["payload"])
+    click.pop("response_url")  # a click in App Home carries none
+    bot.do(Work.TEAMS_HEATMAP, click)
+    assert bot.fake.files == []
+    assert "could not upload the heat-map image" in bot.fake.dm_messages(USER)[-1].text

@@ -66,16 +66,22 @@ def build_teams_message(overview: TeamsOverview, page: int = 0) -> Message:
         context(_columns(overview) + f". Teams under {overview.min_respondents} answers show no figures."),
         section("\n".join(team_row(r) for r in rows)),
     ]
+    nav: list[ButtonElement] = []
     if total > 1:
         blocks.append(context(f"Page {page + 1} of {total}"))
-        nav: list[ButtonElement] = []
         if page > 0:
             nav.append(button("◀ Previous", Action.TEAMS_PREVIOUS, str(page - 1)))
         if page < total - 1:
             nav.append(button("Next ▶", Action.TEAMS_NEXT, str(page + 1)))
-        blocks.append(ActionsBlock(elements=nav, block_id=ids.Block.TEAMS_PAGES))
+    nav.append(heatmap_button(page))
+    blocks.append(ActionsBlock(elements=nav, block_id=ids.Block.TEAMS_PAGES))
     blocks.append(context(LEGEND))
     return Message(f"{title}, page {page + 1} of {total}", tuple(blocks))
+
+
+def heatmap_button(page: int) -> ButtonElement:
+    """The heat-map image of this page of the grid, drawn on request and uploaded into the asker's DM."""
+    return button("Heat-map image", Action.TEAMS_HEATMAP, str(page))
 
 
 def teams_home_blocks(overview: TeamsOverview) -> list[Block]:
@@ -87,4 +93,5 @@ def teams_home_blocks(overview: TeamsOverview) -> list[Block]:
     blocks: list[Block] = [DividerBlock(), section(f"*Teams at a glance*\n{lines}"), context(_columns(overview))]
     if len(overview.rows) > HOME_TEAMS:
         blocks.append(context(f"{len(overview.rows) - HOME_TEAMS} more teams: `/compass teams` shows them all."))
+    blocks.append(ActionsBlock(elements=[heatmap_button(0)], block_id=ids.Block.HOME_TEAMS))
     return blocks

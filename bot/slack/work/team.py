@@ -8,6 +8,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import digests, targets
 from bot.app.types import Who
+from bot.charts.data import heatmap_for_overview, heatmap_pages
 from bot.domain.targets import ListTargets, RemoveTarget, TargetProblem, parse_target_command
 from bot.slack.blocks.common import Message, build_text_message
 from bot.slack.blocks.targets import (
@@ -15,7 +16,7 @@ from bot.slack.blocks.targets import (
     build_target_set_announcement,
     build_targets_message,
 )
-from bot.slack.blocks.team import build_team_message, build_teams_message
+from bot.slack.blocks.team import TEAMS_PAGE, build_team_message, build_teams_message
 from bot.slack.directory import fetch_members
 from bot.slack.ids import Work
 from bot.slack.payloads import who_from
@@ -156,4 +157,60 @@ def teams_page(task: Task) -> None:
         task.respond(replace_original=True, **teams_command(task, who, page).as_kwargs())
 
 
-WORK: dict[Work, Handler] = {Work.TEAMS_PAGE: teams_page}
+HEATMAP_SENT = "The heat-map image is in your DM with me."
+HEATMAP_FAILED = "I could not upload the heat-map image: Slack refused it (uploads need the files:write scope)."
+
+
+def teams_heatmap(task: Task) -> None:
+    """ "Heat-map image" on `/compass teams` or App Home: that page of the grid drawn (here, on request,
+    never for every `/compass teams`) and uploaded into the asker's DM; a team under the threshold as
+    "not enough answers". The outcome in one ephemeral line where the click came from a message."""
+    who = who_from(task.body)
+    value = str(task.action.get("value") or "0")
+    page = int(value) if value.isdigit() else 0
+    deps = task.deps
+    overview = digests.teams_overview(deps.ctx, who.workspace, deps.clock(), deps.outreach)
+    if not overview.rows:
+        _tell(task, who, "No channel gets a team digest yet, so there is no heat map to draw.")
+        return
+    page = min(page, (len(overview.rows) - 1) // TEAMS_PAGE)
+    shown = overview.rows[page * TEAMS_PAGE : (page + 1) * TEAMS_PAGE]
+    data = heatmap_pages(
+        heatmap_for_overview(overview, _channel_names(task, [r.channel_id for r in shown])), TEAMS_PAGE
+    )
+    to = _dm(task, who)
+    if to is None or charts.send_heatmap(task.client, data[page], to) is None:
+        _tell(
+            task, who, "I could not upload the heat-map image (Slack refused it; uploads need the files:write scope)."
+        )
+    elif task.respond is not None:
+        task.respond(
+            response_type="ephemeral", replace_original=False, text="The heat-map image is in your DM with me."
+        )
+
+
+def _channel_names(task: Task, channels: list[str]) -> dict[str, str]:
+    """``#name`` of each channel (conversations.info, one call each: a page has at most 25); the id
+    stays where Slack will not say."""
+    names = {}
+    for channel in channels:
+        try:
+            name = (task.client.conversations_info(channel=channel).get("channel") or {}).get("name")
+        except SlackApiError:
+            continue
+        if name:
+            names[channel] = f"#{name}"
+    return names
+
+
+def _tell(task: Task, who: Who, text: str) -> None:
+    """One line to the person who clicked: ephemeral under the message, or in the DM from App Home."""
+    if task.respond is not None:
+        task.respond(response_type="ephemeral", replace_original=False, text=text)
+        return
+    to = _dm(task, who)
+    if to is not None:
+        dm.post(task.client, to, build_text_message(text))
+
+
+WORK: dict[Work, Handler] = {Work.TEAMS_PAGE: teams_page, Work.TEAMS_HEATMAP: teams_heatmap}
