@@ -101,8 +101,8 @@ def digest_history(
 class TeamNow:
     """`/compass team`: the channel's digest as it would read now; ``cadence`` None without a subscription.
 
-    Chart hook: ``digest.dimensions`` (the team means, spread per level) is what a radar chart
-    of the team needs, and ``digest.targets`` its markers.
+    ``digest.dimensions`` (the team means, their lowest and highest member's score) is what the
+    team's radar chart draws (``bot.charts.data.radar_for_team``).
     """
 
     digest: Digest
@@ -153,8 +153,8 @@ def team_now(
 def teams_overview(ctx: AppContext, team: str, now: datetime, settings: OutreachSettings) -> TeamsOverview:
     """Every digest channel side by side, in a constant number of statements.
 
-    Chart hook: each row's ``means`` (per dimension, bank order; empty under the threshold) is the
-    heat map's grid, ``dimensions`` its column names.
+    Each row's ``levels`` (per dimension, bank order; empty under the threshold) are the heat map's
+    cells, ``dimensions`` its column names (``bot.charts.data.heatmap_for_overview``).
     """
     with ctx.sessions.begin() as session:
         ws_id = people.workspace_id(session, team, now)
