@@ -13,7 +13,17 @@ from bot.app.evidence import WINDOW_DAYS
 from bot.app.outreach import OutreachSettings
 from bot.app.types import DigestSetting, Who
 from bot.db import digests, people, sends, signal_metrics, targets
-from bot.domain.digest import Digest, Signals, Subscription, TeamAggregate, TeamsOverview, build_digest, build_overview
+from bot.domain.digest import (
+    Digest,
+    PeriodFigures,
+    Signals,
+    Subscription,
+    TeamAggregate,
+    TeamsOverview,
+    build_digest,
+    build_overview,
+    period_figures,
+)
 from bot.domain.measured import measurements
 from bot.domain.schedule import Cadence, period_label
 
@@ -76,12 +86,23 @@ def _digest(
     )
 
 
+def digest_history(
+    ctx: AppContext, ws_id: int, channel_id: str, settings: OutreachSettings, limit: int, current_period: str
+) -> tuple[PeriodFigures, ...]:
+    """The figures of the channel's last ``limit`` digests before the one for ``current_period``, oldest
+    first, labelled by the day each went out (the trend chart's periods): one statement. A digest
+    under the respondent threshold comes back without figures."""
+    with ctx.sessions.begin() as session:
+        past = sends.recent_digests(session, ws_id, channel_id, limit, current_period)
+    return tuple(period_figures(f"{d.sent_at:%Y-%m-%d}", d.payload, settings.min_respondents) for d in past)
+
+
 @dataclass(frozen=True)
 class TeamNow:
     """`/compass team`: the channel's digest as it would read now; ``cadence`` None without a subscription.
 
-    Chart hook: ``digest.dimensions`` (the team means, spread per level) is what a radar chart
-    of the team needs, and ``digest.targets`` its markers.
+    ``digest.dimensions`` (the team means, their lowest and highest member's score) is what the
+    team's radar chart draws (``bot.charts.data.radar_for_team``).
     """
 
     digest: Digest
@@ -132,8 +153,8 @@ def team_now(
 def teams_overview(ctx: AppContext, team: str, now: datetime, settings: OutreachSettings) -> TeamsOverview:
     """Every digest channel side by side, in a constant number of statements.
 
-    Chart hook: each row's ``means`` (per dimension, bank order; empty under the threshold) is the
-    heat map's grid, ``dimensions`` its column names.
+    Each row's ``levels`` (per dimension, bank order; empty under the threshold) are the heat map's
+    cells, ``dimensions`` its column names (``bot.charts.data.heatmap_for_overview``).
     """
     with ctx.sessions.begin() as session:
         ws_id = people.workspace_id(session, team, now)

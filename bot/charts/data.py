@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from bot.domain.digest import Digest, PeriodFigures, TeamsOverview
 from bot.domain.levels import level_for
 from bot.domain.report import Report
 
@@ -211,3 +212,45 @@ def trend_for_reports(reports: Iterable[Report], title: str = "Your MLOps maturi
     by_id = [{d.id: d.score for d in r.dimensions} for r in ordered]
     lines = tuple(TrendLine(i, name, tuple(scores.get(i) for scores in by_id)) for i, name in names.items())
     return TrendData(title, periods, (overall, *lines) if ordered else ())
+
+
+def trend_for_team(
+    digest: Digest, history: Sequence[PeriodFigures], label: str, title: str = "Team MLOps maturity over time"
+) -> TrendData:
+    """A team's trend: the digest periods in ``history`` (oldest first, a period under the threshold
+    without figures) and ``digest`` (labelled ``label``) last, overall and each dimension of the
+    digest in its order, with its targets as markers (by their quarter)."""
+    periods = [*history[-(MAX_TREND_PERIODS - 1) :], PeriodFigures(label, True)]
+    now = {d.id: d.mean for d in digest.dimensions}
+    by_period = [dict(p.dimensions) if p.shown else {} for p in periods[:-1]] + [now]
+    overall = [p.overall if p.shown else None for p in periods[:-1]] + [digest.overall]
+    lines = [TrendLine("overall", "Overall", tuple(overall), bold=True)]
+    lines += [TrendLine(d.id, d.name, tuple(scores.get(d.id) for scores in by_period)) for d in digest.dimensions]
+    targets = tuple(TargetMarker(t.dimension_id, t.level, t.by) for t in digest.targets)
+    return TrendData(title, tuple(p.label for p in periods), tuple(lines), targets)
+
+
+def radar_for_team(digest: Digest, title: str = "Your team now") -> RadarData:
+    """A team's radar: the team mean per dimension, the lowest to the highest member's score as the band.
+    Only for a digest over the respondent threshold (under it, a digest carries no figures)."""
+    if not digest.visible:
+        raise ValueError("a team under the respondent threshold gets no chart")
+    return RadarData(
+        title=title,
+        axes=tuple(RadarAxis(d.id, d.name, d.mean, low=d.low, high=d.high) for d in digest.dimensions),
+        overall=digest.overall,
+        level=digest.level,
+        label=f"Team mean ({digest.respondents} people)",
+        band=True,
+    )
+
+
+def heatmap_for_overview(
+    overview: TeamsOverview, names: dict[str, str], title: str = "Teams at a glance"
+) -> HeatmapData:
+    """The grid of `/compass teams` as a heat map: a team by its channel's name (``names``, else its id),
+    one level per dimension; a team under the threshold without any."""
+    rows = tuple(
+        HeatmapRow(names.get(r.channel_id, r.channel_id), tuple(r.levels) if r.visible else None) for r in overview.rows
+    )
+    return HeatmapData(title, overview.dimensions, rows)

@@ -139,7 +139,12 @@ def _aggregate(session: Session, latest: Any) -> TeamAggregate:
     level_counts = [func.sum(case((DimensionScore.level == n, 1), else_=0)) for n in (1, 2, 3, 4)]
     dims = session.execute(
         select(
-            DimensionScore.dimension_id, func.count(DimensionScore.score), func.avg(DimensionScore.score), *level_counts
+            DimensionScore.dimension_id,
+            func.count(DimensionScore.score),
+            func.avg(DimensionScore.score),
+            *level_counts,
+            func.min(DimensionScore.score),
+            func.max(DimensionScore.score),
         )
         .join(latest, latest.c.assessment_id == DimensionScore.assessment_id)
         .group_by(DimensionScore.dimension_id)
@@ -159,6 +164,8 @@ def _aggregate(session: Session, latest: Any) -> TeamAggregate:
                 respondents=int(d[1] or 0),
                 mean=None if d[2] is None else float(d[2]),
                 levels=(int(d[3] or 0), int(d[4] or 0), int(d[5] or 0), int(d[6] or 0)),
+                low=None if d[7] is None else float(d[7]),
+                high=None if d[8] is None else float(d[8]),
             )
             for d in dims
         ),

@@ -109,3 +109,33 @@ def last_digest(session: Session, ws_id: int, channel_id: str) -> SentDigest | N
     if row is None:
         return None
     return SentDigest(row.period, json.loads(row.payload_json) if row.payload_json else None)
+
+
+@dataclass(frozen=True)
+class PastDigest:
+    period: str
+    sent_at: datetime
+    payload: dict[str, Any] | None  # the digest's snapshot; None when it stored none
+
+
+def recent_digests(session: Session, ws_id: int, channel_id: str, limit: int, before_period: str) -> list[PastDigest]:
+    """The channel's last ``limit`` sent digests other than the one for ``before_period``, oldest
+    first: one statement, however many went out."""
+    rows = session.execute(
+        select(Send.period, Send.sent_at, Send.payload_json)
+        .where(
+            Send.workspace_id == ws_id,
+            Send.kind == "digest",
+            Send.target == channel_id,
+            Send.status == "sent",
+            Send.period != before_period,
+            Send.sent_at.is_not(None),
+        )
+        .order_by(Send.sent_at.desc(), Send.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        PastDigest(period, sent_at, json.loads(payload) if payload else None)
+        for period, sent_at, payload in reversed(rows)
+        if sent_at is not None
+    ]

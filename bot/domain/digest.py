@@ -44,6 +44,8 @@ class DimensionAggregate:
     respondents: int  # people with a score in this dimension
     mean: float | None
     levels: tuple[int, int, int, int]  # how many people sit at level 1, 2, 3, 4
+    low: float | None = None  # the lowest and the highest member's score (a team radar's band)
+    high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ class TeamDimension:
     level: int | None
     spread: tuple[int, int, int, int]
     change: float | None
+    low: float | None = None  # the lowest and the highest member's score
+    high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,41 @@ class Digest:
             "respondents": self.respondents,
             "dimensions": {d.id: d.mean for d in self.dimensions},
         }
+
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    """One sent digest's figures as its snapshot stored them, for the team's trend chart.
+
+    ``shown`` False: that digest was under the respondent threshold (or stored no snapshot), so it
+    has no figures at all."""
+
+    label: str
+    shown: bool
+    overall: float | None = None
+    dimensions: tuple[tuple[str, float | None], ...] = ()  # (dimension id, team mean)
+
+
+def period_figures(label: str, snapshot: Any, min_respondents: int) -> PeriodFigures:
+    """A stored ``Digest.snapshot`` read back under today's threshold: a digest that had fewer
+    respondents than it (the setting was raised since) shows no figures either; one stored before
+    snapshots counted respondents was over the threshold of its day and keeps its figures."""
+    if not isinstance(snapshot, dict) or not snapshot:
+        return PeriodFigures(label, False)
+    respondents = snapshot.get("respondents")
+    if (
+        isinstance(respondents, int)
+        and not isinstance(respondents, bool)
+        and respondents < respondent_threshold(min_respondents)
+    ):
+        return PeriodFigures(label, False)
+    means = snapshot.get("dimensions")
+    dims = tuple((str(d), _number(m)) for d, m in means.items()) if isinstance(means, dict) else ()
+    return PeriodFigures(label, True, _number(snapshot.get("overall")), dims)
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _diff(new: float | None, old: Any) -> float | None:
@@ -158,6 +197,8 @@ def build_digest(
                 level=None if mean is None else level_for(_clamp(mean)),
                 spread=agg.levels if agg else (0, 0, 0, 0),
                 change=_diff(mean, before.get(dim.id)),
+                low=None if agg is None or agg.low is None else round(agg.low, 4),
+                high=None if agg is None or agg.high is None else round(agg.high, 4),
             )
         )
     overall = None if aggregate.overall_mean is None else round(aggregate.overall_mean, 4)

@@ -22,6 +22,7 @@ class Action(StrEnum):
     SNOOZE = "snooze"  # "Remind me later" on invitations and reminders
     TEAMS_NEXT = "teams_next"  # the pages of `/compass teams`; the value is the page to show
     TEAMS_PREVIOUS = "teams_previous"
+    TEAMS_HEATMAP = "teams_heatmap"  # "Heat-map image" on `/compass teams` and App Home; the value is the page
 
 
 class Work(StrEnum):
@@ -36,6 +37,7 @@ class Work(StrEnum):
     COMMAND = "command"  # /compass subcommands that read or write
     HOME = "home"  # app_home_opened
     TEAMS_PAGE = "teams_page"  # Next / Previous on `/compass teams`
+    TEAMS_HEATMAP = "teams_heatmap"  # the heat-map image of a page of `/compass teams`, into the DM
 
 
 ANSWER_PREFIX = "answer_"
@@ -55,6 +57,7 @@ class Block(StrEnum):
     EVIDENCE = "evidence"
     HOME_ACTIONS = "home_actions"
     TEAMS_PAGES = "teams_pages"
+    HOME_TEAMS = "home_teams"
 
 
 # Message metadata on every question message: which assessment it shows. It lets the worker find

@@ -4,6 +4,11 @@
 cases what is due at ``now``, and sends each message once: every send is claimed in
 the sends ledger before it goes out, so a second scheduler, a crash or a restart never
 repeats a message.
+
+A digest over the respondent threshold gets its trend chart as the first reply in its thread,
+once the run's digests are all out: the chart is best-effort, drawn and uploaded after the digest
+is recorded as sent, so a chart that fails (or a missing files:write) never holds up, fails or
+repeats a digest.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from bot.slack.blocks.outreach import build_prompt_message, build_reminder_messa
 from bot.slack.directory import fetch_directory, fetch_members
 from bot.slack.pacing import Pacer
 from bot.slack.sender import Sender
+from bot.slack.work.charts import send_digest_chart
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +69,15 @@ class Run:
     ws_id: int
     directory: dict[str, DirectoryEntry]
     report: RunReport = field(default_factory=RunReport)
+    charts: list[PostedDigest] = field(default_factory=list)  # digests whose trend chart is still to go
+
+
+@dataclass(frozen=True)
+class PostedDigest:
+    channel: str
+    period: str  # the sends ledger's key
+    digest: Digest
+    ts: str  # the digest message: its chart goes into its thread
 
 
 def _error(exc: SlackApiError) -> str:
@@ -91,6 +106,7 @@ def run_due(
         period = outreach.digest_period_due(ctx, run.ws_id, sub, now)
         if period is not None:
             _post_digest(run, sub, period)
+    _send_charts(run)
     _invite_and_remind(run, active)
     return run.report
 
@@ -110,6 +126,7 @@ def post_digest_now(
     outcome, digest = _post_digest(run, sub, f"manual:{now:%Y%m%dT%H%M%S}")
     if outcome != "sent":
         raise RuntimeError(f"the digest was not posted: {outcome}")
+    _send_charts(run)
     return digest
 
 
@@ -143,19 +160,46 @@ def _post_digest(run: Run, sub: Subscription, period: str) -> tuple[str, Digest]
     digest = digests.team_digest(run.ctx, run.ws_id, sub, run.now, run.settings)
     message = build_digest_message(digest, sub.channel_id)
     key = SendKey("digest", run.ws_id, sub.channel_id, period)
-    outcome = _send(run, key, message, digest.snapshot())
+    outcome, ts = _deliver(run, key, message, digest.snapshot())
     if outcome == "sent":
         run.report.digests += 1
+        if digest.visible and ts:  # under the threshold: no figures, so no chart
+            run.charts.append(PostedDigest(sub.channel_id, period, digest, ts))
     elif outcome in CHANNEL_GONE:
         _pause(run, sub, outcome)
     return outcome, digest
 
 
+def _send_charts(run: Run) -> None:
+    """Each posted digest's trend chart into its thread; whatever happens, the digests stay sent."""
+    while run.charts:
+        posted = run.charts.pop(0)
+        try:
+            send_digest_chart(
+                run.client,
+                run.ctx,
+                run.settings,
+                run.ws_id,
+                posted.channel,
+                posted.period,
+                posted.digest,
+                posted.ts,
+                run.now,
+            )
+        except Exception:  # a chart is never worth a digest: it went out and stays recorded as sent
+            log.exception("could not send the trend chart of the digest in %s", posted.channel)
+
+
 def _send(run: Run, key: SendKey, message: Message, payload: dict[str, Any] | None = None) -> str:
     """Claim, post (to the key's target), record. Returns "sent", "taken" (someone else has it), or Slack's error."""
+    return _deliver(run, key, message, payload)[0]
+
+
+def _deliver(run: Run, key: SendKey, message: Message, payload: dict[str, Any] | None) -> tuple[str, str | None]:
+    """``_send``, with the posted message's ts."""
     send_id = outreach.claim_send(run.ctx, key, run.now)
     if send_id is None:
-        return "taken"
+        return "taken", None
     try:
         response = run.sender.post(key.target, message)
     except SlackApiError as exc:
@@ -164,9 +208,10 @@ def _send(run: Run, key: SendKey, message: Message, payload: dict[str, Any] | No
         log.warning("could not send %s to %s: %s%s", key.kind, key.target, error, "" if final else " (will retry)")
         run.report.failures += 1
         outreach.record_failed(run.ctx, send_id, run.now, error, final)
-        return error
-    outreach.record_sent(run.ctx, send_id, run.now, (response.get("channel"), response.get("ts")), payload)
-    return "sent"
+        return error, None
+    ts = response.get("ts")
+    outreach.record_sent(run.ctx, send_id, run.now, (response.get("channel"), ts), payload)
+    return "sent", None if ts is None else str(ts)
 
 
 def _invite_and_remind(run: Run, sub_ids: list[int]) -> None:

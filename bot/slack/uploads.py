@@ -22,6 +22,11 @@ SCOPE = "files:write"
 _scope_missing = threading.Event()  # set once Slack answered missing_scope
 
 
+def scope_missing() -> bool:
+    """Slack has answered missing_scope in this process: an upload now would fail the same way."""
+    return _scope_missing.is_set()
+
+
 def upload_chart(
     client: WebClient, chart: Chart, channel: str, comment: str | None = None, thread_ts: str | None = None
 ) -> str | None:

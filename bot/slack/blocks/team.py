@@ -16,9 +16,12 @@ TEAMS_PAGE = 25  # rows per message: 25 rows of ~60 characters stay far below Sl
 HOME_TEAMS = 10  # rows in App Home; the rest through `/compass teams`
 
 
-def build_team_message(team: TeamNow, channel: str) -> Message:
+TEAM_CHART_NOTE = "The team's radar chart is on its way to your DM with me: an image cannot be shown to you alone."
+
+
+def build_team_message(team: TeamNow, channel: str, chart_in_dm: bool = False) -> Message:
     """The digest as it reads right now, under the same threshold; says how to subscribe when the
-    channel gets no digest."""
+    channel gets no digest, and that the radar chart follows in the DM when ``chart_in_dm``."""
     digest = build_digest_message(team.digest, channel, title=clip(f"Your team now · {team.digest.period}", 150))
     if team.cadence is not None:
         note = f"<#{channel}> gets this digest {team.cadence}. Only you can see this message."
@@ -28,7 +31,8 @@ def build_team_message(team: TeamNow, channel: str) -> Message:
             "`/compass digest here monthly` (or `weekly`, `quarterly`) posts one regularly. "
             "Only you can see this message."
         )
-    return Message(digest.text, (*digest.blocks, context(note)))
+    notes = (context(TEAM_CHART_NOTE),) if chart_in_dm else ()
+    return Message(digest.text, (*digest.blocks, *notes, context(note)))
 
 
 def team_row(row: TeamRow) -> str:
@@ -62,16 +66,22 @@ def build_teams_message(overview: TeamsOverview, page: int = 0) -> Message:
         context(_columns(overview) + f". Teams under {overview.min_respondents} answers show no figures."),
         section("\n".join(team_row(r) for r in rows)),
     ]
+    nav: list[ButtonElement] = []
     if total > 1:
         blocks.append(context(f"Page {page + 1} of {total}"))
-        nav: list[ButtonElement] = []
         if page > 0:
             nav.append(button("◀ Previous", Action.TEAMS_PREVIOUS, str(page - 1)))
         if page < total - 1:
             nav.append(button("Next ▶", Action.TEAMS_NEXT, str(page + 1)))
-        blocks.append(ActionsBlock(elements=nav, block_id=ids.Block.TEAMS_PAGES))
+    nav.append(heatmap_button(page))
+    blocks.append(ActionsBlock(elements=nav, block_id=ids.Block.TEAMS_PAGES))
     blocks.append(context(LEGEND))
     return Message(f"{title}, page {page + 1} of {total}", tuple(blocks))
+
+
+def heatmap_button(page: int) -> ButtonElement:
+    """The heat-map image of this page of the grid, drawn on request and uploaded into the asker's DM."""
+    return button("Heat-map image", Action.TEAMS_HEATMAP, str(page))
 
 
 def teams_home_blocks(overview: TeamsOverview) -> list[Block]:
@@ -83,4 +93,5 @@ def teams_home_blocks(overview: TeamsOverview) -> list[Block]:
     blocks: list[Block] = [DividerBlock(), section(f"*Teams at a glance*\n{lines}"), context(_columns(overview))]
     if len(overview.rows) > HOME_TEAMS:
         blocks.append(context(f"{len(overview.rows) - HOME_TEAMS} more teams: `/compass teams` shows them all."))
+    blocks.append(ActionsBlock(elements=[heatmap_button(0)], block_id=ids.Block.HOME_TEAMS))
     return blocks

@@ -1,4 +1,6 @@
-"""Charts the worker renders and uploads beside a message: the report's radar.
+"""Charts the worker (and the scheduler) renders and uploads beside a message: the report's radar,
+the digest's trend (in the digest's thread), the team's radar for `/compass team` and the
+heat map of `/compass teams` (both into the asker's DM: an upload cannot be ephemeral).
 
 The report goes out first, as its own Block Kit message, and the chart follows it in the same
 DM as an upload with a one-line comment. An image block inside the report would have to wait
@@ -10,12 +12,27 @@ report; so the report never waits for, or depends on, the chart.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
+from types import ModuleType
 
 from slack_sdk import WebClient
 
-from bot.app import results
+from bot.app import digests, results
+from bot.app.context import AppContext
+from bot.app.outreach import OutreachSettings
 from bot.app.types import Who
-from bot.charts.data import radar_for_report
+from bot.charts.data import (
+    MAX_TREND_PERIODS,
+    Chart,
+    HeatmapData,
+    RadarData,
+    TrendData,
+    radar_for_report,
+    radar_for_team,
+    trend_for_team,
+)
+from bot.domain.digest import Digest
 from bot.slack.deps import Deps
 from bot.slack.uploads import upload_chart
 
@@ -32,14 +49,67 @@ def send_report_chart(client: WebClient, deps: Deps, who: Who, channel: str) -> 
     if latest is None:
         return None
     data = radar_for_report(latest, previous)
+    chart = _draw(lambda render: render.radar(data), "the report's radar chart")
+    if chart is None:
+        return None
+    comment = PREVIOUS_COMMENT if any(a.previous is not None for a in data.axes) else REPORT_COMMENT
+    return upload_chart(client, chart, channel, comment=comment)
+
+
+def _draw(draw: Callable[[ModuleType], Chart], what: str) -> Chart | None:
+    """``draw(render)``, or None (logged) when drawing fails: a chart never costs its message."""
     try:
         # Imported here: the web process imports this package (the wiring's handler table) and
         # must not load the plotting library (docs/architecture.md).
         from bot.charts import render
 
-        chart = render.radar(data)
-    except Exception:  # a chart must never cost the person their report
-        log.exception("could not draw the report's radar chart")
+        return draw(render)
+    except Exception:
+        log.exception("could not draw %s", what)
         return None
-    comment = PREVIOUS_COMMENT if any(a.previous is not None for a in data.axes) else REPORT_COMMENT
-    return upload_chart(client, chart, channel, comment=comment)
+
+
+def send_digest_chart(
+    client: WebClient,
+    ctx: AppContext,
+    settings: OutreachSettings,
+    ws_id: int,
+    channel: str,
+    period: str,
+    digest: Digest,
+    thread_ts: str,
+    now: datetime,
+) -> str | None:
+    """The team's trend over its last digests (``digest``, posted as ``thread_ts`` for ``period``, the
+    last), targets as stars, as the first reply in the digest's thread. The file's id, or None."""
+    if not digest.visible:
+        return None
+    history = digests.digest_history(ctx, ws_id, channel, settings, MAX_TREND_PERIODS - 1, period)
+    data: TrendData = trend_for_team(digest, history, f"{now:%Y-%m-%d}")
+    chart = _draw(lambda render: render.trend(data), "the digest's trend chart")
+    if chart is None:
+        return None
+    n = len(data.periods)
+    comment = f"The team's scores over the last {n} digests" if n > 1 else "The team's scores in this first digest"
+    comment += ", each target as a star." if data.targets else "."
+    return upload_chart(client, chart, channel, comment=comment, thread_ts=thread_ts)
+
+
+def send_team_radar(client: WebClient, digest: Digest, team_channel: str, dm: str) -> str | None:
+    """`/compass team`: the team's radar (means, and the band from the lowest to the highest member)
+    into the asker's DM ``dm``. Nothing under the respondent threshold. The file's id, or None."""
+    if not digest.visible:
+        return None
+    data: RadarData = radar_for_team(digest, title=f"Your team now · {digest.period}")
+    chart = _draw(lambda render: render.radar(data), "the team's radar chart")
+    if chart is None:
+        return None
+    return upload_chart(client, chart, dm, comment=f"Your look at <#{team_channel}>: radar chart.")
+
+
+def send_heatmap(client: WebClient, data: HeatmapData, dm: str) -> str | None:
+    """One page of the teams' heat map into the asker's DM. The file's id, or None (logged)."""
+    chart = _draw(lambda render: render.heatmap(data), "the teams' heat map")
+    if chart is None:
+        return None
+    return upload_chart(client, chart, dm, comment="Teams at a glance as a heat map.")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from slack_sdk.errors import SlackApiError
 
 from bot.app import digests, targets
 from bot.app.types import Who
+from bot.charts.data import heatmap_for_overview, heatmap_pages
 from bot.domain.targets import ListTargets, RemoveTarget, TargetProblem, parse_target_command
 from bot.slack.blocks.common import Message, build_text_message
 from bot.slack.blocks.targets import (
@@ -13,11 +16,15 @@ from bot.slack.blocks.targets import (
     build_target_set_announcement,
     build_targets_message,
 )
-from bot.slack.blocks.team import build_team_message, build_teams_message
+from bot.slack.blocks.team import TEAMS_PAGE, build_team_message, build_teams_message
 from bot.slack.directory import fetch_members
 from bot.slack.ids import Work
 from bot.slack.payloads import who_from
+from bot.slack.uploads import scope_missing
+from bot.slack.work import charts, dm
 from bot.slack.work.task import Handler, Task
+
+log = logging.getLogger(__name__)
 
 NOT_IN_CHANNEL = ("not_in_channel", "channel_not_found")
 
@@ -101,7 +108,8 @@ def _announce(task: Task, who: Who, channel: str, message: Message, change: str)
 
 def team_command(task: Task, who: Who, here: str) -> Message | None:
     """`/compass team`: the channel's digest right now, to the person who asked only (chat.postEphemeral;
-    through the response_url when Slack refuses that)."""
+    through the response_url when Slack refuses that); over the respondent threshold, then the team's
+    radar chart into the asker's DM, since an upload cannot be ephemeral."""
     deps = task.deps
     if not here or here.startswith("D"):
         return _channel_only("team")
@@ -109,14 +117,29 @@ def team_command(task: Task, who: Who, here: str) -> Message | None:
         members = _members(task, who, here)
     except NotInChannel:
         return _invite_me(here)
-    message = build_team_message(
-        digests.team_now(deps.ctx, who.workspace, here, deps.clock(), deps.outreach, members), here
-    )
+    now = digests.team_now(deps.ctx, who.workspace, here, deps.clock(), deps.outreach, members)
+    chart = now.digest.visible and not scope_missing()  # under the threshold: no figures, no chart
+    message = build_team_message(now, here, chart_in_dm=chart)
     try:
         task.client.chat_postEphemeral(channel=here, user=who.user, **message.as_kwargs())
     except SlackApiError:
-        return message
+        if task.respond is None:
+            return message
+        task.respond(response_type="ephemeral", **message.as_kwargs())
+    if chart:
+        to = _dm(task, who)
+        if to is not None:
+            charts.send_team_radar(task.client, now.digest, here, to)
     return None
+
+
+def _dm(task: Task, who: Who) -> str | None:
+    """The asker's DM with the bot, or None (logged) when Slack will not open one."""
+    try:
+        return dm.open_dm(task.client, who.user)
+    except SlackApiError as exc:
+        log.warning("no DM with %s for a chart (%s): it stays out", who.user, exc.response.get("error"))
+        return None
 
 
 def teams_command(task: Task, who: Who, page: int = 0) -> Message:
@@ -134,4 +157,60 @@ def teams_page(task: Task) -> None:
         task.respond(replace_original=True, **teams_command(task, who, page).as_kwargs())
 
 
-WORK: dict[Work, Handler] = {Work.TEAMS_PAGE: teams_page}
+HEATMAP_SENT = "The heat-map image is in your DM with me."
+HEATMAP_FAILED = "I could not upload the heat-map image: Slack refused it (uploads need the files:write scope)."
+
+
+def teams_heatmap(task: Task) -> None:
+    """ "Heat-map image" on `/compass teams` or App Home: that page of the grid drawn (here, on request,
+    never for every `/compass teams`) and uploaded into the asker's DM; a team under the threshold as
+    "not enough answers". The outcome in one ephemeral line where the click came from a message."""
+    who = who_from(task.body)
+    value = str(task.action.get("value") or "0")
+    page = int(value) if value.isdigit() else 0
+    deps = task.deps
+    overview = digests.teams_overview(deps.ctx, who.workspace, deps.clock(), deps.outreach)
+    if not overview.rows:
+        _tell(task, who, "No channel gets a team digest yet, so there is no heat map to draw.")
+        return
+    page = min(page, (len(overview.rows) - 1) // TEAMS_PAGE)
+    shown = overview.rows[page * TEAMS_PAGE : (page + 1) * TEAMS_PAGE]
+    data = heatmap_pages(
+        heatmap_for_overview(overview, _channel_names(task, [r.channel_id for r in shown])), TEAMS_PAGE
+    )
+    to = _dm(task, who)
+    if to is None or charts.send_heatmap(task.client, data[page], to) is None:
+        _tell(
+            task, who, "I could not upload the heat-map image (Slack refused it; uploads need the files:write scope)."
+        )
+    elif task.respond is not None:
+        task.respond(
+            response_type="ephemeral", replace_original=False, text="The heat-map image is in your DM with me."
+        )
+
+
+def _channel_names(task: Task, channels: list[str]) -> dict[str, str]:
+    """``#name`` of each channel (conversations.info, one call each: a page has at most 25); the id
+    stays where Slack will not say."""
+    names = {}
+    for channel in channels:
+        try:
+            name = (task.client.conversations_info(channel=channel).get("channel") or {}).get("name")
+        except SlackApiError:
+            continue
+        if name:
+            names[channel] = f"#{name}"
+    return names
+
+
+def _tell(task: Task, who: Who, text: str) -> None:
+    """One line to the person who clicked: ephemeral under the message, or in the DM from App Home."""
+    if task.respond is not None:
+        task.respond(response_type="ephemeral", replace_original=False, text=text)
+        return
+    to = _dm(task, who)
+    if to is not None:
+        dm.post(task.client, to, build_text_message(text))
+
+
+WORK: dict[Work, Handler] = {Work.TEAMS_PAGE: teams_page, Work.TEAMS_HEATMAP: teams_heatmap}
