@@ -22,6 +22,7 @@ class Action(StrEnum):
     SNOOZE = "snooze"  # "Remind me later" on invitations and reminders
     TEAMS_NEXT = "teams_next"  # the pages of `/compass teams`; the value is the page to show
     TEAMS_PREVIOUS = "teams_previous"
+    FORGET_ME = "forget_me"  # the danger button under `/compass forget-me`: delete everything about me
 
 
 class Work(StrEnum):
@@ -36,6 +37,7 @@ class Work(StrEnum):
     COMMAND = "command"  # /compass subcommands that read or write
     HOME = "home"  # app_home_opened
     TEAMS_PAGE = "teams_page"  # Next / Previous on `/compass teams`
+    FORGET = "forget"  # the confirmed `/compass forget-me`
 
 
 ANSWER_PREFIX = "answer_"
@@ -55,6 +57,8 @@ class Block(StrEnum):
     EVIDENCE = "evidence"
     HOME_ACTIONS = "home_actions"
     TEAMS_PAGES = "teams_pages"
+    FORGET_CONFIRM = "forget_confirm"
+    ABOUT_DATA = "about_data"
 
 
 # Message metadata on every question message: which assessment it shows. It lets the worker find

@@ -1,5 +1,5 @@
-"""Buttons: answers, N/A, Back, Resume, Start over, Start, Remind me later, the pages of `/compass teams`;
-each is acked and queued."""
+"""Buttons: answers, N/A, Back, Resume, Start over, Start, Remind me later, the pages of `/compass teams`,
+Delete my data; each is acked and queued."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ BUTTON_WORK: tuple[tuple[str | re.Pattern[str], Work], ...] = (
     (Action.SNOOZE.value, Work.SNOOZE),
     (Action.TEAMS_NEXT.value, Work.TEAMS_PAGE),
     (Action.TEAMS_PREVIOUS.value, Work.TEAMS_PAGE),
+    (Action.FORGET_ME.value, Work.FORGET),
 )
 
 
