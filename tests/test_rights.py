@@ -180,3 +180,22 @@ def test_retention_deletes_old_completed_and_expired_unfinished_assessments(data
         assert session.scalar(select(func.count()).select_from(DimensionScore).where(
             DimensionScore.assessment_id == old)) == 0  # fmt: skip
     assert purge_expired(ctx.sessions, retention, moved).nothing
+
+
+def test_the_schedulers_retention_step_runs_once_a_day_by_the_clock_it_is_given(database, ctx):
+    from bot.run.scheduler import retention_step
+
+    complete(ctx, ANA, [1, 2, 3, None, 4], T0)
+    step = retention_step(ctx.sessions, 730)
+    assert step(T0) == Deleted()  # due at the first tick: nothing old enough yet
+    assert step(T0 + timedelta(days=740)) is not None  # a day later: due, and it deletes
+    assert _count(database, Assessment) == 0
+    assert step(T0 + timedelta(days=740, hours=23)) is None  # not due again within the day
+
+
+def test_the_retention_setting_is_checked_with_the_others():
+    from bot.config import ConfigError, Settings
+
+    assert Settings.from_env({}).COMPASS_RETENTION_DAYS == 730
+    with pytest.raises(ConfigError, match="COMPASS_RETENTION_DAYS"):
+        Settings.from_env({"COMPASS_RETENTION_DAYS": "7"})
