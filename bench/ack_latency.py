@@ -384,6 +384,23 @@ def scratch_database(url: str | None) -> Iterator[tuple[str, str]]:
 # -- the run -----------------------------------------------------------------------------
 
 
+def web_processes(pid: int, children: list[int]) -> dict[str, Any]:
+    """The resident memory of a server's web processes (itself and its gunicorn workers, not the
+    worker sidecar) and whether any of them has the plotting library loaded (Linux /proc)."""
+    rss_kb, plotting = 0, False
+    for p in (pid, *children):
+        try:
+            argv = Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")
+            if argv[1:4] == [b"-m", b"bot", b"worker"]:  # the sidecar: bot/run/sidecars.py
+                continue
+            status = Path(f"/proc/{p}/status").read_text()
+            plotting = plotting or "matplotlib" in Path(f"/proc/{p}/maps").read_text()
+        except OSError:
+            continue
+        rss_kb += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+    return {"rss_mb": round(rss_kb / 1024, 1), "plotting": plotting}
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     deadline = time.monotonic() + args.timeout
     rng = random.Random(args.seed)
@@ -411,6 +428,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
             fake.wait_idle(quiet=0.3, timeout=max(0.5, min(10.0, deadline - time.monotonic())))
             block_errors = list(fake.block_errors)
+            app_web = web_processes(app.proc.pid, app.children())
         # -- the floor, same stream -----------------------------------------------------
         floor = FloorProcess(fake.api_url, "sqlite:///unused-by-the-no-op-app.db", args.questions, args=server_args)
         with floor:
@@ -424,6 +442,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 floor_runs, floor_wall = concurrently(
                     [(lambda r=r: replay(slack, r.user, r.steps, pace, deadline)) for r in app_runs], deadline
                 )
+            floor_web = web_processes(floor.proc.pid, floor.children())
     app_sum, floor_sum = summary(app_runs, app_wall), summary(floor_runs, floor_wall)
     app_p99, floor_p99 = app_sum["all"]["p99"], floor_sum["all"]["p99"]
     ratio = round(app_p99 / floor_p99, 2) if app_p99 is not None and floor_p99 else None
@@ -443,6 +462,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "app": app_sum,
         "floor": floor_sum,
         "cpu_cores": {"app": app_cpu.cores(), "floor": floor_cpu.cores()},
+        # the web side only (serve and its gunicorn workers, not the worker sidecar), after the load
+        "web_rss_mb": {"app": app_web["rss_mb"], "floor": floor_web["rss_mb"]},
+        "web_imports_plotting": app_web["plotting"],
         "other_load_before": busy_before,
         "block_errors": block_errors[:5],
         "p99_ratio": ratio,
@@ -491,6 +513,11 @@ def markdown(result: dict[str, Any]) -> str:
             f"{c['bench']:.2f}, whole machine {c['machine']:.2f} (other work just before: "
             f"{result['other_load_before'].get(name)})."
         )
+    rss = result["web_rss_mb"]
+    lines.append(
+        f"Web processes' resident memory after the load: app {rss['app']} MB, floor {rss['floor']} MB; "
+        f"plotting library loaded in the app's web processes: {'yes' if result['web_imports_plotting'] else 'no'}."
+    )
     for name, part in (("app", app), ("floor", floor)):
         if part["errors"]:
             lines.append(f"{len(part['errors'])} {name} user(s) failed, first: {part['errors'][0]}")

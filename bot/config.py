@@ -108,6 +108,8 @@ class Settings(BaseModel):
     COMPASS_WORK_HOURS: str = "10-16"
     COMPASS_TICK_MINUTES: int = Field(default=15, ge=1, le=1440)
     COMPASS_SEND_RATE: float = Field(default=2.0, gt=0, le=50)
+    # Completed assessments are deleted this many days after completion (unfinished ones when they expire).
+    COMPASS_RETENTION_DAYS: int = Field(default=730, ge=30, le=36500)
     # The worker: requests it handles at once.
     COMPASS_WORKER_THREADS: int = Field(default=8, ge=1, le=64)
 

@@ -82,7 +82,7 @@ def export_assessments(
                     for d in columns
                     if (found := scores_of[r.assessment_id].get(d)) is not None
                 ),
-                answers=tuple(_answer(ctx.bank, a, r.bank_hash) for a in answers_of[r.assessment_id]),
+                answers=tuple(answer_with_wording(ctx.bank, a, r.bank_hash) for a in answers_of[r.assessment_id]),
             )
             for r in rows
         ),
@@ -90,7 +90,7 @@ def export_assessments(
     )
 
 
-def _answer(bank: Questionnaire, row: store.AnswerRow, bank_hash: str) -> ExportedAnswer:
+def answer_with_wording(bank: Questionnaire, row: store.AnswerRow, bank_hash: str) -> ExportedAnswer:
     """The answer, with the wording of its question when the bank in use still asks it the same way."""
     question = bank.question(row.question_id) if bank.has_question(row.question_id) else None
     if question is None or not (

@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 
 import click
 
-from bot.app import health
+from bot.app import health, rights
 from bot.cli import common
 from bot.cli.serve import background_deps
 from bot.db import setup
 from bot.db.setup import connect, open_database
+from bot.domain.rights import Retention, deleted_summary
 from bot.run import wiring
 from bot.slack import scheduled
 
@@ -25,11 +26,13 @@ def jobs() -> None:
 @jobs.command("run-due")
 @click.option("--at", "at", default=None, help="Pretend it is this ISO time (default: now), e.g. 2026-12-01T10:30:00Z.")
 def jobs_run_due(at: str | None) -> None:
-    """Send every digest, invitation and reminder due at that time, once, then exit."""
+    """Delete what retention lets go, send every digest, invitation and reminder due at that time, once, then exit."""
     config = common.settings()
     when = _parse_time(at) if at else common.now()
     deps, client = background_deps(config)
+    deleted = rights.purge_expired(deps.ctx.sessions, Retention(config.COMPASS_RETENTION_DAYS), when)
     report = scheduled.run_due(deps.ctx, client, wiring.outreach_settings(config), when)
+    click.echo(f"retention: deleted {deleted_summary(deleted)}")
     click.echo(str(report))
 
 

@@ -1,4 +1,5 @@
-"""`compass export`: completed assessments, or (``--teams``) the digest history, as CSV or JSON."""
+"""`compass export`: completed assessments, (``--teams``) the digest history, as CSV or JSON, or
+(``--user``) everything kept about one person as the JSON of `/compass export-me`."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from typing import Any, NoReturn
 import click
 
 from bot.app import export as use
+from bot.app import rights
 from bot.app.context import AppContext
+from bot.app.types import LOCAL_WORKSPACE, Who
 from bot.cli import common
 from bot.domain.export import assessment_table, assessments_json, team_table, teams_json, to_csv
+from bot.domain.rights import personal_json
 
 EXIT_BAD_INPUT = 2  # click's own status for bad usage
 
@@ -47,7 +51,9 @@ class _Date(click.ParamType[datetime]):
 
 
 @click.command(cls=_OneLineErrors)
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), help="csv (the default) or json; --user always writes json."
+)
 @click.option(
     "--since",
     type=_Date(),
@@ -63,12 +69,27 @@ class _Date(click.ParamType[datetime]):
 )
 @click.option("--with-user-ids", is_flag=True, help="Name people by their user id, not a pseudonymous key.")
 @click.option("--teams", is_flag=True, help="The digests each channel was sent, instead of the assessments.")
+@click.option(
+    "--user",
+    metavar="NAME",
+    help="Everything kept about one person (a Slack user id, or a terminal login; in --workspace, default "
+    "local), as the JSON file /compass export-me sends.",
+)
 def export(
-    fmt: str, since: datetime | None, workspace: str | None, out: Path | None, with_user_ids: bool, teams: bool
+    fmt: str | None,
+    since: datetime | None,
+    workspace: str | None,
+    out: Path | None,
+    with_user_ids: bool,
+    teams: bool,
+    user: str | None,
 ) -> None:
-    """Export completed assessments (or, with --teams, the digest history) as CSV or JSON."""
+    """Export completed assessments (--teams: the digest history; --user: one person's data) as CSV or JSON."""
     if teams and with_user_ids:
         _bad("--with-user-ids has no meaning with --teams: digests name no one")
+    if user is not None and (teams or since is not None or with_user_ids or fmt == "csv"):
+        _bad("--user exports one person's data as JSON; it takes only --workspace and --out")
+    fmt = fmt or ("json" if user is not None else "csv")
     config = common.settings()
     bank = common.bank(config.COMPASS_QUESTIONS)
     # The file is made first, so that an unwritable --out fails before any work, and filled
@@ -79,7 +100,11 @@ def export(
         try:
             ctx = AppContext(database.sessions, bank)
             now = common.now()
-            if teams:
+            if user is not None:
+                person = rights.export_person(ctx, Who(workspace or LOCAL_WORKSPACE, user))
+                count, what = len(person.assessments), "assessment"
+                text = _json(personal_json(person, now))
+            elif teams:
                 history = use.export_teams(
                     ctx, min_respondents=config.COMPASS_MIN_RESPONDENTS, since=since, workspace=workspace
                 )

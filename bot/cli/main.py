@@ -45,7 +45,11 @@ LAZY_COMMANDS = {
     ),
     "export": Lazy(
         "bot.cli.export:export",
-        "Export completed assessments (or, with --teams, the digest history) as CSV or JSON.",
+        "Export completed assessments (--teams: the digest history; --user: one person's data) as CSV or JSON.",
+    ),
+    "forget": Lazy(
+        "bot.cli.rights:forget",
+        "Delete everything kept about one person: assessments, answers, reports, preferences, sends.",
     ),
     "status": Lazy(
         "bot.cli.admin:status",

@@ -17,7 +17,7 @@ from bot.db.setup import open_database
 from bot.domain.questionnaire import Questionnaire
 from bot.queue.worker import WorkerSettings
 from bot.run import socket, web, wiring
-from bot.run.scheduler import build_scheduler, safe
+from bot.run.scheduler import build_scheduler, retention_step, safe
 from bot.run.sidecars import Sidecars
 from bot.run.signals import stop_event
 from bot.run.watchdog import Watchdog
@@ -126,8 +126,10 @@ def _tick(config: Settings, ctx: AppContext, client: WebClient) -> Callable[[], 
     finished run is recorded as the scheduler's beat, which /healthz shows."""
     settings = wiring.outreach_settings(config)
     beater = Beater.this_process(health.SCHEDULER, common.now())
+    retention = retention_step(ctx.sessions, config.COMPASS_RETENTION_DAYS)
 
     def tick() -> scheduled.RunReport:
+        retention(common.now())
         report = scheduled.run_due(ctx, client, settings, common.now())
         health.record_beat(ctx.sessions, beater, common.now())
         return report

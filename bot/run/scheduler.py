@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
+
+from bot.app import rights
+from bot.db.session import SessionFactory
+from bot.domain.rights import Deleted, Retention, deleted_summary
+from bot.queue.worker import Every
 
 log = logging.getLogger(__name__)
 
@@ -50,5 +55,31 @@ def safe(tick: Callable[[], object]) -> Callable[[], None]:
             log.info("scheduler tick: %s", result)
         except Exception:
             log.exception("scheduler tick failed; the next tick retries")
+
+    return run
+
+
+RETENTION_EVERY = timedelta(days=1)
+
+
+def retention_step(sessions: SessionFactory, days: int) -> Callable[[datetime], Deleted | None]:
+    """The tick's daily housekeeping: assessments past retention (COMPASS_RETENTION_DAYS after
+    completion; unfinished ones past their expiry) are deleted in every workspace.
+
+    A step of the scheduler's tick rather than a worker's Chore: there is exactly one scheduler per
+    deployment but any number of workers, and a deletion across every workspace needs doing once
+    a day, not once per worker. Due at the first tick after a start, then a day after the last run;
+    a run the process did not live to do is done by the next start's first tick. None when not due.
+    """
+    due = Every(RETENTION_EVERY)
+    retention = Retention(days)
+
+    def run(now: datetime) -> Deleted | None:
+        if not due.due(now):
+            return None
+        deleted = rights.purge_expired(sessions, retention, now)
+        if not deleted.nothing:
+            log.info("retention (%d days): deleted %s", days, deleted_summary(deleted))
+        return deleted
 
     return run

@@ -133,6 +133,7 @@ def build_deps(
         ctx=AppContext(sessions=database.sessions, bank=bank),
         public_url=settings.COMPASS_PUBLIC_URL,
         outreach=outreach_settings(settings),
+        retention_days=settings.COMPASS_RETENTION_DAYS,
     )
     if serving:
         deps = replace(deps, outbox=Outbox(QueueStore(database.sessions), deps.clock, work.report_lost))

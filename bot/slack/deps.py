@@ -25,6 +25,7 @@ class Deps:
     outbox: Outbox | None = None  # where listeners queue work (the serving process only)
     public_url: str | None = None  # where Slack and webhooks reach the app (COMPASS_PUBLIC_URL), for set-up texts
     outreach: OutreachSettings = OutreachSettings()  # the respondent threshold and cadence `/compass team` uses
+    retention_days: int = 730  # COMPASS_RETENTION_DAYS, told in App Home's "About your data"
 
 
 def deps_of(context: Any) -> Deps:

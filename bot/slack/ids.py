@@ -23,6 +23,7 @@ class Action(StrEnum):
     TEAMS_NEXT = "teams_next"  # the pages of `/compass teams`; the value is the page to show
     TEAMS_PREVIOUS = "teams_previous"
     TEAMS_HEATMAP = "teams_heatmap"  # "Heat-map image" on `/compass teams` and App Home; the value is the page
+    FORGET_ME = "forget_me"  # the danger button under `/compass forget-me`: delete everything about me
 
 
 class Work(StrEnum):
@@ -38,6 +39,7 @@ class Work(StrEnum):
     HOME = "home"  # app_home_opened
     TEAMS_PAGE = "teams_page"  # Next / Previous on `/compass teams`
     TEAMS_HEATMAP = "teams_heatmap"  # the heat-map image of a page of `/compass teams`, into the DM
+    FORGET = "forget"  # the confirmed `/compass forget-me`
 
 
 ANSWER_PREFIX = "answer_"
@@ -58,6 +60,8 @@ class Block(StrEnum):
     HOME_ACTIONS = "home_actions"
     TEAMS_PAGES = "teams_pages"
     HOME_TEAMS = "home_teams"
+    FORGET_CONFIRM = "forget_confirm"
+    ABOUT_DATA = "about_data"
 
 
 # Message metadata on every question message: which assessment it shows. It lets the worker find

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.slack.blocks.common import Message, clip, section
+from bot.slack.blocks.rights import data_help_line
 
 
 def build_help_message() -> Message:
@@ -20,10 +21,12 @@ def build_help_message() -> Message:
         "• `/compass signals`: the delivery signals (GitHub, GitLab, MLflow, any CI) measured for this channel "
         "(`/compass signals add github|gitlab|mlflow|events` connects one)\n"
         "• `/compass pause` / `/compass resume-reminders`: stop or restart invitations and reminders\n"
+        f"{data_help_line()}"
         "• `/compass help`: this message"
     )
     return Message(
-        "MLOps Compass: /compass start, report, history, digest, target, team, teams, signals, pause, help",
+        "MLOps Compass: /compass start, report, history, digest, target, team, teams, signals, pause, "
+        "export-me, forget-me, help",
         (section(text),),
     )
 

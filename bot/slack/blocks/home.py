@@ -1,4 +1,4 @@
-"""App Home: the latest result, a short history, Start or Resume."""
+"""App Home: the latest result, a short history, Start or Resume, the teams, about your data."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from bot.slack.blocks.common import (
     validate_blocks,
 )
 from bot.slack.blocks.report import history_lines
+from bot.slack.blocks.rights import DataPolicy, about_your_data_blocks
 from bot.slack.blocks.team import teams_home_blocks
 from bot.slack.ids import Action
 
@@ -38,8 +39,10 @@ def build_home_view(
     history: Sequence[HistoryEntry],
     progress: Progress | None,
     teams: TeamsOverview | None = None,
+    policy: DataPolicy | None = None,
 ) -> View:
-    """App Home: latest result with emoji levels, short history, Start/Resume, and the teams at a glance."""
+    """App Home: latest result with emoji levels, short history, Start/Resume, the teams at a glance and
+    (``policy``) what is kept about the person."""
     blocks: list[Block] = [HeaderBlock(text="MLOps Compass")]
     if report is None and progress is None:
         blocks.append(
@@ -83,6 +86,8 @@ def build_home_view(
         blocks.append(section(f"*History*\n{history_lines(history[:HOME_HISTORY])}"))
     if teams is not None:
         blocks.extend(teams_home_blocks(teams))
+    if policy is not None:
+        blocks.extend(about_your_data_blocks(policy))
     blocks.append(context(LEGEND))
     view = View(type="home", blocks=blocks)
     validate_blocks(view.to_dict()["blocks"], limit=MAX_VIEW_BLOCKS, max_chars=None)

@@ -1,5 +1,5 @@
 """Buttons: answers, N/A, Back, Resume, Start over, Start, Remind me later, the pages of `/compass teams`
-and its heat-map image; each is acked and queued."""
+and its heat-map image, Delete my data; each is acked and queued."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ BUTTON_WORK: tuple[tuple[str | re.Pattern[str], Work], ...] = (
     (Action.TEAMS_NEXT.value, Work.TEAMS_PAGE),
     (Action.TEAMS_PREVIOUS.value, Work.TEAMS_PAGE),
     (Action.TEAMS_HEATMAP.value, Work.TEAMS_HEATMAP),
+    (Action.FORGET_ME.value, Work.FORGET),
 )
 
 

@@ -1,4 +1,5 @@
-"""The /compass slash command: help and unknown words are answered in the ack; the rest is queued."""
+"""The /compass slash command: help, the forget-me confirmation and unknown words are answered
+in the ack; the rest is queued."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from slack_bolt import Ack, App
 
 from bot.slack import ids
 from bot.slack.blocks.help import build_help_message, build_unknown_command_message
+from bot.slack.blocks.rights import build_forget_confirmation
 from bot.slack.deps import deps_of
 from bot.slack.ids import Work
 from bot.slack.listeners.enqueue import queue
@@ -24,6 +26,7 @@ ACK_TEXT = {
     "teams": None,
     "pause": "Paused: I won't send you assessment invitations or reminders. `/compass resume-reminders` undoes it.",
     "resume-reminders": "Invitations and reminders are back on. `/compass pause` stops them again.",
+    "export-me": None,
 }
 
 
@@ -37,6 +40,9 @@ def handle_compass_command(ack: Ack, command: dict[str, Any], context: Any) -> N
     sub, _ = subcommand(command)
     if sub in ("help", "?"):
         ack(**build_help_message().as_kwargs())
+    elif sub == "forget-me":
+        # Nothing is deleted here: the danger button (after Slack's confirm dialog) queues the deletion.
+        ack(**build_forget_confirmation().as_kwargs())
     elif sub in ACK_TEXT:
         text = ACK_TEXT[sub]
         if text:

@@ -16,7 +16,7 @@ from bot.queue import outbox, worker
 from bot.slack.deps import Deps
 from bot.slack.errors import handle_error
 from bot.slack.ids import Work
-from bot.slack.work import assessment, commands, home, team
+from bot.slack.work import assessment, commands, home, rights, team
 from bot.slack.work.task import Handler, Task, respond_for
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def report_lost(error: Exception, entries: list[outbox.Entry]) -> None:
 
 
 def work_handlers() -> dict[Work, Handler]:
-    found = {**commands.WORK, **assessment.WORK, **home.WORK, **team.WORK}
+    found = {**commands.WORK, **assessment.WORK, **home.WORK, **team.WORK, **rights.WORK}
     assert set(found) == set(Work), "every kind of queued work needs a handler"
     return found
 

@@ -18,7 +18,7 @@ from bot.slack.deps import Deps
 from bot.slack.ids import Work
 from bot.slack.listeners.commands import subcommand
 from bot.slack.payloads import who_from
-from bot.slack.work import charts, dm, team
+from bot.slack.work import charts, dm, rights, team
 from bot.slack.work.task import Handler, Task
 
 CHANNEL_MENTION = re.compile(r"^<#(?P<id>[CG][A-Z0-9]+)(\|[^>]*)?>$")
@@ -55,6 +55,8 @@ def run_command(task: Task) -> None:
         reply = team.team_command(task, who, command.get("channel_id", ""))
     elif sub == "teams":
         reply = team.teams_command(task, who)
+    elif sub == "export-me":
+        reply = rights.export_me(task, who)
     elif sub == "pause":
         preferences.set_reminders(deps.ctx, who, deps.clock(), paused=True)
     elif sub == "resume-reminders":

@@ -14,6 +14,7 @@ from bot.slack import ids
 from bot.slack.blocks.assessment import build_closed_message, build_question_message, build_resume_offer
 from bot.slack.blocks.common import Message
 from bot.slack.blocks.home import HOME_HISTORY, build_home_view
+from bot.slack.blocks.rights import DataPolicy
 from bot.slack.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -136,4 +137,5 @@ def publish_home(client: WebClient, deps: Deps, who: Who) -> None:
     history = results.history(deps.ctx.sessions, who, limit=HOME_HISTORY)
     progress = assessment.current_progress(deps.ctx, who, deps.clock())
     teams = digests.teams_overview(deps.ctx, who.workspace, deps.clock(), deps.outreach)
-    client.views_publish(user_id=who.user, view=build_home_view(report, history, progress, teams))
+    policy = DataPolicy(deps.outreach.min_respondents, deps.retention_days)
+    client.views_publish(user_id=who.user, view=build_home_view(report, history, progress, teams, policy))
