@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from slack_sdk.oauth.token_rotation import TokenRotator
 from sqlalchemy import Engine, MetaData, String, Table, and_, desc, select
+
+from bot.slack.tokens import NotInstalled, Tenant
 
 log = logging.getLogger(__name__)
 
@@ -175,3 +180,109 @@ class Installations:
 def _aware(value: datetime) -> datetime:
     """The stores' columns are naive UTC (slack_sdk strips tzinfo before writing)."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class InstalledTokens:
+    """The distributed mode's TokenSource (bot/slack/tokens.py): each workspace's bot token from the store.
+
+    A rotating token (it has a refresh token) is refreshed through slack_sdk's TokenRotator before it
+    expires, under a lock on its row (SELECT ... FOR UPDATE on PostgreSQL, the write lock that
+    BEGIN IMMEDIATE takes on SQLite), so two processes never spend the single-use refresh token twice.
+    """
+
+    def __init__(
+        self,
+        installations: Installations,
+        make_client: Callable[[str, str | None], WebClient],
+        client_secret: str,
+        minutes_before_expiration: int = 120,
+    ) -> None:
+        self.installations = installations
+        self.make_client = make_client
+        # oauth.v2.access (grant_type=refresh_token) goes through SLACK_API_URL like every other call.
+        rotating = make_client("", None)
+        rotating.token = None
+        self.rotator = TokenRotator(
+            client_id=installations.store.client_id, client_secret=client_secret, client=rotating
+        )
+        self.minutes = minutes_before_expiration
+
+    def client_for(self, tenant: Tenant) -> WebClient:
+        org = tenant.is_enterprise_install
+        bot = self.installations.store.find_bot(
+            enterprise_id=tenant.enterprise_id, team_id=tenant.team_id, is_enterprise_install=org
+        )
+        if bot is None or not bot.bot_token:
+            raise NotInstalled(f"no installation for workspace {tenant.team_id or tenant.enterprise_id}")
+        if self._due(bot):
+            bot = self.rotate(bot)
+        # An org-wide token needs the workspace named in every call (Slack ignores it for workspace tokens).
+        return self.make_client(bot.bot_token or "", tenant.team_id if org else None)
+
+    def _due(self, bot: Bot) -> bool:
+        if not bot.bot_refresh_token or bot.bot_token_expires_at is None:
+            return False
+        return bot.bot_token_expires_at <= time.time() + self.minutes * 60
+
+    def rotate(self, bot: Bot) -> Bot:
+        """Refresh the bot token under the row lock; whoever holds it second finds it fresh and uses it."""
+        store = self.installations.store
+        bots, c = store.bots, store.bots.c
+        latest = (
+            select(bots)
+            .where(c.client_id == store.client_id, c.enterprise_id == bot.enterprise_id, c.team_id == bot.team_id)
+            .order_by(desc(c.installed_at))
+            .limit(1)
+        )
+        with self.installations.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                latest = latest.with_for_update()
+            row = conn.execute(latest).mappings().first()
+            if row is None:
+                raise NotInstalled(f"the installation of {bot.team_id or bot.enterprise_id} was deleted")
+            current = store.build_bot_entity(row)
+            if not self._due(current):
+                return current  # another process refreshed it while this one waited for the lock
+            refreshed = self.rotator.perform_bot_token_rotation(bot=current, minutes_before_expiration=self.minutes)
+            if refreshed is None:
+                return current
+            cipher = store.cipher
+            values = {
+                "bot_token": cipher.encrypt(refreshed.bot_token),
+                "bot_refresh_token": cipher.encrypt(refreshed.bot_refresh_token),
+                "bot_token_expires_at": _naive(refreshed.bot_token_expires_at),
+            }
+            conn.execute(bots.update().where(c.id == row["id"]).values(**values))
+            i = store.installations.c
+            conn.execute(
+                store.installations.update()
+                .where(
+                    i.client_id == store.client_id,
+                    i.enterprise_id == bot.enterprise_id,
+                    i.team_id == bot.team_id,
+                    i.bot_user_id == refreshed.bot_user_id,
+                )
+                .values(**values)
+            )
+            log.info("refreshed the bot token of %s", bot.team_id or bot.enterprise_id)
+            return refreshed
+
+    def tenants(self) -> list[Tenant]:
+        """Every installed workspace; an org-wide install stands for each workspace it was added to."""
+        found: list[Tenant] = []
+        for item in self.installations.installed():
+            if not item.is_enterprise_install:
+                found.append(Tenant(item.enterprise_id, item.team_id))
+                continue
+            org = Tenant(item.enterprise_id, None, True)
+            try:
+                teams = self.client_for(org).auth_teams_list(limit=1000).get("teams") or []
+            except Exception as exc:
+                log.warning("could not list the workspaces of organisation %s: %s", item.enterprise_id, exc)
+                continue
+            found.extend(Tenant(item.enterprise_id, str(t["id"]), True) for t in teams)
+        return found
+
+
+def _naive(epoch: int | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)
