@@ -134,3 +134,32 @@ def test_the_one_workspace_mode_runs_as_before(fake: FakeSlack, database: Databa
     client = WebClient(token=BOT_TOKEN, base_url=fake.api_url)
     run_all_due(AppContext(database.sessions, small_bank), OneWorkspace(client), settings(), datetime.now(UTC))
     assert {call.token for call in fake.calls_to("users.list")} == {BOT_TOKEN}
+
+
+def test_jobs_run_due_and_digest_in_the_distributed_mode(fake: FakeSlack, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+    from conftest import SMALL_BANK
+
+    from bot.cli.main import main
+    from bot.db.setup import open_database
+
+    url = f"sqlite:///{tmp_path / 'compass.db'}"
+    database = open_database(url)
+    tokens = tokens_for(fake, database)
+    a = install(fake, tokens.installations, "T0A")
+    installs.uninstalled(database.sessions, "T0GONE", datetime.now(UTC), timedelta(0))
+    database.dispose()
+    env = {
+        "DATABASE_URL": url,
+        "HOME": str(tmp_path),
+        "COMPASS_QUESTIONS": str(SMALL_BANK),
+        "SLACK_API_URL": fake.api_url,
+        "SLACK_BOT_TOKEN": "",
+        "SLACK_CLIENT_ID": CLIENT_ID,
+        "SLACK_CLIENT_SECRET": SECRET,
+    }
+    ran = CliRunner().invoke(main, ["jobs", "run-due"], env=env)
+    assert ran.exit_code == 0, ran.output
+    assert {c.token for c in fake.calls_to("users.list")} == {a}
+    refused = CliRunner().invoke(main, ["digest", "--channel", "C0TEAM", "--now"], env=env)
+    assert refused.exit_code == 1 and "--team" in refused.output
