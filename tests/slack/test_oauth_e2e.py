@@ -293,3 +293,14 @@ def test_a_reinstall_in_the_grace_period_keeps_the_data_and_late_events_keep_the
         env.db.sessions, datetime.now(UTC) + timedelta(days=60)
     ) == [] or t not in installs.purge_due(env.db.sessions, datetime.now(UTC) + timedelta(days=60))
     assert people(env, t) == 1
+
+
+def test_a_signed_request_from_a_workspace_without_an_installation_does_nothing(env: Env) -> None:
+    user = f"U{uuid.uuid4().hex[:8].upper()}"
+    before = len(env.fake.responses)
+    reply = env.slack.command(user, "start", team=team())
+    assert reply.status in (200, 401)
+    env.fake.wait_for(lambda: len(env.fake.responses) > before)  # Bolt tells the person the install is gone
+    env.fake.wait_idle()
+    assert env.fake.dm_messages(user) == []
+    assert "Although the app should be installed" in env.app.log()
