@@ -147,6 +147,7 @@ class FakeSlack:
         self.denied_installs = 0
         self.org_teams: dict[str, list[str]] = {}  # enterprise id -> the workspaces an org install was added to
         self.rotating = False
+        self.expires_in = 43200  # seconds a rotating token lives (Slack: 12 hours)
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> the bot token it replaces
         self._tokens_issued = itertools.count(1)
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
@@ -289,7 +290,7 @@ class FakeSlack:
                 "ok": True,
                 "access_token": token,
                 "refresh_token": refresh,
-                "expires_in": 43200,
+                "expires_in": self.expires_in,
                 "token_type": "bot",
                 "scope": "commands,chat:write",
                 "bot_user_id": who["user_id"],
@@ -317,7 +318,7 @@ class FakeSlack:
         if install.enterprise_id:
             answer["enterprise"] = {"id": install.enterprise_id, "name": install.enterprise_name or "Org"}
         if refresh:
-            answer.update({"refresh_token": refresh, "expires_in": 43200})
+            answer.update({"refresh_token": refresh, "expires_in": self.expires_in})
         return answer
 
     def _issue(self, who: dict[str, Any]) -> tuple[str, str | None]:

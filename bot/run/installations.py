@@ -214,12 +214,12 @@ class InstalledTokens:
         )
         if bot is None or not bot.bot_token:
             raise NotInstalled(f"no installation for workspace {tenant.team_id or tenant.enterprise_id}")
-        if self._due(bot):
+        if self.due(bot):
             bot = self.rotate(bot)
         # An org-wide token needs the workspace named in every call (Slack ignores it for workspace tokens).
         return self.make_client(bot.bot_token or "", tenant.team_id if org else None)
 
-    def _due(self, bot: Bot) -> bool:
+    def due(self, bot: Bot) -> bool:
         if not bot.bot_refresh_token or bot.bot_token_expires_at is None:
             return False
         return bot.bot_token_expires_at <= time.time() + self.minutes * 60
@@ -241,7 +241,7 @@ class InstalledTokens:
             if row is None:
                 raise NotInstalled(f"the installation of {bot.team_id or bot.enterprise_id} was deleted")
             current = store.build_bot_entity(row)
-            if not self._due(current):
+            if not self.due(current):
                 return current  # another process refreshed it while this one waited for the lock
             refreshed = self.rotator.perform_bot_token_rotation(bot=current, minutes_before_expiration=self.minutes)
             if refreshed is None:

@@ -15,13 +15,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk.oauth.installation_store.models.installation import Installation
 
 from bot.app import installs
 from bot.config import Settings
 from bot.db.session import SessionFactory
-from bot.run.installations import STATE_EXPIRATION_SECONDS, Installations
+from bot.run.installations import STATE_EXPIRATION_SECONDS, Installations, InstalledTokens
 from bot.slack.scopes import BOT_SCOPES
 
 log = logging.getLogger(__name__)
@@ -107,6 +109,28 @@ def oauth_settings(settings: Settings, installations: Installations, sessions: S
         state_expiration_seconds=STATE_EXPIRATION_SECONDS,  # the cookie lives as long as the state row
         callback_options=CallbackOptions(success=success_page(sessions), failure=failure_page),
     )
+
+
+class LockedRotationAuthorize(InstallationStoreAuthorize):
+    """Bolt's per-request lookup, but a token due for refresh is refreshed the way the worker and the
+    scheduler do it (``InstalledTokens.rotate``, under the row lock), so no two processes ever spend
+    the same single-use refresh token."""
+
+    def __init__(self, tokens: InstalledTokens, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.tokens = tokens
+
+    def _rotate_and_save_tokens_if_necessary(self, installation: Installation | None) -> Installation | None:
+        if installation is None or not installation.bot_refresh_token:
+            return None  # the app asks for no user scopes, so only bot tokens rotate
+        bot = installation.to_bot()
+        if not self.tokens.due(bot):
+            return None
+        fresh = self.tokens.rotate(bot)
+        installation.bot_token = fresh.bot_token
+        installation.bot_refresh_token = fresh.bot_refresh_token
+        installation.bot_token_expires_at = fresh.bot_token_expires_at
+        return installation
 
 
 class Uninstalls:

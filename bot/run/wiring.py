@@ -137,8 +137,12 @@ def token_source(
     """Where background work finds its token: SLACK_BOT_TOKEN's client, or each workspace's installation."""
     if not settings.distributed:
         return OneWorkspace(client_for(settings))
+    return installed_tokens(settings, build_installations(settings, database), client_for(settings))
+
+
+def installed_tokens(settings: Settings, installations: Installations, template: WebClient) -> InstalledTokens:
+    """Each workspace's token from its installation, on clients like ``template`` (its URL and retries)."""
     assert settings.SLACK_CLIENT_SECRET is not None
-    template = client_for(settings)
 
     def make(token: str, team_id: str | None) -> WebClient:
         return WebClient(
@@ -149,9 +153,7 @@ def token_source(
             team_id=team_id,
         )
 
-    return InstalledTokens(
-        build_installations(settings, database), make, settings.SLACK_CLIENT_SECRET.get_secret_value()
-    )
+    return InstalledTokens(installations, make, settings.SLACK_CLIENT_SECRET.get_secret_value())
 
 
 def outreach_settings(settings: Settings) -> OutreachSettings:
@@ -214,11 +216,22 @@ def _build_distributed_app(
     """Any workspace installs the app (Bolt's OAuth flow); each request gets its workspace's token."""
     if installations is None:
         raise ValueError("the distributed app needs its installations (build_installations)")
+    client = client or build_client(settings)
+    assert settings.SLACK_CLIENT_ID and settings.SLACK_CLIENT_SECRET
+    authorize = oauth.LockedRotationAuthorize(
+        installed_tokens(settings, installations, client),
+        installation_store=installations.store,
+        client_id=settings.SLACK_CLIENT_ID,
+        client_secret=settings.SLACK_CLIENT_SECRET.get_secret_value(),
+        logger=logging.getLogger("slack_bolt.App"),
+        client=client,
+    )
     app = App(
         # Tokenless: Bolt gives each request a client with its workspace's token, and the OAuth
         # flow's oauth.v2.access goes through SLACK_API_URL on this one.
-        client=client or build_client(settings),
+        client=client,
         signing_secret=signing_secret,
+        authorize=authorize,  # type: ignore[arg-type]  # an Authorize instance is allowed beside oauth_settings
         oauth_settings=oauth.oauth_settings(settings, installations, deps.ctx.sessions),
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="compass-listener"),
         raise_error_for_unhandled_request=False,

@@ -304,3 +304,19 @@ def test_a_signed_request_from_a_workspace_without_an_installation_does_nothing(
     env.fake.wait_idle()
     assert env.fake.dm_messages(user) == []
     assert "Although the app should be installed" in env.app.log()
+
+
+def test_a_rotating_token_is_refreshed_when_a_request_needs_it(env: Env) -> None:
+    t = team()
+    env.fake.rotating, env.fake.expires_in = True, 60  # expires within Bolt's 120-minute window: due at once
+    try:
+        env.install(Install(t))
+        issued = env.fake.token_of(t)
+        user = f"U{uuid.uuid4().hex[:8].upper()}"
+        start_assessment(env, user, t)
+    finally:
+        env.fake.rotating, env.fake.expires_in = False, 43200
+    refreshes = [c for c in env.fake.calls_to("oauth.v2.access") if c.params.get("grant_type") == "refresh_token"]
+    assert refreshes
+    assert issued not in env.fake.tokens  # spent: the DM went out with a refreshed token
+    assert dm_tokens(env, user) and issued not in dm_tokens(env, user)
