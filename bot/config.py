@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -95,6 +97,13 @@ class Settings(BaseModel):
     SLACK_SIGNING_SECRET: SecretStr | None = None
     SLACK_APP_TOKEN: SecretStr | None = None
     SLACK_API_URL: str = DEFAULT_SLACK_API_URL
+    # Distributed mode (any workspace installs the app through OAuth): these two and no SLACK_BOT_TOKEN.
+    SLACK_CLIENT_ID: str | None = None
+    SLACK_CLIENT_SECRET: SecretStr | None = None
+    # Fernet keys (comma-separated, the first encrypts) for the bot tokens stored at rest.
+    COMPASS_ENCRYPTION_KEY: SecretStr | None = None
+    # After an uninstall, the workspace's data is deleted this many days later (0: at once).
+    COMPASS_PURGE_AFTER_DAYS: int = Field(default=30, ge=0, le=3650)
     # The app's public base URL (https://compass.example.com), shown in webhook set-up steps.
     COMPASS_PUBLIC_URL: str | None = None
     HOST: str = "0.0.0.0"  # the address HTTP mode binds; 127.0.0.1 keeps a local run on loopback
@@ -154,6 +163,33 @@ class Settings(BaseModel):
             raise ValueError("must be an app-level token starting with xapp-")
         return value or None
 
+    @field_validator("COMPASS_ENCRYPTION_KEY")
+    @classmethod
+    def _encryption_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        for key in value.get_secret_value().split(","):
+            try:
+                valid = len(base64.urlsafe_b64decode(key.strip().encode())) == 32
+            except (binascii.Error, ValueError):
+                valid = False
+            if not valid:
+                raise ValueError(
+                    "each comma-separated key must be a Fernet key (32 url-safe base64-encoded bytes); make one with "
+                    "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+                )
+        return value
+
+    @property
+    def encryption_keys(self) -> list[str]:
+        keys = self.COMPASS_ENCRYPTION_KEY.get_secret_value() if self.COMPASS_ENCRYPTION_KEY else ""
+        return [k.strip() for k in keys.split(",") if k.strip()]
+
+    @property
+    def distributed(self) -> bool:
+        """Installed by any workspace through OAuth (client id and secret, no bot token)."""
+        return self.SLACK_CLIENT_ID is not None and self.SLACK_BOT_TOKEN is None
+
     @field_validator("COMPASS_QUESTIONS")
     @classmethod
     def _questions(cls, value: Path) -> Path:
@@ -171,7 +207,22 @@ class Settings(BaseModel):
             raise ConfigError([_describe(err) for err in exc.errors()]) from exc
         if not settings.DATABASE_URL:
             settings = settings.model_copy(update={"DATABASE_URL": default_database_url(env)})
+        problem = settings._oauth_problem()
+        if problem:
+            raise ConfigError([problem])
         return settings
+
+    def _oauth_problem(self) -> str | None:
+        if self.SLACK_CLIENT_ID and self.SLACK_CLIENT_SECRET is None:
+            return "SLACK_CLIENT_SECRET: missing (Basic Information > Client Secret), needed with SLACK_CLIENT_ID"
+        if self.SLACK_CLIENT_SECRET is not None and not self.SLACK_CLIENT_ID:
+            return "SLACK_CLIENT_ID: missing (Basic Information > Client ID), needed with SLACK_CLIENT_SECRET"
+        if self.SLACK_CLIENT_ID and self.SLACK_BOT_TOKEN is not None:
+            return (
+                "SLACK_BOT_TOKEN and SLACK_CLIENT_ID: set one, not both (SLACK_BOT_TOKEN runs one workspace; "
+                "SLACK_CLIENT_ID with SLACK_CLIENT_SECRET lets any workspace install the app)"
+            )
+        return None
 
     def require_slack(self, mode: Literal["socket", "http", "api"], chosen: bool = True) -> None:
         """Raise ConfigError naming every variable the chosen Slack mode still lacks.
@@ -181,6 +232,19 @@ class Settings(BaseModel):
         message also names what Socket Mode would need.
         """
         problems = []
+        if self.distributed:
+            if mode == "socket":
+                raise ConfigError(
+                    [
+                        "Socket Mode is for one workspace (SLACK_BOT_TOKEN): with SLACK_CLIENT_ID the app is "
+                        "installed through OAuth, which needs HTTP (compass serve --http) and SLACK_SIGNING_SECRET"
+                    ]
+                )
+            if mode == "http" and self.SLACK_SIGNING_SECRET is None:
+                problems.append("SLACK_SIGNING_SECRET: missing (Basic Information > Signing Secret), needed for HTTP")
+            if problems:
+                raise ConfigError(problems)
+            return
         if self.SLACK_BOT_TOKEN is None:
             problems.append("SLACK_BOT_TOKEN: missing (the Bot User OAuth Token, xoxb-...)")
         if mode == "http" and self.SLACK_SIGNING_SECRET is None:

@@ -7,9 +7,11 @@ from alembic import context
 import bot.db.models  # noqa: F401  (registers the tables on Base.metadata)
 from bot.db.base import Base
 from bot.db.session import make_engine
+from bot.run.installations import store_metadata
 
 config = context.config
-target_metadata = Base.metadata
+# The app's tables and those of slack_sdk's installation and OAuth state stores (revision 0013).
+target_metadata = [Base.metadata, store_metadata()]
 
 
 def _url() -> str:

@@ -85,7 +85,10 @@ def own_postgres() -> Iterator[str]:
 
 
 def _truncate(database: Database) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    from bot.run.installations import store_metadata
+
+    stored = [*Base.metadata.sorted_tables, *store_metadata().sorted_tables]
+    tables = ", ".join(f'"{t.name}"' for t in stored)
     with database.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 

@@ -5,6 +5,13 @@ Bearer tokens), records every call, checks every Block Kit payload with slack_sd
 models, and can be told to fail: HTTP 429 with Retry-After, 5xx, ``ok: false``, or a call
 that Slack carries out but whose reply never arrives (the connection closes first).
 
+Several workspaces: every bot token belongs to one workspace (``tokens``); the one ``BOT_TOKEN``
+is TEAM_ID's. ``oauth_app(client_id, secret)`` makes it answer Slack's OAuth: ``/oauth/v2/authorize``
+(a page that redirects back to the app's redirect URL with a code it issued and the state, or with
+``error=access_denied`` after ``deny_next_install``), ``oauth.v2.access`` (checks the client and
+the single-use code, returns an installation like Slack's, for a workspace or an org) and a
+``token_rotation`` mode (expiring tokens with refresh tokens). Each call records the token it carried.
+
 File uploads are the three steps of ``files_upload_v2``: ``files.getUploadURLExternal`` hands out
 an upload URL on this same server, the bytes are POSTed there, and ``files.completeUploadExternal``
 shares them (``files`` records what was shared; a shared file is not added to ``messages``).
@@ -13,16 +20,18 @@ shares them (``files`` records what was shared; a shared file is not added to ``
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import re
 import threading
 import time
+import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlparse
+from urllib.parse import parse_qsl, urlencode, urlparse
 
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
@@ -42,6 +51,21 @@ class Call:
     params: dict[str, Any]
     token: str | None
     at: float
+
+
+@dataclass
+class Install:
+    """Who installs next through the fake's authorize page: a workspace, or an org (team None)."""
+
+    team_id: str | None
+    team_name: str = "Workspace"
+    enterprise_id: str | None = None
+    enterprise_name: str | None = None
+    installer: str = "U0INSTALLER"
+
+    @property
+    def org(self) -> bool:
+        return self.team_id is None
 
 
 @dataclass
@@ -113,6 +137,19 @@ class FakeSlack:
         self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
         self.uploads: dict[str, Upload] = {}
         self.missing_scopes: set[str] = set()
+        # Bot tokens and the workspace (or org) each belongs to.
+        self.tokens: dict[str, dict[str, Any]] = {
+            BOT_TOKEN: {"team_id": TEAM_ID, "enterprise_id": None, "org": False, "user_id": BOT_USER_ID}
+        }
+        self.oauth_client: tuple[str, str] | None = None
+        self.codes: dict[str, Install] = {}
+        self.installs: deque[Install] = deque()
+        self.denied_installs = 0
+        self.org_teams: dict[str, list[str]] = {}  # enterprise id -> the workspaces an org install was added to
+        self.rotating = False
+        self.expires_in = 43200  # seconds a rotating token lives (Slack: 12 hours)
+        self.refresh_tokens: dict[str, str] = {}  # refresh token -> the bot token it replaces
+        self._tokens_issued = itertools.count(1)
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
         self._drops: dict[str, int] = defaultdict(int)
         self._ts = itertools.count(1)
@@ -192,6 +229,108 @@ class FakeSlack:
             "tz": tz,
             **extra,
         }
+
+    def oauth_app(self, client_id: str, client_secret: str) -> None:
+        """Answer Slack's OAuth for this app (authorize page, oauth.v2.access)."""
+        self.oauth_client = (client_id, client_secret)
+
+    def next_install(self, install: Install) -> None:
+        """The workspace (or org) whose admin clicks Allow next on the authorize page."""
+        self.installs.append(install)
+
+    def deny_next_install(self) -> None:
+        """The next person on the authorize page clicks Cancel."""
+        self.denied_installs += 1
+
+    def revoke(self, team_id: str) -> None:
+        """The workspace's bot tokens stop working (an uninstall, as Slack sees it)."""
+        with self._lock:
+            for token in [t for t, who in self.tokens.items() if who["team_id"] == team_id]:
+                del self.tokens[token]
+
+    def token_of(self, team_id: str | None, enterprise_id: str | None = None) -> str:
+        """The newest bot token issued to a workspace (or an org, team_id None)."""
+        with self._lock:
+            key = (team_id, enterprise_id)
+            found = [t for t, w in self.tokens.items() if (w["team_id"], w["enterprise_id"]) == key]
+        assert found, f"no token for {team_id or enterprise_id}"
+        return found[-1]
+
+    def authorize_url(self) -> str:
+        return f"{self.base_url}/oauth/v2/authorize"
+
+    def authorize(self, query: dict[str, str]) -> str:
+        """What the authorize page does once the person chose: the URL it redirects the browser to."""
+        redirect = query.get("redirect_uri") or ""
+        state = query.get("state")
+        with self._lock:
+            self.calls.append(Call("oauth/v2/authorize", dict(query), None, time.monotonic()))
+            if self.oauth_client is None or query.get("client_id") != self.oauth_client[0]:
+                return ""
+            if self.denied_installs:
+                self.denied_installs -= 1
+                params = {"error": "access_denied", **({"state": state} if state else {})}
+            else:
+                install = self.installs.popleft() if self.installs else Install(f"T{next(self._ts):06d}")
+                code = f"code-{uuid.uuid4().hex[:12]}"
+                self.codes[code] = install
+                params = {"code": code, **({"state": state} if state else {})}
+        return f"{redirect}?{urlencode(params)}"
+
+    def _oauth_access(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self.oauth_client is None or (params.get("client_id"), params.get("client_secret")) != self.oauth_client:
+            return {"ok": False, "error": "invalid_client_id"}
+        if params.get("grant_type") == "refresh_token":
+            old = self.refresh_tokens.pop(str(params.get("refresh_token")), None)
+            if old is None or old not in self.tokens:
+                return {"ok": False, "error": "invalid_refresh_token"}
+            who = self.tokens.pop(old)
+            token, refresh = self._issue(who)
+            return {
+                "ok": True,
+                "access_token": token,
+                "refresh_token": refresh,
+                "expires_in": self.expires_in,
+                "token_type": "bot",
+                "scope": "commands,chat:write",
+                "bot_user_id": who["user_id"],
+                "team": {"id": who["team_id"]} if who["team_id"] else None,
+                "enterprise": {"id": who["enterprise_id"]} if who["enterprise_id"] else None,
+            }
+        install = self.codes.pop(str(params.get("code")), None)
+        if install is None:
+            return {"ok": False, "error": "invalid_code"}
+        who = {"team_id": install.team_id, "enterprise_id": install.enterprise_id, "org": install.org}
+        who["user_id"] = f"U0BOT{(install.team_id or install.enterprise_id or '')[-4:]}"
+        token, refresh = self._issue(who)
+        answer: dict[str, Any] = {
+            "ok": True,
+            "app_id": APP_ID,
+            "authed_user": {"id": install.installer},
+            "scope": "commands,chat:write,im:write,im:history,users:read,channels:read,groups:read,files:write",
+            "token_type": "bot",
+            "access_token": token,
+            "bot_user_id": who["user_id"],
+            "team": None if install.org else {"id": install.team_id, "name": install.team_name},
+            "enterprise": None,
+            "is_enterprise_install": install.org,
+        }
+        if install.enterprise_id:
+            answer["enterprise"] = {"id": install.enterprise_id, "name": install.enterprise_name or "Org"}
+        if refresh:
+            answer.update({"refresh_token": refresh, "expires_in": self.expires_in})
+        return answer
+
+    def _issue(self, who: dict[str, Any]) -> tuple[str, str | None]:
+        n = next(self._tokens_issued)
+        token = f"xoxb-{who['team_id'] or who['enterprise_id']}-{n}"
+        if self.rotating:
+            token = f"xoxe.{token}"
+        self.tokens[token] = who
+        refresh = f"xoxe-1-{n}-{uuid.uuid4().hex[:8]}" if self.rotating else None
+        if refresh:
+            self.refresh_tokens[refresh] = token
+        return token, refresh
 
     # -- queries -------------------------------------------------------------------
     def calls_to(self, method: str) -> list[Call]:
@@ -294,13 +433,15 @@ class FakeSlack:
             scope = SCOPES.get(method)
             if scope in self.missing_scopes:
                 return 200, {"ok": False, "error": "missing_scope", "needed": scope, "provided": "chat:write"}, {}
-            expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
-            if token != expected and method != "api.test":
-                error = "not_allowed_token_type" if token in (BOT_TOKEN, APP_TOKEN) else "invalid_auth"
+            if method == "oauth.v2.access":
+                return 200, self._oauth_access(params), {}
+            allowed = token == APP_TOKEN if method == "apps.connections.open" else token in self.tokens
+            if not allowed and method != "api.test":
+                error = "not_allowed_token_type" if token == APP_TOKEN or token in self.tokens else "invalid_auth"
                 return 200, {"ok": False, "error": error}, {}
             self._validate_blocks(method, params)
             self._validate_metadata(method, params)
-            return 200, self._answer(method, params), {}
+            return 200, self._answer(method, params, self.tokens.get(token or "")), {}
 
     def _dropping(self, method: str) -> bool:
         """Whether this call's reply is to be lost (see ``drop``)."""
@@ -319,17 +460,26 @@ class FakeSlack:
         elif not METADATA_EVENT_TYPE.match(str(metadata.get("event_type", ""))):
             self.block_errors.append(f"{method}: invalid_metadata_schema (event_type {metadata.get('event_type')!r})")
 
-    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _answer(self, method: str, params: dict[str, Any], who: dict[str, Any] | None = None) -> dict[str, Any]:
         if method == "auth.test":
-            return {
+            who = who or self.tokens[BOT_TOKEN]
+            answer = {
                 "ok": True,
                 "url": "https://fake.slack.test/",
                 "team": "Test",
                 "user": "compass",
-                "team_id": TEAM_ID,
-                "user_id": BOT_USER_ID,
+                "team_id": params.get("team_id") or who["team_id"] or "",
+                "user_id": who["user_id"],
                 "bot_id": "B0BOT",
             }
+            if who["enterprise_id"]:
+                answer.update({"enterprise_id": who["enterprise_id"], "is_enterprise_install": who["org"]})
+            return answer
+        if method == "auth.teams.list":
+            if not who or not who["org"]:
+                return {"ok": False, "error": "not_an_enterprise"}
+            teams = self.org_teams.get(who["enterprise_id"], [])
+            return {"ok": True, "teams": [{"id": t, "name": t} for t in teams]}
         if method == "apps.connections.open":
             if self.socket_url is None:
                 return {"ok": False, "error": "socket_mode_not_enabled"}
@@ -547,11 +697,28 @@ class FakeSlack:
                     fake._validate_blocks("response_url", params)
                     self._reply(200, {"ok": True}, {})
                     return
+                if url.path == "/oauth/v2/authorize":
+                    target = fake.authorize(dict(parse_qsl(url.query)))
+                    if not target:
+                        self._reply(400, {"ok": False, "error": "invalid_client_id"}, {})
+                        return
+                    page = f'<html><body><a href="{target}">Allow</a></body></html>'.encode()
+                    self.send_response(302)
+                    self.send_header("Location", target)
+                    self.send_header("Content-Type", "text/html; charset=utf-8")
+                    self.send_header("Content-Length", str(len(page)))
+                    self.end_headers()
+                    self.wfile.write(page)
+                    return
                 if not url.path.startswith("/api/"):
                     self._reply(404, {"ok": False, "error": "unknown_path"}, {})
                     return
                 auth = self.headers.get("Authorization", "")
                 token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else params.get("token")
+                if auth.startswith("Basic "):  # oauth.v2.access: the app's client id and secret
+                    client_id, _, secret = base64.b64decode(auth.removeprefix("Basic ")).decode().partition(":")
+                    params.update({"client_id": client_id, "client_secret": secret})
+                    token = None
                 method = url.path[len("/api/") :]
                 try:
                     status, body, headers = fake.handle(method, params, token)

@@ -1070,7 +1070,11 @@ def test_db_upgrade_creates_the_schema_of_an_empty_database(env, empty_url):
     assert result.stdout == f"Upgraded the database from an empty database to {HEAD}.\n"
     engine = make_engine(empty_url)
     try:
-        assert set(inspect(engine).get_table_names()) == set(Base.metadata.tables) | {"alembic_version"}
+        # The app's tables and those of the OAuth installation and state stores (revision 0013).
+        from bot.run.installations import store_metadata
+
+        expected = set(Base.metadata.tables) | set(store_metadata().tables) | {"alembic_version"}
+        assert set(inspect(engine).get_table_names()) == expected
     finally:
         engine.dispose()
 

@@ -32,8 +32,8 @@ SCOPES_BY_METHOD = {
 }
 
 
-def manifest() -> dict:
-    return yaml.safe_load((ROOT / "manifest.yml").read_text())
+def manifest(name: str = "manifest.yml") -> dict:
+    return yaml.safe_load((ROOT / name).read_text())
 
 
 def source() -> str:
@@ -66,6 +66,28 @@ def test_manifest_has_every_scope_the_code_needs_and_no_more() -> None:
     declared = set(manifest()["oauth_config"]["scopes"]["bot"])
     assert needed <= declared, f"missing scopes: {needed - declared}"
     assert declared <= needed, f"scopes the code never uses: {declared - needed}"
+
+
+def test_the_distributed_manifest_is_the_same_app_over_http_with_oauth() -> None:
+    schema = json.loads(SCHEMA.read_text())
+    single, distributed = manifest(), manifest("manifest.distributed.yml")
+    jsonschema.validate(distributed, schema)
+    assert distributed["settings"]["socket_mode_enabled"] is False
+    assert distributed["oauth_config"]["redirect_urls"] == ["https://YOUR-HOST/slack/oauth_redirect"]
+    assert distributed["settings"]["event_subscriptions"]["request_url"] == "https://YOUR-HOST/slack/events"
+    assert distributed["settings"]["interactivity"]["request_url"] == "https://YOUR-HOST/slack/events"
+    assert all(c["url"] == "https://YOUR-HOST/slack/events" for c in distributed["features"]["slash_commands"])
+    events = set(distributed["settings"]["event_subscriptions"]["bot_events"])
+    assert {"app_uninstalled", "tokens_revoked"} <= events
+    assert events == set(single["settings"]["event_subscriptions"]["bot_events"])
+    assert distributed["oauth_config"]["scopes"] == single["oauth_config"]["scopes"]
+    assert distributed["display_information"] == single["display_information"]
+
+
+def test_the_install_flow_asks_for_the_manifests_bot_scopes() -> None:
+    from bot.slack.scopes import BOT_SCOPES
+
+    assert list(BOT_SCOPES) == manifest()["oauth_config"]["scopes"]["bot"]
 
 
 def test_procfile_runs_web_worker_release_and_one_scheduler() -> None:

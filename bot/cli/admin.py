@@ -8,14 +8,16 @@ from datetime import UTC, datetime
 
 import click
 
-from bot.app import health, rights
+from bot.app import health, installs, rights
 from bot.cli import common
-from bot.cli.serve import background_deps
+from bot.cli.serve import background_deps, background_tokens
 from bot.db import setup
+from bot.db.session import SessionFactory
 from bot.db.setup import connect, open_database
 from bot.domain.rights import Retention, deleted_summary
 from bot.run import wiring
 from bot.slack import scheduled
+from bot.slack.tokens import NotInstalled, Tenant
 
 
 @click.group()
@@ -29,11 +31,23 @@ def jobs_run_due(at: str | None) -> None:
     """Delete what retention lets go, send every digest, invitation and reminder due at that time, once, then exit."""
     config = common.settings()
     when = _parse_time(at) if at else common.now()
+    if config.distributed:  # every installed workspace, each with its token; first the purges that are due
+        deps, tokens, _ = background_tokens(config)
+        _retention(deps.ctx.sessions, config.COMPASS_RETENTION_DAYS, when)
+        purged = installs.purge_due(deps.ctx.sessions, when)
+        if purged:
+            click.echo(f"purged the data of uninstalled workspace(s): {', '.join(purged)}")
+        click.echo(str(scheduled.run_all_due(deps.ctx, tokens, wiring.outreach_settings(config), when)))
+        return
     deps, client = background_deps(config)
-    deleted = rights.purge_expired(deps.ctx.sessions, Retention(config.COMPASS_RETENTION_DAYS), when)
+    _retention(deps.ctx.sessions, config.COMPASS_RETENTION_DAYS, when)
     report = scheduled.run_due(deps.ctx, client, wiring.outreach_settings(config), when)
-    click.echo(f"retention: deleted {deleted_summary(deleted)}")
     click.echo(str(report))
+
+
+def _retention(sessions: SessionFactory, days: int, when: datetime) -> None:
+    deleted = rights.purge_expired(sessions, Retention(days), when)
+    click.echo(f"retention: deleted {deleted_summary(deleted)}")
 
 
 def _parse_time(text: str) -> datetime:
@@ -47,10 +61,20 @@ def _parse_time(text: str) -> datetime:
 @click.command()
 @click.option("--channel", required=True, help="Channel id (C...) that has a digest set up.")
 @click.option("--now", "now_flag", is_flag=True, required=True, help="Post at once rather than on the schedule.")
-def digest(channel: str, now_flag: bool) -> None:
+@click.option("--team", default=None, help="The workspace (T...) of the channel: needed when the app is distributed.")
+def digest(channel: str, now_flag: bool, team: str | None) -> None:
     """Post a team digest to a channel right away."""
     config = common.settings()
-    deps, client = background_deps(config)
+    if config.distributed:
+        if not team:
+            common.fail("--team T...: the distributed app serves several workspaces; name the channel's")
+        deps, tokens, _ = background_tokens(config)
+        try:
+            client = tokens.client_for(Tenant(None, team))
+        except NotInstalled as exc:
+            common.fail(str(exc))
+    else:
+        deps, client = background_deps(config)
     try:
         result = scheduled.post_digest_now(deps.ctx, client, wiring.outreach_settings(config), channel, common.now())
     except (LookupError, RuntimeError) as exc:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import click
 from slack_sdk import WebClient
 
-from bot.app import health
+from bot.app import health, installs
 from bot.app.context import AppContext
 from bot.cli import common
 from bot.config import Settings
@@ -16,13 +16,15 @@ from bot.db.beats import Beater
 from bot.db.setup import open_database
 from bot.domain.questionnaire import Questionnaire
 from bot.queue.worker import WorkerSettings
-from bot.run import socket, web, wiring
+from bot.run import oauth, socket, web, wiring
+from bot.run.installations import Installations
 from bot.run.scheduler import build_scheduler, retention_step, safe
 from bot.run.sidecars import Sidecars
 from bot.run.signals import stop_event
 from bot.run.watchdog import Watchdog
 from bot.slack import scheduled
 from bot.slack.deps import Deps
+from bot.slack.tokens import OneWorkspace, TokenSource
 
 PARENT_PID = click.option("--parent-pid", type=int, default=None, hidden=True, help="Stop when this parent is gone.")
 
@@ -62,7 +64,8 @@ def serve(mode: str | None, workers: int | None, with_scheduler: bool | None, wi
         with_scheduler = config.DATABASE_URL.startswith("sqlite")
     # The database is migrated (SQLite) or checked (PostgreSQL) once here, before any other process opens it.
     open_database(config.DATABASE_URL).dispose()
-    wiring.verify_token(wiring.build_client(config))
+    if not config.distributed:  # distributed: each workspace's token comes with its installation
+        wiring.verify_token(wiring.build_client(config))
     # The worker and (over HTTP, where gunicorn forks) the scheduler are processes of
     # their own that stop with this one; a worker in here would slow the acks down.
     parent = ["--parent-pid", str(os.getpid())]
@@ -80,12 +83,15 @@ def serve(mode: str | None, workers: int | None, with_scheduler: bool | None, wi
             database = open_database(config.DATABASE_URL, auto_migrate=False, check_schema=False)
             deps = wiring.build_deps(config, bank, database, serving=True)
             watchdog = Watchdog(deps.ctx.sessions, deps.clock).start()
-            app = web.CompassWSGI(wiring.build_app(config, deps), deps, watchdog)
+            installations = wiring.build_installations(config, database) if config.distributed else None
+            app = web.CompassWSGI(wiring.build_app(config, deps, installations=installations), deps, watchdog)
             web.freeze_startup_objects()
             return app
 
         count = workers or config.WEB_CONCURRENCY
         click.echo(f"MLOps Compass listening on {config.HOST}:{config.PORT}{web.EVENTS_PATH} ({count} worker(s))")
+        if config.distributed:
+            click.echo(f"Any workspace can install it from {config.COMPASS_PUBLIC_URL or ''}{oauth.INSTALL_PATH}")
         web.serve_http(config, build, count)
 
 
@@ -94,7 +100,7 @@ def _serve_socket(config: Settings, bank: Questionnaire, with_scheduler: bool) -
     background = None
     if with_scheduler:
         client = wiring.build_scheduler_client(config)
-        background = build_scheduler(_tick(config, deps.ctx, client), config.COMPASS_TICK_MINUTES)
+        background = build_scheduler(_tick(config, deps.ctx, OneWorkspace(client)), config.COMPASS_TICK_MINUTES)
         background.start()
     app = wiring.build_app(config, deps)
     watchdog = Watchdog(deps.ctx.sessions, deps.clock).start()
@@ -121,16 +127,39 @@ def background_deps(
     return deps, client
 
 
-def _tick(config: Settings, ctx: AppContext, client: WebClient) -> Callable[[], None]:
+def background_tokens(
+    config: Settings, client_for: Callable[[Settings], WebClient] = wiring.build_scheduler_client
+) -> tuple[Deps, TokenSource, Installations | None]:
+    """Like ``background_deps``, for the worker and the scheduler: the token of each job's workspace."""
+    if not config.distributed:
+        deps, client = background_deps(config, client_for)
+        return deps, OneWorkspace(client), None
+    common.require_slack(config, "api")
+    database = open_database(config.DATABASE_URL)
+    deps = wiring.build_deps(config, common.bank(config.COMPASS_QUESTIONS), database)
+    tokens = wiring.token_source(config, database, client_for)
+    return deps, tokens, wiring.build_installations(config, database)
+
+
+def _tick(
+    config: Settings, ctx: AppContext, tokens: TokenSource, installations: Installations | None = None
+) -> Callable[[], None]:
     """The scheduler's periodic job: everything due now, failures logged, never fatal; each
-    finished run is recorded as the scheduler's beat, which /healthz shows."""
+    finished run is recorded as the scheduler's beat, which /healthz shows. In the distributed
+    mode it walks every installed workspace, and first purges the data of those uninstalled
+    longer than the grace period ago."""
     settings = wiring.outreach_settings(config)
     beater = Beater.this_process(health.SCHEDULER, common.now())
     retention = retention_step(ctx.sessions, config.COMPASS_RETENTION_DAYS)
 
     def tick() -> scheduled.RunReport:
         retention(common.now())
-        report = scheduled.run_due(ctx, client, settings, common.now())
+        if installations is not None:
+            purged = installs.purge_due(ctx.sessions, common.now())
+            if purged:
+                click.echo(f"purged the data of uninstalled workspace(s): {', '.join(purged)}")
+            installations.forget_expired_states(common.now())
+        report = scheduled.run_all_due(ctx, tokens, settings, common.now())
         health.record_beat(ctx.sessions, beater, common.now())
         return report
 
@@ -143,9 +172,9 @@ def scheduler(parent_pid: int | None) -> None:
     """Run the scheduler (exactly one per deployment): digests, invitations, reminders."""
     config = common.settings()
     common.configure_logging(config)
-    deps, client = background_deps(config)
+    deps, tokens, installations = background_tokens(config)
     stop = stop_event(parent_pid)
-    sched = build_scheduler(_tick(config, deps.ctx, client), config.COMPASS_TICK_MINUTES)
+    sched = build_scheduler(_tick(config, deps.ctx, tokens, installations), config.COMPASS_TICK_MINUTES)
     click.echo(f"MLOps Compass scheduler: checking every {config.COMPASS_TICK_MINUTES} minute(s)")
     sched.start()
     stop.wait()
@@ -172,7 +201,8 @@ def worker(threads: int | None, niceness: int, parent_pid: int | None) -> None:
     """Run a worker: it does the work behind every acknowledged Slack request (run one or more)."""
     config = common.settings()
     common.configure_logging(config)
-    deps, client = background_deps(config, wiring.build_client)
+    deps, tokens, _ = background_tokens(config, wiring.build_client)
+    client = tokens.client if isinstance(tokens, OneWorkspace) else tokens
     threads = threads or config.COMPASS_WORKER_THREADS
     if niceness:
         os.nice(niceness)

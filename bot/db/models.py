@@ -17,6 +17,10 @@ class Workspace(Base):
     # Slack team id (T...), or "local" for people assessing in a terminal.
     external_id: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set when Slack says the app was uninstalled (or its bot token revoked): the scheduler skips
+    # the workspace at once, and its data goes at ``purge_after`` unless it reinstalls first.
+    uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    purge_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class Respondent(Base):

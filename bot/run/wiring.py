@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
@@ -26,6 +26,8 @@ from bot.domain.schedule import WorkingHours
 from bot.queue.outbox import Outbox
 from bot.queue.store import QueueStore
 from bot.queue.worker import Chore, Worker, WorkerParts, WorkerSettings
+from bot.run import oauth
+from bot.run.installations import Cipher, Installations, InstalledTokens
 from bot.slack import work
 from bot.slack.deps import Deps
 from bot.slack.errors import handle_error
@@ -34,6 +36,7 @@ from bot.slack.listeners import register_listeners
 from bot.slack.middleware import inject
 from bot.slack.ratelimits import RateLimitRetry
 from bot.slack.sender import PACED_METHODS
+from bot.slack.tokens import OneWorkspace, TokenSource
 from bot.slack.work.task import Handler
 from bot.startup import StartupProblem
 
@@ -48,14 +51,23 @@ RATE_LIMIT_RETRIES = 3  # someone is waiting for the answer
 SCHEDULER_RATE_LIMIT_RETRIES = 5  # nobody is waiting; giving up loses the run until the next tick
 
 
-def _client(settings: Settings, rate_limits: RetryHandler) -> WebClient:
-    token = settings.SLACK_BOT_TOKEN.get_secret_value() if settings.SLACK_BOT_TOKEN else None
+def _client(
+    settings: Settings, rate_limits: RetryHandler, token: str | None = None, team_id: str | None = None
+) -> WebClient:
+    if token is None:
+        token = settings.SLACK_BOT_TOKEN.get_secret_value() if settings.SLACK_BOT_TOKEN else None
     handlers: list[RetryHandler] = [
         ConnectionErrorRetryHandler(max_retry_count=2),
         ServerErrorRetryHandler(max_retry_count=2),
         rate_limits,
     ]
-    return WebClient(token=token, base_url=settings.SLACK_API_URL, timeout=WEB_API_TIMEOUT, retry_handlers=handlers)
+    return WebClient(
+        token=token or None,
+        base_url=settings.SLACK_API_URL,
+        timeout=WEB_API_TIMEOUT,
+        retry_handlers=handlers,
+        team_id=team_id,
+    )
 
 
 class SlackProblem(StartupProblem):
@@ -111,6 +123,39 @@ def build_scheduler_client(settings: Settings) -> WebClient:
     return _client(settings, RateLimitRetry(SCHEDULER_RATE_LIMIT_RETRIES, paced=PACED_METHODS))
 
 
+def build_installations(settings: Settings, database: Database) -> Installations:
+    """The distributed mode's stores on the app's database (the tables come from its migrations)."""
+    assert settings.SLACK_CLIENT_ID is not None
+    return Installations(settings.SLACK_CLIENT_ID, database.engine, Cipher(settings.encryption_keys))
+
+
+def token_source(
+    settings: Settings,
+    database: Database,
+    client_for: Callable[[Settings], WebClient] = build_client,
+) -> TokenSource:
+    """Where background work finds its token: SLACK_BOT_TOKEN's client, or each workspace's installation."""
+    if not settings.distributed:
+        return OneWorkspace(client_for(settings))
+    return installed_tokens(settings, build_installations(settings, database), client_for(settings))
+
+
+def installed_tokens(settings: Settings, installations: Installations, template: WebClient) -> InstalledTokens:
+    """Each workspace's token from its installation, on clients like ``template`` (its URL and retries)."""
+    assert settings.SLACK_CLIENT_SECRET is not None
+
+    def make(token: str, team_id: str | None) -> WebClient:
+        return WebClient(
+            token=token or None,
+            base_url=template.base_url,
+            timeout=template.timeout,
+            retry_handlers=list(template.retry_handlers),
+            team_id=team_id,
+        )
+
+    return InstalledTokens(installations, make, settings.SLACK_CLIENT_SECRET.get_secret_value())
+
+
 def outreach_settings(settings: Settings) -> OutreachSettings:
     start, end = settings.work_hours
     return OutreachSettings(
@@ -140,8 +185,12 @@ def build_deps(
     return deps
 
 
-def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -> App:
+def build_app(
+    settings: Settings, deps: Deps, client: WebClient | None = None, installations: Installations | None = None
+) -> App:
     signing_secret = settings.SLACK_SIGNING_SECRET.get_secret_value() if settings.SLACK_SIGNING_SECRET else None
+    if settings.distributed:
+        return _build_distributed_app(settings, deps, client, installations, signing_secret)
     app = App(
         client=client or build_client(settings),
         signing_secret=signing_secret,
@@ -158,8 +207,49 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
     return app
 
 
+def _build_distributed_app(
+    settings: Settings,
+    deps: Deps,
+    client: WebClient | None,
+    installations: Installations | None,
+    signing_secret: str | None,
+) -> App:
+    """Any workspace installs the app (Bolt's OAuth flow); each request gets its workspace's token."""
+    if installations is None:
+        raise ValueError("the distributed app needs its installations (build_installations)")
+    client = client or build_client(settings)
+    assert settings.SLACK_CLIENT_ID and settings.SLACK_CLIENT_SECRET
+    authorize = oauth.LockedRotationAuthorize(
+        installed_tokens(settings, installations, client),
+        installation_store=installations.store,
+        client_id=settings.SLACK_CLIENT_ID,
+        client_secret=settings.SLACK_CLIENT_SECRET.get_secret_value(),
+        logger=logging.getLogger("slack_bolt.App"),
+        client=client,
+    )
+    app = App(
+        # Tokenless: Bolt gives each request a client with its workspace's token, and the OAuth
+        # flow's oauth.v2.access goes through SLACK_API_URL on this one.
+        client=client,
+        signing_secret=signing_secret,
+        authorize=authorize,  # type: ignore[arg-type]  # an Authorize instance is allowed beside oauth_settings
+        oauth_settings=oauth.oauth_settings(settings, installations, deps.ctx.sessions),
+        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="compass-listener"),
+        raise_error_for_unhandled_request=False,
+    )
+    app.use(inject(deps))
+    app.error(handle_error)
+    register_listeners(app)
+    grace = timedelta(days=settings.COMPASS_PURGE_AFTER_DAYS)
+    oauth.register_uninstalls(app, oauth.Uninstalls(installations, deps.ctx.sessions, grace, deps.clock))
+    return app
+
+
 def build_worker(
-    deps: Deps, client: WebClient, settings: WorkerSettings, table: Mapping[Work, Handler] | None = None
+    deps: Deps,
+    client: WebClient | TokenSource,
+    settings: WorkerSettings,
+    table: Mapping[Work, Handler] | None = None,
 ) -> Worker:
     """A worker that does the Slack requests queued by the web process, and forgets old event ids hourly.
 

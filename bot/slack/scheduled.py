@@ -21,7 +21,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.app import digests, outreach
+from bot.app import digests, installs, outreach
 from bot.app.context import AppContext
 from bot.app.outreach import DirectoryEntry, OutreachSettings, Reminder
 from bot.domain.digest import Digest, Subscription
@@ -32,6 +32,7 @@ from bot.slack.blocks.outreach import build_prompt_message, build_reminder_messa
 from bot.slack.directory import fetch_directory, fetch_members
 from bot.slack.pacing import Pacer
 from bot.slack.sender import Sender
+from bot.slack.tokens import NotInstalled, TokenSource
 from bot.slack.work.charts import send_digest_chart
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,14 @@ class RunReport:
     paused_channels: list[str] = field(default_factory=list)
     failures: int = 0
     skipped_outside_hours: int = 0
+
+    def add(self, other: RunReport) -> None:
+        self.digests += other.digests
+        self.prompts += other.prompts
+        self.reminders += other.reminders
+        self.paused_channels.extend(other.paused_channels)
+        self.failures += other.failures
+        self.skipped_outside_hours += other.skipped_outside_hours
 
     def __str__(self) -> str:
         paused = f", paused digests: {', '.join(self.paused_channels)}" if self.paused_channels else ""
@@ -86,7 +95,8 @@ def _error(exc: SlackApiError) -> str:
 
 def _begin(ctx: AppContext, client: WebClient, settings: OutreachSettings, now: datetime, pacer: Pacer | None) -> Run:
     """The workspace's id here and Slack's directory, with known people's zones and status updated."""
-    team = str(client.auth_test()["team_id"])
+    # An org-wide install's client names its workspace (team_id); a workspace token knows its own.
+    team = str(client.default_params.get("team_id") or client.auth_test()["team_id"])
     directory = fetch_directory(client)
     ws_id = outreach.sync_directory(ctx, team, directory, now)
     sender = Sender(client, pacer or Pacer(settings.send_rate))
@@ -109,6 +119,31 @@ def run_due(
     _send_charts(run)
     _invite_and_remind(run, active)
     return run.report
+
+
+def run_all_due(
+    ctx: AppContext, tokens: TokenSource, settings: OutreachSettings, now: datetime, pacer: Pacer | None = None
+) -> RunReport:
+    """``run_due`` in every installed workspace, each with its own token; an uninstalled one is skipped,
+    and one workspace's failure never stops the others."""
+    total = RunReport()
+    stopped = installs.stopped_workspaces(ctx.sessions)
+    for tenant in tokens.tenants():
+        if tenant.team_id in stopped:
+            continue
+        try:
+            client = tokens.client_for(tenant)
+        except NotInstalled:
+            continue  # uninstalled since the list was read
+        if tenant.team_id is None:  # the one workspace of SLACK_BOT_TOKEN: as it always ran
+            total.add(run_due(ctx, client, settings, now, pacer))
+            continue
+        try:
+            total.add(run_due(ctx, client, settings, now, pacer))
+        except Exception:
+            total.failures += 1
+            log.exception("the scheduled run in workspace %s failed; the others go on", tenant.team_id)
+    return total
 
 
 def post_digest_now(

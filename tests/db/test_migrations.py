@@ -41,8 +41,9 @@ def tables(engine: Engine) -> set[str]:
 
 def model_tables() -> set[str]:
     import bot.db.models  # noqa: F401  (registers every table)
+    from bot.run.installations import store_metadata
 
-    return set(Base.metadata.tables)
+    return set(Base.metadata.tables) | set(store_metadata().tables)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -16,6 +16,7 @@ from bot.queue import outbox, worker
 from bot.slack.deps import Deps
 from bot.slack.errors import handle_error
 from bot.slack.ids import Work
+from bot.slack.tokens import TokenSource, tenant_of
 from bot.slack.work import assessment, commands, home, rights, team
 from bot.slack.work.task import Handler, Task, respond_for
 
@@ -39,12 +40,16 @@ def work_handlers() -> dict[Work, Handler]:
     return found
 
 
-def handlers(client: WebClient, deps: Deps, table: Mapping[Work, Handler] | None = None) -> dict[str, worker.Handler]:
-    """The queue's handler table: each kind of work bound to the client and the dependencies."""
+def handlers(
+    client: WebClient | TokenSource, deps: Deps, table: Mapping[Work, Handler] | None = None
+) -> dict[str, worker.Handler]:
+    """The queue's handler table: each kind of work bound to the client (the one client, or the
+    token of the workspace each request came from) and the dependencies."""
 
     def bind(handler: Handler) -> worker.Handler:
         def run(body: dict[str, Any]) -> None:
-            handler(Task(body, client, deps, respond_for(body)))
+            own = client if isinstance(client, WebClient) else client.client_for(tenant_of(body))
+            handler(Task(body, own, deps, respond_for(body)))
 
         return run
 

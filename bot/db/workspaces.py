@@ -1,0 +1,49 @@
+"""A workspace's install state: uninstalled (its sends stop), its data purged after a grace period."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from bot.db.models import PendingWork, Workspace
+
+
+def mark_uninstalled(session: Session, external_id: str, now: datetime, purge_after: datetime) -> bool:
+    """Stop the workspace and set when its data goes; False when nothing was ever stored for it."""
+    result = session.execute(
+        update(Workspace)
+        .where(Workspace.external_id == external_id)
+        .values(uninstalled_at=now, purge_after=purge_after)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_installed(session: Session, external_id: str) -> bool:
+    """A reinstall: the workspace is live again and its purge is called off; True when one was pending."""
+    result = session.execute(
+        update(Workspace)
+        .where(Workspace.external_id == external_id, Workspace.uninstalled_at.is_not(None))
+        .values(uninstalled_at=None, purge_after=None)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def uninstalled(session: Session) -> set[str]:
+    return set(session.scalars(select(Workspace.external_id).where(Workspace.uninstalled_at.is_not(None))))
+
+
+def purge_due(session: Session, now: datetime) -> list[str]:
+    """Delete every workspace whose grace period is over, with everything stored for it (the foreign
+    keys cascade: people, assessments, answers, scores, digests, members, targets, sends, signals)
+    and its queued work. Returns the Slack team ids purged."""
+    due = list(
+        session.scalars(
+            select(Workspace.external_id).where(Workspace.purge_after.is_not(None), Workspace.purge_after <= now)
+        )
+    )
+    for external_id in due:
+        session.execute(delete(PendingWork).where(PendingWork.owner.startswith(f"{external_id}:", autoescape=True)))
+        session.execute(delete(Workspace).where(Workspace.external_id == external_id))
+    return sorted(due)

@@ -1,0 +1,203 @@
+"""The distributed app: Bolt's OAuth flow on our stores, its pages, and what an uninstall does.
+
+``GET /slack/install`` and ``GET /slack/oauth_redirect`` are Bolt's own (its WSGI adapter serves
+them beside ``/slack/events``); only the pages and the stores are ours. An uninstall or a revoked
+bot token deletes the workspace's tokens at once, stops its scheduled sends and sets when its
+data goes; each is ONE listener, because Bolt runs only the first listener an event matches.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt.authorization.authorize import InstallationStoreAuthorize
+from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk.oauth.installation_store.models.installation import Installation
+
+from bot.app import installs
+from bot.config import Settings
+from bot.db.session import SessionFactory
+from bot.run.installations import STATE_EXPIRATION_SECONDS, Installations, InstalledTokens
+from bot.slack.scopes import BOT_SCOPES
+
+log = logging.getLogger(__name__)
+
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+
+# What each of Bolt's failure reasons means for the person in the browser.
+FAILURES = {
+    "access_denied": "The installation was cancelled, so nothing was installed.",
+    "invalid_browser": "This page was opened from a different browser or an old link. Start again from the "
+    "install page, in one browser.",
+    "invalid_state": "This install link has expired or was already used. Start again from the install page.",
+    "missing_code": "Slack did not send an authorization code. Start again from the install page.",
+    "invalid_code": "Slack did not accept the authorization code (it may have expired or been used). "
+    "Start again from the install page.",
+    "storage_error": "The installation could not be saved. Nothing was installed; please try again later.",
+}
+
+
+def _page(title: str, body: str, status: int) -> BoltResponse:
+    text = (
+        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
+        f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
+    return BoltResponse(status=status, body=text, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+def success_page(sessions: SessionFactory) -> Callable[[SuccessArgs], BoltResponse]:
+    def success(args: SuccessArgs) -> BoltResponse:
+        found = args.installation
+        team = found.team_id
+        if team and installs.reinstalled(sessions, team):
+            log.info("workspace %s reinstalled the app: its data is kept and its purge called off", team)
+        where = found.team_name or found.enterprise_name or team or found.enterprise_id or "your workspace"
+        log.info("installed in %s (enterprise %s, team %s)", where, found.enterprise_id, team)
+        if found.is_enterprise_install and found.enterprise_id:
+            link = (
+                f"https://app.slack.com/manage/{found.enterprise_id}/integrations/profile/{found.app_id}/workspaces/add"
+            )
+            action = "Choose the workspaces of your organisation that get it"
+        else:
+            link = f"slack://app?team={team}&id={found.app_id}"
+            action = "Open MLOps Compass in Slack"
+        body = (
+            f"<p>MLOps Compass is installed in {html.escape(where)}.</p>"
+            f'<p><a id="open" href="{html.escape(link)}">{action}</a>, then type <code>/compass start</code>.</p>'
+        )
+        return _page("MLOps Compass is installed", body, 200)
+
+    return success
+
+
+def failure_page(args: FailureArgs) -> BoltResponse:
+    reason = args.reason
+    log.warning("an install failed: %s%s", reason, f" ({args.error})" if args.error else "")
+    message = FAILURES.get(reason, f"The installation did not complete ({reason}).")
+    body = f'<p id="reason" data-reason="{html.escape(reason)}">{html.escape(message)}</p>'
+    body += f'<p><a href="{INSTALL_PATH}">Start the installation again</a></p>'
+    return _page("MLOps Compass was not installed", body, args.suggested_status_code)
+
+
+def authorization_url(api_url: str) -> str:
+    """Slack's authorize page beside its Web API: https://slack.com/api/ -> https://slack.com/oauth/v2/authorize
+    (the same for GovSlack's slack-gov.com, and for a fake Slack in the tests)."""
+    return api_url.removesuffix("/").removesuffix("/api") + "/oauth/v2/authorize"
+
+
+def oauth_settings(settings: Settings, installations: Installations, sessions: SessionFactory) -> OAuthSettings:
+    assert settings.SLACK_CLIENT_ID and settings.SLACK_CLIENT_SECRET  # Settings.distributed
+    public = (settings.COMPASS_PUBLIC_URL or "").rstrip("/")
+    return OAuthSettings(
+        authorization_url=authorization_url(settings.SLACK_API_URL),
+        client_id=settings.SLACK_CLIENT_ID,
+        client_secret=settings.SLACK_CLIENT_SECRET.get_secret_value(),
+        scopes=list(BOT_SCOPES),
+        user_scopes=[],
+        redirect_uri=f"{public}{REDIRECT_PATH}" if public else None,
+        install_path=INSTALL_PATH,
+        redirect_uri_path=REDIRECT_PATH,
+        installation_store=installations.store,
+        state_store=installations.states,
+        state_expiration_seconds=STATE_EXPIRATION_SECONDS,  # the cookie lives as long as the state row
+        callback_options=CallbackOptions(success=success_page(sessions), failure=failure_page),
+    )
+
+
+class LockedRotationAuthorize(InstallationStoreAuthorize):
+    """Bolt's per-request lookup, but a token due for refresh is refreshed the way the worker and the
+    scheduler do it (``InstalledTokens.rotate``, under the row lock), so no two processes ever spend
+    the same single-use refresh token."""
+
+    def __init__(self, tokens: InstalledTokens, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.tokens = tokens
+
+    def _rotate_and_save_tokens_if_necessary(self, installation: Installation | None) -> Installation | None:
+        if installation is None or not installation.bot_refresh_token:
+            return None  # the app asks for no user scopes, so only bot tokens rotate
+        bot = installation.to_bot()
+        if not self.tokens.due(bot):
+            return None
+        fresh = self.tokens.rotate(bot)
+        installation.bot_token = fresh.bot_token
+        installation.bot_refresh_token = fresh.bot_refresh_token
+        installation.bot_token_expires_at = fresh.bot_token_expires_at
+        return installation
+
+
+class Uninstalls:
+    """What app_uninstalled and tokens_revoked do; ``now`` and the grace period are passed in."""
+
+    def __init__(
+        self,
+        installations: Installations,
+        sessions: SessionFactory,
+        grace: timedelta,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.installations = installations
+        self.sessions = sessions
+        self.grace = grace
+        self.clock = clock
+
+    def _stale(self, body: dict[str, Any], enterprise_id: str | None, team_id: str | None) -> bool:
+        """An event from before the latest install (late, or reordered with a reinstall) changes nothing."""
+        sent = body.get("event_time")
+        latest = self.installations.latest_installed_at(enterprise_id, team_id)
+        if sent is None or latest is None:
+            return False
+        # event_time is whole seconds: the event is surely older only when its whole second is.
+        return datetime.fromtimestamp(float(sent) + 1, UTC) <= latest
+
+    def uninstalled(self, body: dict[str, Any], enterprise_id: str | None, team_id: str | None) -> str:
+        if self._stale(body, enterprise_id, team_id):
+            log.warning("ignored an app_uninstalled for %s sent before its latest install", team_id or enterprise_id)
+            return "stale"
+        self.installations.store.delete_all(enterprise_id=enterprise_id, team_id=team_id)
+        return self._stop(team_id)
+
+    def revoked(
+        self, body: dict[str, Any], enterprise_id: str | None, team_id: str | None, tokens: dict[str, Any]
+    ) -> str:
+        if self._stale(body, enterprise_id, team_id):
+            log.warning("ignored a tokens_revoked for %s sent before its latest install", team_id or enterprise_id)
+            return "stale"
+        store = self.installations.store
+        for user_id in tokens.get("oauth") or []:
+            store.delete_installation(enterprise_id=enterprise_id, team_id=team_id, user_id=user_id)
+        if not tokens.get("bot"):
+            return "users"
+        store.delete_bot(enterprise_id=enterprise_id, team_id=team_id)
+        # Without its bot token the app can do nothing in the workspace: the same as an uninstall.
+        store.delete_installation(enterprise_id=enterprise_id, team_id=team_id)
+        return self._stop(team_id)
+
+    def _stop(self, team_id: str | None) -> str:
+        if not team_id:
+            return "deleted"
+        purge_at = installs.uninstalled(self.sessions, team_id, self.clock(), self.grace)
+        log.info("workspace %s uninstalled: tokens deleted, sends stopped, data purged at %s", team_id, purge_at)
+        return "stopped"
+
+
+def register_uninstalls(app: App, uninstalls: Uninstalls) -> None:
+    """One listener per event: Bolt stops at the first that matches (so never also its built-ins)."""
+
+    def on_app_uninstalled(body: dict[str, Any], context: BoltContext) -> None:
+        """The app was removed from a workspace: tokens now, sends now, data after the grace period."""
+        uninstalls.uninstalled(body, context.enterprise_id, context.team_id)
+
+    def on_tokens_revoked(body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
+        """Tokens were revoked: the users' go; a bot token revoked is an uninstall."""
+        uninstalls.revoked(body, context.enterprise_id, context.team_id, event.get("tokens") or {})
+
+    app.event("app_uninstalled")(on_app_uninstalled)
+    app.event("tokens_revoked")(on_tokens_revoked)
