@@ -117,9 +117,11 @@ def dm_tokens(env: Env, user: str) -> set[str | None]:
 def start_assessment(env: Env, user: str, team_id: str, **extra: str) -> None:
     body = dict(parse_qsl(env.slack.command_body(user, "start", team=team_id)))
     body.update(extra)
+    # The same user id may be in two workspaces: wait for this start's own DM, not the first one.
+    before = len(env.fake.dm_messages(user))
     reply = env.slack.send(urlencode(body), FORM)
     assert reply.status == 200, reply.body
-    env.fake.wait_for(lambda: env.fake.dm_messages(user))
+    env.fake.wait_for(lambda: len(env.fake.dm_messages(user)) > before)
 
 
 def uninstall_event(env: Env, team_id: str, kind: str = "app_uninstalled", sent: float | None = None) -> None:
