@@ -258,7 +258,10 @@ def _heatmap(data: HeatmapData) -> Figure:
     grid = [[0 if r.levels is None or v is None else v for v in (r.levels or (None,) * cols)] for r in data.rows]
     colours = ListedColormap([NO_LEVEL_COLOUR, *(LEVEL_COLOURS[v] for v in LEVELS)])
     norm = BoundaryNorm([-0.5, 0.5, 1.5, 2.5, 3.5, 4.5], colours.N)
-    ax.imshow(grid, cmap=colours, norm=norm, aspect="auto", interpolation="nearest")
+    # A mesh of flat cells, drawn as vectors: imshow would resample a raster at every render.
+    ax.pcolormesh([x - 0.5 for x in range(cols + 1)], [y - 0.5 for y in range(rows + 1)], grid, cmap=colours, norm=norm)
+    ax.set_xlim(-0.5, cols - 0.5)
+    ax.set_ylim(rows - 0.5, -0.5)  # the first team on top, as imshow had it
     # Labels as plain texts: a tick each would cost several milliseconds.
     ax.set_xticks([])
     ax.set_yticks([])
