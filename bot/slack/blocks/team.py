@@ -6,13 +6,16 @@ from __future__ import annotations
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock, HeaderBlock
 
 from bot.app.digests import TeamNow
+from bot.charts.data import HEATMAP_PAGE
 from bot.domain.digest import TeamRow, TeamsOverview
 from bot.slack import ids
 from bot.slack.blocks.common import LEGEND, Message, button, clip, context, emoji, section
 from bot.slack.blocks.digest import build_digest_message
 from bot.slack.ids import Action
 
-TEAMS_PAGE = 25  # rows per message: 25 rows of ~60 characters stay far below Slack's 3,000 per section
+# Rows per message, the same as a heat-map image so that a page's button draws exactly that page:
+# 20 rows of ~60 characters stay far below Slack's 3,000 per section.
+TEAMS_PAGE = HEATMAP_PAGE
 HOME_TEAMS = 10  # rows in App Home; the rest through `/compass teams`
 
 
