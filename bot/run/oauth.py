@@ -14,10 +14,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
+from slack_bolt.oauth.oauth_flow import OAuthFlow
 from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store.models.installation import Installation
 
 from bot.app import installs
@@ -92,7 +94,9 @@ def authorization_url(api_url: str) -> str:
     return api_url.removesuffix("/").removesuffix("/api") + "/oauth/v2/authorize"
 
 
-def oauth_settings(settings: Settings, installations: Installations, sessions: SessionFactory) -> OAuthSettings:
+def oauth_settings(
+    settings: Settings, installations: Installations, sessions: SessionFactory, state_validation: bool = True
+) -> OAuthSettings:
     assert settings.SLACK_CLIENT_ID and settings.SLACK_CLIENT_SECRET  # Settings.distributed
     public = (settings.COMPASS_PUBLIC_URL or "").rstrip("/")
     return OAuthSettings(
@@ -107,7 +111,41 @@ def oauth_settings(settings: Settings, installations: Installations, sessions: S
         installation_store=installations.store,
         state_store=installations.states,
         state_expiration_seconds=STATE_EXPIRATION_SECONDS,  # the cookie lives as long as the state row
+        state_validation_enabled=state_validation,
         callback_options=CallbackOptions(success=success_page(sessions), failure=failure_page),
+    )
+
+
+class CompassOAuthFlow(OAuthFlow):
+    """Bolt's flow, and also the installs an admin approves on Slack's own pages (an app request
+    approved from the admin dashboard, an org-wide install chosen there): those come back to the
+    redirect URL with a code and no state, since no install page of ours started them.
+
+    A callback with no state at all is handed to a second flow of Bolt's whose state check is off,
+    so Slack's ``oauth.v2.access`` alone vouches for the code (a made-up one gets the invalid_code
+    page and stores nothing). A state without the cookie of the browser that started it, or one
+    already used, is still refused by Bolt's own check. Bolt has no per-request switch for this
+    (``state_validation_enabled`` is one setting for the whole flow), hence the two flows.
+    """
+
+    def __init__(self, *, client: WebClient, settings: OAuthSettings, stateless: OAuthSettings) -> None:
+        super().__init__(client=client, settings=settings)
+        self._stateless = OAuthFlow(client=client, settings=stateless)
+
+    def handle_callback(self, request: BoltRequest) -> BoltResponse:
+        if "state" not in request.query and request.query.get("code"):
+            log.info("an install without a state (approved on Slack's own pages): oauth.v2.access decides")
+            return self._stateless.handle_callback(request)
+        return super().handle_callback(request)
+
+
+def oauth_flow(
+    settings: Settings, installations: Installations, sessions: SessionFactory, client: WebClient
+) -> CompassOAuthFlow:
+    return CompassOAuthFlow(
+        client=client,
+        settings=oauth_settings(settings, installations, sessions),
+        stateless=oauth_settings(settings, installations, sessions, state_validation=False),
     )
 
 

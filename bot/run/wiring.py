@@ -232,8 +232,8 @@ def _build_distributed_app(
         # flow's oauth.v2.access goes through SLACK_API_URL on this one.
         client=client,
         signing_secret=signing_secret,
-        authorize=authorize,  # type: ignore[arg-type]  # an Authorize instance is allowed beside oauth_settings
-        oauth_settings=oauth.oauth_settings(settings, installations, deps.ctx.sessions),
+        authorize=authorize,  # type: ignore[arg-type]  # an Authorize instance is allowed beside an OAuth flow
+        oauth_flow=oauth.oauth_flow(settings, installations, deps.ctx.sessions, client),
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="compass-listener"),
         raise_error_for_unhandled_request=False,
     )

@@ -209,7 +209,8 @@ def test_an_org_wide_install_serves_its_workspaces_with_the_org_token(env: Env) 
 @pytest.mark.parametrize(
     "case,status,reason",
     [
-        ("no_state", 400, "invalid_browser"),
+        ("no_state", 401, "invalid_code"),  # stateless callbacks are admin-approved installs: the code decides
+        ("state_without_its_browser", 400, "invalid_browser"),
         ("reused_state", 401, "invalid_state"),
         ("denied", 200, "access_denied"),
         ("bad_code", 401, "invalid_code"),
@@ -220,6 +221,10 @@ def test_bad_oauth_inputs_get_a_clear_page_and_store_nothing(env: Env, case: str
     redirect = env.app.url + "/slack/oauth_redirect"
     if case == "no_state":
         page = get(f"{redirect}?code=whatever")
+    elif case == "state_without_its_browser":
+        link, _ = env.start_install()
+        state = dict(parse_qsl(urlparse(link).query))["state"]
+        page = get(f"{redirect}?code=whatever&state={state}")  # no cookie: another browser, or a forged link
     elif case == "reused_state":
         first = env.install(Install(team()))
         assert first.status == 200
@@ -322,3 +327,19 @@ def test_a_rotating_token_is_refreshed_when_a_request_needs_it(env: Env) -> None
     assert refreshes
     assert issued not in env.fake.tokens  # spent: the DM went out with a refreshed token
     assert dm_tokens(env, user) and issued not in dm_tokens(env, user)
+
+
+def test_an_install_an_admin_approved_on_slacks_pages_arrives_without_a_state_and_is_stored(env: Env) -> None:
+    ws = team()
+    env.fake.next_install(Install(ws))
+    before = env.stored()
+    # Slack's own pages send the admin to the authorize step with no state of ours, and back with none.
+    query = {"client_id": CLIENT_ID, "scope": "commands", "redirect_uri": env.app.url + "/slack/oauth_redirect"}
+    authorize = f"{env.fake.authorize_url()}?{urlencode(query)}"
+    back = get(authorize)
+    assert back.status == 302 and "state=" not in back.headers["location"]
+    page = get(back.headers["location"])
+
+    assert page.status == 200 and "MLOps Compass is installed" in page.body
+    assert env.stored() == before + 1
+    start_assessment(env, f"U{uuid.uuid4().hex[:8].upper()}", ws)  # and it answers with its own token
