@@ -87,8 +87,8 @@ def upload_file(
             _scope_missing.set()
             log.log(
                 level,
-                "cannot upload charts (missing_scope: add the %s bot scope and reinstall the app): "
-                "reports and digests go out without them",
+                "cannot upload files (missing_scope: add the %s bot scope and reinstall the app): "
+                "reports and digests go out without their charts, export-me cannot send the file",
                 SCOPE,
             )
         else:

@@ -17,7 +17,7 @@ from harness import AppProcess, Slack, button, text_of
 
 QUESTIONS = json.loads(Path(SMALL_BANK).read_text())["questions"]
 REPORT = "Your MLOps maturity report"
-MISSING_SCOPE_LINE = "cannot upload charts (missing_scope"
+MISSING_SCOPE_LINE = "cannot upload files (missing_scope"
 
 
 @pytest.fixture(scope="module")

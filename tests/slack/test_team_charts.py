@@ -30,7 +30,7 @@ from bot.slack.listeners.actions import work_for
 from bot.slack.scheduled import post_digest_now, run_due
 from bot.slack.work import handlers
 
-MISSING_SCOPE_LINE = "cannot upload charts (missing_scope"
+MISSING_SCOPE_LINE = "cannot upload files (missing_scope"
 
 
 @pytest.fixture
