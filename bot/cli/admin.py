@@ -1,4 +1,4 @@
-"""`compass jobs run-due`, `compass digest`, `compass db upgrade` and `compass status`: an operator's commands."""
+"""`compass jobs run-due`, `compass digest`, `compass db upgrade|reencrypt`, `compass status`: for operators."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from bot.db import setup
 from bot.db.session import SessionFactory
 from bot.db.setup import connect, open_database
 from bot.domain.rights import Retention, deleted_summary
-from bot.run import wiring
+from bot.run import installations, wiring
 from bot.slack import scheduled
 from bot.slack.tokens import NotInstalled, Tenant
 
@@ -101,6 +101,25 @@ def db_upgrade() -> None:
         click.echo(f"Upgraded the database from {done.before or 'an empty database'} to {done.after}.")
     else:
         click.echo(f"The database is already at the newest schema ({done.after}).")
+
+
+@db.command("reencrypt")
+def db_reencrypt() -> None:
+    """Re-encrypt every stored Slack token with the first key of COMPASS_ENCRYPTION_KEY (after a key rotation).
+
+    Tokens stored in plain text get encrypted. All or nothing: a token no key decrypts stops it, changing nothing.
+    """
+    config = common.settings()
+    if not config.encryption_keys:
+        common.fail("COMPASS_ENCRYPTION_KEY is not set: there is no key to re-encrypt the stored tokens with", 2)
+    database = common.database(config)
+    try:
+        done = installations.reencrypt(database.engine, installations.Cipher(config.encryption_keys))
+    except installations.EncryptionKeyProblem as exc:
+        common.fail(str(exc))
+    finally:
+        database.dispose()
+    click.echo(str(done))
 
 
 @click.command()

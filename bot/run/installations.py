@@ -3,7 +3,8 @@
 slack_sdk's SQLAlchemy stores on the app's engine, their tables created by Alembic (revision
 0013) like every other table. Tokens are encrypted at rest with Fernet when
 COMPASS_ENCRYPTION_KEY is set; several comma-separated keys are accepted (MultiFernet): the first
-encrypts, every one decrypts, so a key is rotated by putting the new one first.
+encrypts, every one decrypts, so a key is rotated by putting the new one first and running
+`compass db reencrypt` (reencrypt below), which re-encrypts every stored token with it.
 """
 
 from __future__ import annotations
@@ -60,6 +61,21 @@ class Cipher:
             raise EncryptionKeyProblem("a stored token is encrypted but COMPASS_ENCRYPTION_KEY is not set")
         try:
             return self._fernet.decrypt(value.removeprefix(PREFIX).encode()).decode()
+        except InvalidToken:
+            raise EncryptionKeyProblem(
+                "a stored token cannot be decrypted with any key in COMPASS_ENCRYPTION_KEY"
+            ) from None
+
+    def reencrypt(self, value: str | None) -> str | None:
+        """The value encrypted with the first key: a Fernet token rotated, a plain token encrypted."""
+        if value is None:
+            return None
+        if self._fernet is None:
+            raise EncryptionKeyProblem("COMPASS_ENCRYPTION_KEY is not set")
+        if not value.startswith(PREFIX):
+            return PREFIX + self._fernet.encrypt(value.encode()).decode()
+        try:
+            return PREFIX + self._fernet.rotate(value.removeprefix(PREFIX).encode()).decode()
         except InvalidToken:
             raise EncryptionKeyProblem(
                 "a stored token cannot be decrypted with any key in COMPASS_ENCRYPTION_KEY"
@@ -122,6 +138,67 @@ def store_metadata() -> MetaData:
     CompassInstallationStore.build_bots_table(metadata, "slack_bots")
     SQLAlchemyOAuthStateStore.build_oauth_states_table(metadata, "slack_oauth_states")
     return metadata
+
+
+@dataclass(frozen=True)
+class Reencrypted:
+    """What `compass db reencrypt` did: rows and tokens rewritten, how many of those were plain text."""
+
+    installation_rows: int
+    bot_rows: int
+    tokens: int
+    were_plain: int
+
+    def __str__(self) -> str:
+        return (
+            f"re-encrypted {self.tokens} token(s) with the first key of COMPASS_ENCRYPTION_KEY "
+            f"({self.were_plain} of them stored in plain text until now) "
+            f"in {self.installation_rows} installation row(s) and {self.bot_rows} bot row(s)"
+        )
+
+
+def reencrypt(engine: Engine, cipher: Cipher) -> Reencrypted:
+    """Every stored token (of every client id) encrypted with the cipher's first key, in one transaction.
+
+    All or nothing: a token no key decrypts raises EncryptionKeyProblem naming its row, before anything
+    is written. The rows are locked first (FOR UPDATE on PostgreSQL, bots before installations as a
+    token refresh takes them; SQLite's BEGIN IMMEDIATE write lock), so a refresh running meanwhile
+    waits rather than having its new token overwritten by the old one.
+    """
+    metadata = store_metadata()
+    order = (("slack_bots", "bot"), ("slack_installations", "installation"))
+    counts = {"bot": 0, "installation": 0}
+    tokens = plain = 0
+    with engine.begin() as conn:
+        updates: list[tuple[Table, int, dict[str, str | None]]] = []
+        for table_name, kind in order:
+            table = metadata.tables[table_name]
+            columns = [table.c[name] for name in TOKEN_COLUMNS if name in table.c]
+            query = select(table.c.id, table.c.team_id, table.c.enterprise_id, *columns).order_by(table.c.id)
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            for row in conn.execute(query).mappings():
+                values: dict[str, str | None] = {}
+                for column in columns:
+                    old = row[column.name]
+                    if old is None:
+                        continue
+                    try:
+                        values[column.name] = cipher.reencrypt(old)
+                    except EncryptionKeyProblem:
+                        where = row["team_id"] or row["enterprise_id"]
+                        raise EncryptionKeyProblem(
+                            f"the {column.name} of {table_name} row {row['id']} (workspace {where}) cannot be "
+                            "decrypted with any key in COMPASS_ENCRYPTION_KEY; nothing was re-encrypted"
+                        ) from None
+                    tokens += 1
+                    plain += not old.startswith(PREFIX)
+                if values:
+                    updates.append((table, row["id"], values))
+                    counts[kind] += 1
+        for table, row_id, values in updates:
+            conn.execute(table.update().where(table.c.id == row_id).values(**values))
+    return Reencrypted(counts["installation"], counts["bot"], tokens, plain)
 
 
 @dataclass(frozen=True)
