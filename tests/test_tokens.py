@@ -128,6 +128,24 @@ def test_the_scheduler_walks_every_installed_workspace_and_skips_an_uninstalled_
     assert report.failures == 1
 
 
+def test_the_scheduler_records_each_org_workspace_and_an_org_uninstall_stops_them(
+    fake: FakeSlack, database: Database, small_bank: Questionnaire
+) -> None:
+    tokens = tokens_for(fake, database)
+    org = install(fake, tokens.installations, None, "E0GRID")
+    own = install(fake, tokens.installations, "T0OWN")
+    fake.org_teams["E0GRID"] = ["T0G1", "T0G2"]
+    ctx = AppContext(database.sessions, small_bank)
+    now = datetime(2026, 12, 1, 10, tzinfo=UTC)
+    run_all_due(ctx, tokens, settings(), now)
+    assert {call.token for call in fake.calls_to("users.list")} == {org, own}
+    stopped = installs.org_uninstalled(database.sessions, "E0GRID", now, timedelta(days=30))
+    assert stopped == ["T0G1", "T0G2"]  # the workspaces its runs were for, not the one outside the org
+    assert installs.stopped_workspaces(database.sessions) == {"T0G1", "T0G2"}
+    assert installs.org_reinstalled(database.sessions, "E0GRID") == ["T0G1", "T0G2"]
+    assert installs.stopped_workspaces(database.sessions) == set()
+
+
 def test_the_one_workspace_mode_runs_as_before(fake: FakeSlack, database: Database, small_bank: Questionnaire) -> None:
     from fakeslack import BOT_TOKEN
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from bot.db import workspaces
+from bot.db import people, workspaces
 from bot.db.session import SessionFactory
 
 
@@ -16,6 +17,30 @@ def uninstalled(sessions: SessionFactory, team_id: str, now: datetime, grace: ti
         if grace <= timedelta(0):
             workspaces.purge_due(session, now)
     return purge_at
+
+
+def org_uninstalled(
+    sessions: SessionFactory, enterprise_id: str, now: datetime, grace: timedelta, keep: Collection[str] = ()
+) -> list[str]:
+    """An org-wide install went: every workspace of the organisation known here stops now (but those in
+    ``keep``, installed on their own), their data purged after the grace period (at once for 0)."""
+    with sessions.begin() as session:
+        teams = workspaces.mark_enterprise_uninstalled(session, enterprise_id, now, now + grace, keep)
+        if grace <= timedelta(0):
+            workspaces.purge_due(session, now)
+    return teams
+
+
+def org_reinstalled(sessions: SessionFactory, enterprise_id: str) -> list[str]:
+    """An org-wide install: the purges pending for the organisation's workspaces are called off."""
+    with sessions.begin() as session:
+        return workspaces.mark_enterprise_installed(session, enterprise_id)
+
+
+def seen(sessions: SessionFactory, team_id: str, enterprise_id: str, now: datetime) -> None:
+    """A request or job from a workspace of an Enterprise Grid organisation: its row records the org."""
+    with sessions.begin() as session:
+        people.workspace_id(session, team_id, now, enterprise_id)
 
 
 def reinstalled(sessions: SessionFactory, team_id: str) -> bool:

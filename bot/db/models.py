@@ -21,6 +21,10 @@ class Workspace(Base):
     # the workspace at once, and its data goes at ``purge_after`` unless it reinstalls first.
     uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     purge_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The Enterprise Grid organisation (E...) the workspace belongs to, when a request or job from it
+    # said so: an org-wide uninstall stops, and a reinstall of the org restores, all of its workspaces.
+    # NULL for workspaces outside a grid, and for rows not seen since this column came (0014).
+    enterprise_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
 
 class Respondent(Base):

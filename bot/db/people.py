@@ -14,10 +14,21 @@ from bot.db.sql import CHUNK, insert_ignore, insert_or_skip
 from bot.domain.flow import Status
 
 
-def workspace_id(session: Session, external_id: str, now: datetime) -> int:
-    """The id of a workspace (a Slack team id, or "local"), created on first sight."""
-    insert_ignore(session, Workspace, {"external_id": external_id, "created_at": now}, ["external_id"])
-    return int(session.scalars(select(Workspace.id).where(Workspace.external_id == external_id)).one())
+def workspace_id(session: Session, external_id: str, now: datetime, enterprise_id: str | None = None) -> int:
+    """The id of a workspace (a Slack team id, or "local"), created on first sight.
+
+    ``enterprise_id``: the Enterprise Grid organisation the request or job said the workspace is in,
+    stored on the row (created with it, or updated when the row had none or another), so an org-wide
+    uninstall finds every workspace of the organisation. None leaves what is stored as it is.
+    """
+    row = {"external_id": external_id, "created_at": now, "enterprise_id": enterprise_id}
+    insert_ignore(session, Workspace, row, ["external_id"])
+    found = session.execute(
+        select(Workspace.id, Workspace.enterprise_id).where(Workspace.external_id == external_id)
+    ).one()
+    if enterprise_id is not None and found.enterprise_id != enterprise_id:
+        session.execute(update(Workspace).where(Workspace.id == found.id).values(enterprise_id=enterprise_id))
+    return int(found.id)
 
 
 def get_or_create_respondent(session: Session, workspace: str, user: str, now: datetime, lock: bool = False) -> int:

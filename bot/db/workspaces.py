@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
@@ -28,6 +29,33 @@ def mark_installed(session: Session, external_id: str) -> bool:
         .values(uninstalled_at=None, purge_after=None)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_enterprise_uninstalled(
+    session: Session, enterprise_id: str, now: datetime, purge_after: datetime, keep: Collection[str] = ()
+) -> list[str]:
+    """An org-wide uninstall: stop every workspace of the organisation (but those in ``keep``, which
+    still have an installation of their own) and set when its data goes. Returns their team ids."""
+    query = select(Workspace.external_id).where(Workspace.enterprise_id == enterprise_id)
+    if keep:
+        query = query.where(Workspace.external_id.not_in(list(keep)))
+    teams = sorted(session.scalars(query))
+    if teams:
+        session.execute(
+            update(Workspace)
+            .where(Workspace.external_id.in_(teams))
+            .values(uninstalled_at=now, purge_after=purge_after)
+        )
+    return teams
+
+
+def mark_enterprise_installed(session: Session, enterprise_id: str) -> list[str]:
+    """An org-wide reinstall: every workspace of the organisation is live again, its purge called off."""
+    pending = Workspace.enterprise_id == enterprise_id, Workspace.uninstalled_at.is_not(None)
+    teams = sorted(session.scalars(select(Workspace.external_id).where(*pending)))
+    if teams:
+        session.execute(update(Workspace).where(*pending).values(uninstalled_at=None, purge_after=None))
+    return teams
 
 
 def uninstalled(session: Session) -> set[str]:

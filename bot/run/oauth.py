@@ -58,8 +58,18 @@ def success_page(sessions: SessionFactory) -> Callable[[SuccessArgs], BoltRespon
     def success(args: SuccessArgs) -> BoltResponse:
         found = args.installation
         team = found.team_id
+        if team and found.enterprise_id and not found.is_enterprise_install:
+            installs.seen(sessions, team, found.enterprise_id, datetime.now(UTC))
         if team and installs.reinstalled(sessions, team):
             log.info("workspace %s reinstalled the app: its data is kept and its purge called off", team)
+        if found.is_enterprise_install and found.enterprise_id:
+            kept = installs.org_reinstalled(sessions, found.enterprise_id)
+            if kept:
+                log.info(
+                    "organisation %s reinstalled the app: the purges of %s are called off",
+                    found.enterprise_id,
+                    ", ".join(kept),
+                )
         where = found.team_name or found.enterprise_name or team or found.enterprise_id or "your workspace"
         log.info("installed in %s (enterprise %s, team %s)", where, found.enterprise_id, team)
         if found.is_enterprise_install and found.enterprise_id:
@@ -195,16 +205,27 @@ class Uninstalls:
         # event_time is whole seconds: the event is surely older only when its whole second is.
         return datetime.fromtimestamp(float(sent) + 1, UTC) <= latest
 
-    def uninstalled(self, body: dict[str, Any], enterprise_id: str | None, team_id: str | None) -> str:
+    def uninstalled(
+        self, body: dict[str, Any], enterprise_id: str | None, team_id: str | None, org: bool = False
+    ) -> str:
+        if org:
+            team_id = None  # the org-wide installation is stored without a team
         if self._stale(body, enterprise_id, team_id):
             log.warning("ignored an app_uninstalled for %s sent before its latest install", team_id or enterprise_id)
             return "stale"
         self.installations.store.delete_all(enterprise_id=enterprise_id, team_id=team_id)
-        return self._stop(team_id)
+        return self._stop(enterprise_id, team_id)
 
     def revoked(
-        self, body: dict[str, Any], enterprise_id: str | None, team_id: str | None, tokens: dict[str, Any]
+        self,
+        body: dict[str, Any],
+        enterprise_id: str | None,
+        team_id: str | None,
+        tokens: dict[str, Any],
+        org: bool = False,
     ) -> str:
+        if org:
+            team_id = None
         if self._stale(body, enterprise_id, team_id):
             log.warning("ignored a tokens_revoked for %s sent before its latest install", team_id or enterprise_id)
             return "stale"
@@ -216,13 +237,26 @@ class Uninstalls:
         store.delete_bot(enterprise_id=enterprise_id, team_id=team_id)
         # Without its bot token the app can do nothing in the workspace: the same as an uninstall.
         store.delete_installation(enterprise_id=enterprise_id, team_id=team_id)
-        return self._stop(team_id)
+        return self._stop(enterprise_id, team_id)
 
-    def _stop(self, team_id: str | None) -> str:
+    def _stop(self, enterprise_id: str | None, team_id: str | None) -> str:
         if not team_id:
-            return "deleted"
+            return self._stop_org(enterprise_id) if enterprise_id else "deleted"
         purge_at = installs.uninstalled(self.sessions, team_id, self.clock(), self.grace)
         log.info("workspace %s uninstalled: tokens deleted, sends stopped, data purged at %s", team_id, purge_at)
+        return "stopped"
+
+    def _stop_org(self, enterprise_id: str) -> str:
+        """Every workspace of the organisation seen here stops, but one still installed on its own."""
+        own = {i.team_id for i in self.installations.installed() if i.enterprise_id == enterprise_id and i.team_id}
+        now = self.clock()
+        teams = installs.org_uninstalled(self.sessions, enterprise_id, now, self.grace, own)
+        log.info(
+            "organisation %s uninstalled: tokens deleted, sends stopped in %s, data purged at %s",
+            enterprise_id,
+            ", ".join(teams) or "no workspace seen yet",
+            now + self.grace,
+        )
         return "stopped"
 
 
@@ -231,11 +265,13 @@ def register_uninstalls(app: App, uninstalls: Uninstalls) -> None:
 
     def on_app_uninstalled(body: dict[str, Any], context: BoltContext) -> None:
         """The app was removed from a workspace: tokens now, sends now, data after the grace period."""
-        uninstalls.uninstalled(body, context.enterprise_id, context.team_id)
+        uninstalls.uninstalled(body, context.enterprise_id, context.team_id, context.is_enterprise_install is True)
 
     def on_tokens_revoked(body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
         """Tokens were revoked: the users' go; a bot token revoked is an uninstall."""
-        uninstalls.revoked(body, context.enterprise_id, context.team_id, event.get("tokens") or {})
+        tokens = event.get("tokens") or {}
+        org = context.is_enterprise_install is True
+        uninstalls.revoked(body, context.enterprise_id, context.team_id, tokens, org)
 
     app.event("app_uninstalled")(on_app_uninstalled)
     app.event("tokens_revoked")(on_tokens_revoked)

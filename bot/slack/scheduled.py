@@ -135,6 +135,8 @@ def run_all_due(
             client = tokens.client_for(tenant)
         except NotInstalled:
             continue  # uninstalled since the list was read
+        if tenant.enterprise_id and tenant.team_id:  # the workspace's row records its organisation
+            installs.seen(ctx.sessions, tenant.team_id, tenant.enterprise_id, now)
         if tenant.team_id is None:  # the one workspace of SLACK_BOT_TOKEN: as it always ran
             total.add(run_due(ctx, client, settings, now, pacer))
             continue

@@ -124,11 +124,14 @@ def start_assessment(env: Env, user: str, team_id: str, **extra: str) -> None:
     env.fake.wait_for(lambda: len(env.fake.dm_messages(user)) > before)
 
 
-def uninstall_event(env: Env, team_id: str, kind: str = "app_uninstalled", sent: float | None = None) -> None:
+def uninstall_event(
+    env: Env, team_id: str, kind: str = "app_uninstalled", sent: float | None = None, org: str | None = None
+) -> None:
+    """The event as Slack sends it; ``org``: of an org-wide install (its authorization names no team)."""
     event: dict[str, object] = {"type": kind, "event_ts": f"{time.time():.6f}"}
     if kind == "tokens_revoked":
         event["tokens"] = {"oauth": ["U0INSTALLER"], "bot": ["U0BOT"]}
-    body = {
+    body: dict[str, object] = {
         "token": "unused",
         "team_id": team_id,
         "api_app_id": "A0COMPASS",
@@ -137,6 +140,10 @@ def uninstall_event(env: Env, team_id: str, kind: str = "app_uninstalled", sent:
         "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
         "event_time": int(sent if sent is not None else time.time()),
     }
+    if org:
+        body["enterprise_id"] = org
+        body["is_enterprise_install"] = True
+        body["authorizations"] = [{"enterprise_id": org, "team_id": None, "is_enterprise_install": True}]
     reply = env.slack.send(json.dumps(body), "application/json")
     assert reply.status == 200, reply.body
 
@@ -146,6 +153,12 @@ def bot_rows(env: Env, team_id: str) -> int:
         return int(
             conn.execute(text("SELECT count(*) FROM slack_bots WHERE team_id = :t"), {"t": team_id}).scalar_one()
         )
+
+
+def org_bot_rows(env: Env, enterprise_id: str) -> int:
+    with env.db.engine.connect() as conn:
+        query = text("SELECT count(*) FROM slack_bots WHERE enterprise_id = :e AND team_id IS NULL")
+        return int(conn.execute(query, {"e": enterprise_id}).scalar_one())
 
 
 def workspace(env: Env, team_id: str) -> Workspace | None:
@@ -204,6 +217,68 @@ def test_an_org_wide_install_serves_its_workspaces_with_the_org_token(env: Env) 
     posts = [c for c in env.fake.calls_to("chat.postMessage") if c.params.get("channel") in (user, f"D{user}")]
     assert {c.token for c in posts} == {token}
     assert all(c.params.get("team_id") == ws for c in posts)  # an org token names the workspace
+
+
+def test_an_org_wide_uninstall_stops_every_workspace_of_the_org_and_purges_them_after_the_grace_period(
+    env: Env,
+) -> None:
+    org = f"E{uuid.uuid4().hex[:8].upper()}"
+    assert env.install(Install(None, enterprise_id=org, enterprise_name="Grid Org")).status == 200
+    first, second, other = team(), team(), team()
+    env.install(Install(other))
+    user = f"U{uuid.uuid4().hex[:8].upper()}"
+    for ws in (first, second):
+        start_assessment(env, user, ws, enterprise_id=org, is_enterprise_install="true")
+    start_assessment(env, user, other)
+    for ws in (first, second):  # each workspace's row records its organisation
+        assert (row := workspace(env, ws)) is not None and row.enterprise_id == org
+    assert (row := workspace(env, other)) is not None and row.enterprise_id is None
+
+    uninstall_event(env, first, org=org)
+    env.fake.wait_for(lambda: org_bot_rows(env, org) == 0)
+    rows = env.fake.wait_for(
+        lambda: (
+            all((w := workspace(env, ws)) is not None and w.uninstalled_at for ws in (first, second))
+            and [workspace(env, ws) for ws in (first, second)]
+        )
+    )
+    for ws_row in rows:
+        assert ws_row.purge_after - ws_row.uninstalled_at == timedelta(days=30)
+    assert installs.stopped_workspaces(env.db.sessions) >= {first, second}
+    assert other not in installs.stopped_workspaces(env.db.sessions)
+    at = rows[0].uninstalled_at
+    assert not {first, second} & set(installs.purge_due(env.db.sessions, at + timedelta(days=29)))
+    assert people(env, first) == 1 and people(env, second) == 1
+    purged = installs.purge_due(env.db.sessions, at + timedelta(days=30, seconds=1))
+    assert {first, second} <= set(purged)
+    assert workspace(env, first) is None and workspace(env, second) is None
+    assert people(env, first) == 0 and people(env, second) == 0
+    assert people(env, other) == 1 and bot_rows(env, other) == 1 and workspace(env, other) is not None
+
+
+def test_an_org_reinstall_in_the_grace_period_keeps_the_data_of_its_workspaces(env: Env) -> None:
+    org = f"E{uuid.uuid4().hex[:8].upper()}"
+    assert env.install(Install(None, enterprise_id=org)).status == 200
+    first, second = team(), team()
+    user = f"U{uuid.uuid4().hex[:8].upper()}"
+    for ws in (first, second):
+        start_assessment(env, user, ws, enterprise_id=org, is_enterprise_install="true")
+    uninstalled_at = time.time()
+    uninstall_event(env, first, "tokens_revoked", sent=uninstalled_at, org=org)
+    env.fake.wait_for(lambda: all((w := workspace(env, ws)) is not None and w.purge_after for ws in (first, second)))
+    time.sleep(1.1)  # the reinstall is a whole second later than the revocation's event_time
+    assert env.install(Install(None, enterprise_id=org)).status == 200
+    for ws in (first, second):
+        assert (row := workspace(env, ws)) is not None and row.uninstalled_at is None and row.purge_after is None
+    # The first uninstall's events arrive late: the org's fresh token and its workspaces stay.
+    uninstall_event(env, first, sent=uninstalled_at, org=org)
+    uninstall_event(env, second, "tokens_revoked", sent=uninstalled_at, org=org)
+    env.fake.wait_idle()
+    time.sleep(0.5)
+    assert org_bot_rows(env, org) == 1
+    assert not {first, second} & installs.stopped_workspaces(env.db.sessions)
+    assert not {first, second} & set(installs.purge_due(env.db.sessions, datetime.now(UTC) + timedelta(days=60)))
+    assert people(env, first) == 1 and people(env, second) == 1
 
 
 @pytest.mark.parametrize(

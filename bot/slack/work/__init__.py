@@ -12,6 +12,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
+from bot.app import installs
 from bot.queue import outbox, worker
 from bot.slack.deps import Deps
 from bot.slack.errors import handle_error
@@ -48,7 +49,13 @@ def handlers(
 
     def bind(handler: Handler) -> worker.Handler:
         def run(body: dict[str, Any]) -> None:
-            own = client if isinstance(client, WebClient) else client.client_for(tenant_of(body))
+            if isinstance(client, WebClient):
+                own = client
+            else:
+                tenant = tenant_of(body)
+                own = client.client_for(tenant)
+                if tenant.enterprise_id and tenant.team_id:  # the workspace's row records its organisation
+                    installs.seen(deps.ctx.sessions, tenant.team_id, tenant.enterprise_id, deps.clock())
             handler(Task(body, own, deps, respond_for(body)))
 
         return run
