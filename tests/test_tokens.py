@@ -12,8 +12,11 @@ from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store.models.installation import Installation
 
 from bot.app import installs
+from bot.app.assessment import record_answer, restart_assessment
 from bot.app.context import AppContext
+from bot.app.digests import subscribe_digest
 from bot.app.outreach import OutreachSettings
+from bot.app.types import Click, Who
 from bot.db.setup import Database
 from bot.domain.questionnaire import Questionnaire
 from bot.domain.schedule import WorkingHours
@@ -181,3 +184,33 @@ def test_jobs_run_due_and_digest_in_the_distributed_mode(fake: FakeSlack, tmp_pa
     assert {c.token for c in fake.calls_to("users.list")} == {a}
     refused = CliRunner().invoke(main, ["digest", "--channel", "C0TEAM", "--now"], env=env)
     assert refused.exit_code == 1 and "--team" in refused.output
+
+
+def test_two_workspaces_each_get_their_own_digest_with_their_own_token(
+    fake: FakeSlack, database: Database, small_bank: Questionnaire
+) -> None:
+    tokens = tokens_for(fake, database)
+    ctx = AppContext(database.sessions, small_bank)
+    now = datetime(2026, 12, 1, 10, tzinfo=UTC)
+    issued = {}
+    for team, channel, level in (("T0A", "C0A", 2), ("T0B", "C0B", 4)):
+        issued[channel] = install(fake, tokens.installations, team)
+        humans = [f"U{team}{i}" for i in range(3)]
+        for user in humans:
+            fake.add_user(user)
+        fake.add_channel(channel, humans)
+        subscribe_digest(ctx, Who(team, "U0LEAD"), channel, "weekly", now - timedelta(days=10))
+        for user in humans:
+            who = Who(team, user)
+            progress = restart_assessment(ctx, who, now - timedelta(days=1))
+            for question in small_bank.questions:
+                record_answer(ctx, who, Click(progress.assessment_id, question.id, level), now - timedelta(days=1))
+
+    run_all_due(ctx, tokens, settings(), now)
+
+    digests = [c for c in fake.calls_to("chat.postMessage") if c.params.get("channel") in issued]
+    assert {(c.params["channel"], c.token) for c in digests} == {(ch, token) for ch, token in issued.items()}
+    # each team's own three people, and only them: one workspace answered level 2, the other 4
+    shown = {c.params["channel"]: str(c.params.get("blocks")) for c in digests}
+    assert "3 of 3 members of <#C0A>" in shown["C0A"] and "(2.00 / 4)" in shown["C0A"]
+    assert "3 of 3 members of <#C0B>" in shown["C0B"] and "(4.00 / 4)" in shown["C0B"]
