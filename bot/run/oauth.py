@@ -16,6 +16,7 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
+from slack_bolt.error import BoltError
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_flow import OAuthFlow
 from slack_bolt.oauth.oauth_settings import OAuthSettings
@@ -126,7 +127,21 @@ def oauth_settings(
     )
 
 
-class CompassOAuthFlow(OAuthFlow):
+class _StoringFlow(OAuthFlow):
+    """Bolt's flow, whose storage_error page also covers a database that fails: Bolt shows that page
+    only for a BoltError, and the SQLAlchemy store raises its own errors (an unreachable database,
+    a lock), which would otherwise end the request with a bare 500."""
+
+    def store_installation(self, request: BoltRequest, installation: Installation) -> None:
+        try:
+            super().store_installation(request, installation)
+        except BoltError:
+            raise
+        except Exception as exc:
+            raise BoltError(f"the installation could not be stored: {type(exc).__name__}: {exc}") from exc
+
+
+class CompassOAuthFlow(_StoringFlow):
     """Bolt's flow, and also the installs an admin approves on Slack's own pages (an app request
     approved from the admin dashboard, an org-wide install chosen there): those come back to the
     redirect URL with a code and no state, since no install page of ours started them.
@@ -140,7 +155,7 @@ class CompassOAuthFlow(OAuthFlow):
 
     def __init__(self, *, client: WebClient, settings: OAuthSettings, stateless: OAuthSettings) -> None:
         super().__init__(client=client, settings=settings)
-        self._stateless = OAuthFlow(client=client, settings=stateless)
+        self._stateless = _StoringFlow(client=client, settings=stateless)
 
     def handle_callback(self, request: BoltRequest) -> BoltResponse:
         if "state" not in request.query and request.query.get("code"):

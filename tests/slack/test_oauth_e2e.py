@@ -418,3 +418,22 @@ def test_an_install_an_admin_approved_on_slacks_pages_arrives_without_a_state_an
     assert page.status == 200 and "MLOps Compass is installed" in page.body
     assert env.stored() == before + 1
     start_assessment(env, f"U{uuid.uuid4().hex[:8].upper()}", ws)  # and it answers with its own token
+
+
+def test_a_database_that_fails_to_store_the_installation_gets_the_clear_page(env: Env) -> None:
+    # The store's table is renamed away under the running app for the one request: a failing database.
+    env.fake.next_install(Install(team()))
+    link, cookie = env.start_install()
+    back = get(link)
+    before = env.stored()
+    with env.db.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE slack_installations RENAME TO slack_installations_away"))
+    try:
+        page = get(back.headers["location"], cookie)
+    finally:
+        with env.db.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE slack_installations_away RENAME TO slack_installations"))
+
+    assert page.status == 500, page.body
+    assert 'data-reason="storage_error"' in page.body and "could not be saved" in page.body
+    assert env.stored() == before
