@@ -23,6 +23,7 @@ from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.oauth.token_rotation import TokenRotator
 from sqlalchemy import Engine, MetaData, String, Table, and_, desc, select
@@ -112,7 +113,30 @@ class CompassInstallationStore(SQLAlchemyInstallationStore):
         return sealed
 
     def save(self, installation: Installation) -> None:
-        super().save(self._sealed(installation))
+        sealed = self._sealed(installation)
+        try:
+            super().save(sealed)
+        except Exception:
+            # slack_sdk stores the installation and then its bot in two transactions: when the
+            # bot's fails, the installation's row comes back out, so a failed install leaves nothing.
+            self._take_back(sealed)
+            raise
+
+    def _take_back(self, installation: Installation) -> None:
+        c = self.installations.c
+        at = normalize_datetime_for_db(installation.to_dict().get("installed_at"))
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    self.installations.delete().where(
+                        c.client_id == self.client_id,
+                        c.enterprise_id == installation.enterprise_id,
+                        c.team_id == installation.team_id,
+                        c.installed_at == at,
+                    )
+                )
+        except Exception as exc:  # the database itself may be what failed: the first error is the news
+            log.warning("could not take back a half-stored installation of %s: %s", installation.team_id, exc)
 
     def save_bot(self, bot: Bot) -> None:
         super().save_bot(self._sealed(bot))

@@ -420,19 +420,23 @@ def test_an_install_an_admin_approved_on_slacks_pages_arrives_without_a_state_an
     start_assessment(env, f"U{uuid.uuid4().hex[:8].upper()}", ws)  # and it answers with its own token
 
 
-def test_a_database_that_fails_to_store_the_installation_gets_the_clear_page(env: Env) -> None:
-    # The store's table is renamed away under the running app for the one request: a failing database.
+@pytest.mark.parametrize("table", ["slack_installations", "slack_bots"])
+def test_a_database_that_fails_to_store_the_installation_gets_the_clear_page_and_keeps_nothing(
+    env: Env, table: str
+) -> None:
+    # The table is renamed away under the running app for the one request: a failing database. With
+    # the bots' table gone, the installation's row was already written when the failure came.
     env.fake.next_install(Install(team()))
     link, cookie = env.start_install()
     back = get(link)
     before = env.stored()
     with env.db.engine.begin() as conn:
-        conn.execute(text("ALTER TABLE slack_installations RENAME TO slack_installations_away"))
+        conn.execute(text(f"ALTER TABLE {table} RENAME TO {table}_away"))
     try:
         page = get(back.headers["location"], cookie)
     finally:
         with env.db.engine.begin() as conn:
-            conn.execute(text("ALTER TABLE slack_installations_away RENAME TO slack_installations"))
+            conn.execute(text(f"ALTER TABLE {table}_away RENAME TO {table}"))
 
     assert page.status == 500, page.body
     assert 'data-reason="storage_error"' in page.body and "could not be saved" in page.body
