@@ -184,6 +184,23 @@ def to_csv(table: Table) -> str:
     return out.getvalue()
 
 
+def scores_json(scores: Iterable[ExportedScore]) -> list[dict[str, Any]]:
+    """Per-dimension scores as the JSON exports write them (operator and personal alike)."""
+    return [{"id": s.dimension_id, "score": s.score, "level": s.level} for s in scores]
+
+
+def answer_json(answer: ExportedAnswer) -> dict[str, Any]:
+    """One answer as the JSON exports write it: the question's wording is null when it was edited since."""
+    return {
+        "question_id": answer.question_id,
+        "dimension_id": answer.dimension_id,
+        "level": answer.level,
+        "option": answer.option,
+        "question_title": answer.title,
+        "question_text": answer.text,
+    }
+
+
 def assessments_json(export: AssessmentExport, exported_at: datetime) -> dict[str, Any]:
     """The export as one JSON document, with each assessment's answers."""
     return {
@@ -198,18 +215,8 @@ def assessments_json(export: AssessmentExport, exported_at: datetime) -> dict[st
                 "completed_at": a.completed_at.isoformat(),
                 "bank_version": a.bank_version,
                 "overall": {"score": a.overall_score, "level": a.overall_level},
-                "dimensions": [{"id": s.dimension_id, "score": s.score, "level": s.level} for s in a.dimensions],
-                "answers": [
-                    {
-                        "question_id": x.question_id,
-                        "dimension_id": x.dimension_id,
-                        "level": x.level,
-                        "option": x.option,
-                        "question_title": x.title,
-                        "question_text": x.text,
-                    }
-                    for x in a.answers
-                ],
+                "dimensions": scores_json(a.dimensions),
+                "answers": [answer_json(x) for x in a.answers],
             }
             for a in export.assessments
         ],

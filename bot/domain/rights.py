@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.domain.export import ExportedAnswer, ExportedScore
+from bot.domain.export import ExportedAnswer, ExportedScore, answer_json, scores_json
 from bot.domain.flow import DEFAULT_EXPIRY
 
 FORMAT = "mlops-compass-personal-export/1"
@@ -122,19 +122,8 @@ def personal_json(export: PersonalExport, exported_at: datetime) -> dict[str, An
                 "completed_at": _when(a.completed_at),
                 "bank_version": a.bank_version,
                 "overall": {"score": a.overall_score, "level": a.overall_level},
-                "dimensions": [{"id": s.dimension_id, "score": s.score, "level": s.level} for s in a.dimensions],
-                "answers": [
-                    {
-                        "question_id": x.question_id,
-                        "dimension_id": x.dimension_id,
-                        "level": x.level,
-                        "option": x.option,
-                        "question_title": x.title,
-                        "question_text": x.text,
-                        "answered_at": at.isoformat(),
-                    }
-                    for x, at in a.answers
-                ],
+                "dimensions": scores_json(a.dimensions),
+                "answers": [{**answer_json(x), "answered_at": at.isoformat()} for x, at in a.answers],
                 "report": a.report,
             }
             for a in export.assessments
