@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,9 @@ from fakeslack import FakeSlack
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bot.app.assessment import record_answer, restart_assessment
+from bot.app.context import AppContext
+from bot.app.types import Click, Who
 from bot.db import migrate
 from bot.db.base import Base
 from bot.db.session import make_engine, normalize_url
@@ -27,6 +30,16 @@ POSTGRES_URL = os.environ.get("COMPASS_TEST_POSTGRES_URL")
 NO_POSTGRES = "COMPASS_TEST_POSTGRES_URL is not set; PostgreSQL tests need a server (CI sets it)"
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def complete_assessment(ctx: AppContext, who: Who, levels: list[int | None], when: datetime) -> int:
+    """Take and finish an assessment through the use cases, a minute per answer; returns its id."""
+    progress = restart_assessment(ctx, who, when)
+    for i, (question, level) in enumerate(zip(ctx.bank.questions, levels, strict=True)):
+        click = Click(progress.assessment_id, question.id, level)
+        progress = record_answer(ctx, who, click, when + i * timedelta(minutes=1)).progress
+    assert progress.report is not None
+    return progress.assessment_id
 
 
 @pytest.fixture(scope="session")

@@ -14,17 +14,17 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import SMALL_BANK, T0
+from conftest import SMALL_BANK, T0, complete_assessment
 from fakeslack import BOT_TOKEN, TEAM_ID, FakeSlack
 from slack_sdk import WebClient
 from sqlalchemy import event, select
 
-from bot.app.assessment import record_answer, restart_assessment
+from bot.app.assessment import restart_assessment
 from bot.app.context import AppContext
 from bot.app.digests import subscribe_digest
 from bot.app.export import export_assessments, export_teams
 from bot.app.outreach import OutreachSettings
-from bot.app.types import Click, Who
+from bot.app.types import Who
 from bot.cli.main import main
 from bot.db.models import Answer, Assessment, DeploymentSecret, DimensionScore, Respondent, Send, Workspace
 from bot.db.setup import Database
@@ -36,17 +36,6 @@ ANA = Who("T0001", "U0ANA")
 BEN = Who("T0001", "U0BEN")
 ANA_ELSEWHERE = Who("T0002", "U0ANA")  # the same user id in another workspace
 MINUTE = timedelta(minutes=1)
-
-
-def complete(ctx: AppContext, who: Who, levels: list[int | None], when: datetime) -> int:
-    """Take and finish an assessment through the use cases; returns its id."""
-    progress = restart_assessment(ctx, who, when)
-    for i, (question, level) in enumerate(zip(ctx.bank.questions, levels, strict=True)):
-        progress = record_answer(
-            ctx, who, Click(progress.assessment_id, question.id, level), when + i * MINUTE
-        ).progress
-    assert progress.report is not None
-    return progress.assessment_id
 
 
 def compass(database_url: str, *args: str, bank: Path = SMALL_BANK, **env: str) -> Result:
@@ -78,10 +67,10 @@ def ctx(database: Database, small_bank: Questionnaire) -> AppContext:
 def three(ctx: AppContext) -> list[int]:
     """Ana twice (the first time a day earlier), Ben once, Ana in another workspace once."""
     return [
-        complete(ctx, ANA, [1, 2, 3, None, 4], T0),
-        complete(ctx, BEN, [4, 4, 3, 2, 1], T0 + timedelta(days=1)),
-        complete(ctx, ANA, [2, 2, 2, 2, 2], T0 + timedelta(days=1, hours=1)),
-        complete(ctx, ANA_ELSEWHERE, [3, 3, 3, 3, 3], T0 + timedelta(days=2)),
+        complete_assessment(ctx, ANA, [1, 2, 3, None, 4], T0),
+        complete_assessment(ctx, BEN, [4, 4, 3, 2, 1], T0 + timedelta(days=1)),
+        complete_assessment(ctx, ANA, [2, 2, 2, 2, 2], T0 + timedelta(days=1, hours=1)),
+        complete_assessment(ctx, ANA_ELSEWHERE, [3, 3, 3, 3, 3], T0 + timedelta(days=2)),
     ]
 
 
@@ -205,7 +194,9 @@ def test_text_a_spreadsheet_would_run_as_a_formula_is_escaped_in_csv_only(databa
     bank_file = tmp_path / "formulas.json"
     bank_file.write_text(json.dumps(data), encoding="utf-8")
     bank = load_questionnaire(bank_file)
-    complete(AppContext(database.sessions, bank), Who("=cmd|' /C calc'!A0", "@SUM(1+1)"), [1, 2, 3, None, 4], T0)
+    complete_assessment(
+        AppContext(database.sessions, bank), Who("=cmd|' /C calc'!A0", "@SUM(1+1)"), [1, 2, 3, None, 4], T0
+    )
 
     (row,) = rows(compass(database_url, "--with-user-ids", bank=bank_file))
     doc = document(compass(database_url, "--with-user-ids", "--format", "json", bank=bank_file))
@@ -254,13 +245,13 @@ def test_the_export_reads_in_a_constant_number_of_statements(database, ctx):
 
     event.listen(database.engine, "before_cursor_execute", count)
     try:
-        complete(ctx, ANA, [1, 2, 3, None, 4], T0)
+        complete_assessment(ctx, ANA, [1, 2, 3, None, 4], T0)
         export_assessments(ctx, T0, with_answers=True)  # makes the secret
         statements.clear()
         export_assessments(ctx, T0, with_answers=True)
         few = len(statements)
         for i in range(6):
-            complete(ctx, Who("T0001", f"U{i}"), [2, 2, 2, 2, 2], T0)
+            complete_assessment(ctx, Who("T0001", f"U{i}"), [2, 2, 2, 2, 2], T0)
         statements.clear()
         export = export_assessments(ctx, T0, with_answers=True)
     finally:
@@ -362,10 +353,10 @@ def test_teams_exports_each_digest_sent_and_nothing_under_the_threshold(database
     subscribe_digest(ctx, lead, TEAM_A, "monthly", T0)
     subscribe_digest(ctx, lead, TEAM_B, "monthly", T0)
     for i, user in enumerate(a_people[:3] + b_people):
-        complete(ctx, Who(TEAM_ID, user), [i % 4 + 1, 2, 3, None, 4], T0)
+        complete_assessment(ctx, Who(TEAM_ID, user), [i % 4 + 1, 2, 3, None, 4], T0)
     post(ctx, fake, TEAM_A, T0 + timedelta(hours=1))
     post(ctx, fake, TEAM_B, T0 + timedelta(hours=1))  # two respondents: under the threshold
-    complete(ctx, Who(TEAM_ID, "U4"), [4, 4, 4, 4, 4], T0 + timedelta(days=1))
+    complete_assessment(ctx, Who(TEAM_ID, "U4"), [4, 4, 4, 4, 4], T0 + timedelta(days=1))
     post(ctx, fake, TEAM_A, T0 + timedelta(days=1, hours=1))
 
     table = rows(compass(database_url, "--teams", COMPASS_MIN_RESPONDENTS="3"))

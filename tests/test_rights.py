@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import T0
+from conftest import T0, complete_assessment
 from sqlalchemy import event, func, insert, select
 
 from bot.app.assessment import record_answer, restart_assessment
@@ -32,16 +32,6 @@ ANA = Who("T0001", "U0ANA")
 BEN = Who("T0001", "U0BEN")
 ANA_ELSEWHERE = Who("T0002", "U0ANA")
 MINUTE = timedelta(minutes=1)
-
-
-def complete(ctx: AppContext, who: Who, levels: list[int | None], when: datetime) -> int:
-    progress = restart_assessment(ctx, who, when)
-    for i, (question, level) in enumerate(zip(ctx.bank.questions, levels, strict=True)):
-        progress = record_answer(
-            ctx, who, Click(progress.assessment_id, question.id, level), when + i * MINUTE
-        ).progress
-    assert progress.report is not None
-    return progress.assessment_id
 
 
 @pytest.fixture
@@ -77,10 +67,10 @@ def _count(database: Database, model: Any, *where: Any) -> int:
 
 
 def test_the_export_holds_the_persons_answers_with_the_questions_and_nothing_of_anyone_else(database, ctx):
-    complete(ctx, ANA, [1, 2, 3, None, 4], T0)
-    complete(ctx, ANA, [2, 2, 2, 2, 2], T0 + timedelta(days=1))
-    complete(ctx, BEN, [4, 4, 4, 4, 4], T0)
-    complete(ctx, ANA_ELSEWHERE, [3, 3, 3, 3, 3], T0)
+    complete_assessment(ctx, ANA, [1, 2, 3, None, 4], T0)
+    complete_assessment(ctx, ANA, [2, 2, 2, 2, 2], T0 + timedelta(days=1))
+    complete_assessment(ctx, BEN, [4, 4, 4, 4, 4], T0)
+    complete_assessment(ctx, ANA_ELSEWHERE, [3, 3, 3, 3, 3], T0)
     restart_assessment(ctx, ANA, T0 + timedelta(days=2))
     _team(database, "T0001", "C0TEAM", ["U0ANA", "U0BEN"])
 
@@ -104,25 +94,25 @@ def test_the_export_holds_the_persons_answers_with_the_questions_and_nothing_of_
 def test_the_export_reads_in_a_constant_number_of_statements(database, ctx):
     statements: list[str] = []
     event.listen(database.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-    complete(ctx, ANA, [1, 2, 3, None, 4], T0)
+    complete_assessment(ctx, ANA, [1, 2, 3, None, 4], T0)
     statements.clear()
     export_person(ctx, ANA)
     few = len(statements)
     for day in range(1, 5):
-        complete(ctx, ANA, [2, 2, 2, 2, 2], T0 + timedelta(days=day))
+        complete_assessment(ctx, ANA, [2, 2, 2, 2, 2], T0 + timedelta(days=day))
     statements.clear()
     assert len(export_person(ctx, ANA).assessments) == 5
     assert len(statements) == few <= 8  # six reads, and the transaction's own
 
 
 def test_forgetting_deletes_everything_about_the_person_once_and_nothing_of_anyone_else(database, ctx):
-    complete(ctx, ANA, [1, 2, 3, None, 4], T0)
-    complete(ctx, ANA, [2, 2, 2, 2, 2], T0 + timedelta(days=1))
+    complete_assessment(ctx, ANA, [1, 2, 3, None, 4], T0)
+    complete_assessment(ctx, ANA, [2, 2, 2, 2, 2], T0 + timedelta(days=1))
     unfinished = restart_assessment(ctx, ANA, T0 + timedelta(days=2))
     first = Click(unfinished.assessment_id, ctx.bank.questions[0].id, 3)
     record_answer(ctx, ANA, first, T0 + timedelta(days=2, minutes=1))
-    complete(ctx, BEN, [4, 4, 4, 4, 4], T0)
-    complete(ctx, ANA_ELSEWHERE, [3, 3, 3, 3, 3], T0)
+    complete_assessment(ctx, BEN, [4, 4, 4, 4, 4], T0)
+    complete_assessment(ctx, ANA_ELSEWHERE, [3, 3, 3, 3, 3], T0)
     _team(database, "T0001", "C0TEAM", ["U0ANA", "U0BEN"])
     _team(database, "T0002", "C0TEAM", ["U0ANA"])
     ben_before = personal_json(export_person(ctx, BEN), T0)
@@ -144,9 +134,9 @@ def test_forgetting_deletes_everything_about_the_person_once_and_nothing_of_anyo
 
 
 def test_a_workspace_purge_is_the_same_deletion_for_everyone_in_it(database, ctx):
-    complete(ctx, ANA, [1, 2, 3, None, 4], T0)
-    complete(ctx, BEN, [4, 4, 4, 4, 4], T0)
-    complete(ctx, ANA_ELSEWHERE, [3, 3, 3, 3, 3], T0)
+    complete_assessment(ctx, ANA, [1, 2, 3, None, 4], T0)
+    complete_assessment(ctx, BEN, [4, 4, 4, 4, 4], T0)
+    complete_assessment(ctx, ANA_ELSEWHERE, [3, 3, 3, 3, 3], T0)
     _team(database, "T0001", "C0TEAM", ["U0ANA", "U0BEN"])
     deleted = forget_workspace_people(ctx.sessions, "T0001", T0)
     assert (deleted.people, deleted.assessments, deleted.channel_memberships, deleted.sends) == (2, 2, 2, 2)
@@ -155,7 +145,7 @@ def test_a_workspace_purge_is_the_same_deletion_for_everyone_in_it(database, ctx
 
 
 def test_a_leased_request_is_left_to_finish(database, ctx):
-    complete(ctx, ANA, [1, 2, 3, None, 4], T0)
+    complete_assessment(ctx, ANA, [1, 2, 3, None, 4], T0)
     with database.sessions.begin() as session:
         session.add(PendingWork(kind="forget", owner="T0001:U0ANA", payload="{}", queued_at=T0,
                                 attempts=1, leased_until=T0 + MINUTE))  # fmt: skip
@@ -164,8 +154,8 @@ def test_a_leased_request_is_left_to_finish(database, ctx):
 
 
 def test_retention_deletes_old_completed_and_expired_unfinished_assessments(database, ctx):
-    old = complete(ctx, ANA, [1, 2, 3, None, 4], T0)
-    recent = complete(ctx, ANA, [2, 2, 2, 2, 2], T0 + timedelta(days=700))
+    old = complete_assessment(ctx, ANA, [1, 2, 3, None, 4], T0)
+    recent = complete_assessment(ctx, ANA, [2, 2, 2, 2, 2], T0 + timedelta(days=700))
     restart_assessment(ctx, BEN, T0 + timedelta(days=690))  # unfinished, untouched since
     open_now = restart_assessment(ctx, ANA_ELSEWHERE, T0 + timedelta(days=725)).assessment_id
     retention = Retention(730)
@@ -185,7 +175,7 @@ def test_retention_deletes_old_completed_and_expired_unfinished_assessments(data
 def test_the_schedulers_retention_step_runs_once_a_day_by_the_clock_it_is_given(database, ctx):
     from bot.run.scheduler import retention_step
 
-    complete(ctx, ANA, [1, 2, 3, None, 4], T0)
+    complete_assessment(ctx, ANA, [1, 2, 3, None, 4], T0)
     step = retention_step(ctx.sessions, 730)
     assert step(T0) == Deleted()  # due at the first tick: nothing old enough yet
     assert step(T0 + timedelta(days=740)) is not None  # a day later: due, and it deletes
