@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Executable, Table, bindparam, func, or_, select, update
+from sqlalchemy import Executable, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.db.models import SignalEventRow
@@ -44,15 +44,14 @@ def _relink_from(session: Session, source_id: str, events: Sequence[SignalEvent]
     push), or ran this push's head, which had not been seen pushed.
     """
     starts = [e.at for e in events if e.type is SignalType.DEPLOYMENT]
-    pushes = [e for e in events if e.type is SignalType.CHANGE and e.pushed_at is not None]
-    if pushes:
-        deployed = select(func.min(E.at)).where(E.source_id == source_id, E.type == DEPLOYMENT, E.counted)
-        earliest = min(e.pushed_at for e in pushes if e.pushed_at is not None)
-        heads = sorted({e.head for e in pushes if e.head})
-        late = deployed.where(
-            or_(E.pushed_at >= earliest, E.pushed_at.is_(None) & E.sha.in_(heads)) if heads else E.pushed_at >= earliest
-        )
-        found = session.scalar(late)
+    pushed = [e.pushed_at for e in events if e.type is SignalType.CHANGE and e.pushed_at is not None]
+    if pushed:
+        heads = sorted({e.head for e in events if e.type is SignalType.CHANGE and e.pushed_at and e.head})
+        late = E.pushed_at >= min(pushed)  # a stored range ends at or after one of these pushes
+        if heads:  # or a stored deployment ran one of these heads, never seen pushed before
+            late = or_(late, and_(E.pushed_at.is_(None), E.sha.in_(heads)))
+        deployed = select(func.min(E.at)).where(E.source_id == source_id, E.type == DEPLOYMENT, E.counted, late)
+        found = session.scalar(deployed)
         if found is not None:
             starts.append(found)
     return min(starts) if starts else None
