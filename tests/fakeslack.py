@@ -16,6 +16,18 @@ File uploads are the three steps of ``files_upload_v2``: ``files.getUploadURLExt
 an upload URL on this same server, the bytes are POSTed there, and ``files.completeUploadExternal``
 shares them (``files`` records what was shared; a shared file is not added to ``messages``).
 ``without_scope("files:write")`` makes the methods that need a scope answer ``missing_scope``.
+
+Slack's rate limits are always in force (``TIERS``): a token bucket per method and workspace, holding
+one minute's worth of calls, refilled at the tier's rate; ``chat.postMessage`` has one bucket per
+channel (one a second) besides its workspace-wide one. A call beyond its budget gets HTTP 429 with
+``{"ok": false, "error": "ratelimited"}`` and a Retry-After that tells the truth: the whole seconds
+until the bucket holds a call again. ``limit(method, ...)`` sets a tighter budget for a test.
+
+A ``response_url`` from a click on a message (``message_response_url``) names that message, the person
+and when Slack issued it. Like Slack's, it works 5 times within 30 minutes (afterwards: 404,
+``used_url`` or ``expired_url``); ``replace_original`` replaces the message (text, blocks and metadata:
+what is left out is gone), ``delete_original`` deletes it, and anything else posts an ephemeral reply
+to the person (recorded in ``responses``, as every reply to a command's response_url is).
 """
 
 from __future__ import annotations
@@ -23,6 +35,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import math
 import re
 import threading
 import time
@@ -117,6 +130,50 @@ class RateLimit:
     tokens: float = 0.0
     last: float = field(default_factory=time.monotonic)
 
+    def take(self, now: float) -> int | None:
+        """Spend one call; None when it is within budget, else the seconds to wait (Retry-After)."""
+        self.tokens = min(self.burst, self.tokens + max(0.0, now - self.last) * self.per_second)
+        self.last = max(self.last, now)
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return None
+        return max(1, math.ceil((1 - self.tokens) / self.per_second))
+
+
+# Slack's budgets per method, per workspace and app (docs.slack.dev/apis/web-api/rate-limits and each
+# method's reference page; the Java SDK's MethodsRateLimits.java agrees): calls per minute. Tier 1: 1,
+# Tier 2: 20, Tier 3: 50, Tier 4: 100; each bucket holds one minute's worth ("sporadic bursts are
+# welcome"). Special tiers: auth.test "hundreds per minute" (read as 300); chat.postMessage one a second
+# per channel ("generous burst behavior": 5 here) and "several hundred messages per minute" per
+# workspace (read as 300). A method missing here is a mistake in the fake or a new call in the app:
+# it is answered, and recorded in block_errors so that the test fails.
+TIER_1, TIER_2, TIER_3, TIER_4 = 1, 20, 50, 100
+TIERS: dict[str, int] = {
+    "apps.connections.open": TIER_1,
+    "users.list": TIER_2,
+    "auth.teams.list": TIER_2,
+    "chat.update": TIER_3,
+    "chat.delete": TIER_3,
+    "conversations.open": TIER_3,
+    "conversations.info": TIER_3,
+    "conversations.history": TIER_3,
+    "chat.postEphemeral": TIER_4,
+    "views.publish": TIER_4,
+    "views.open": TIER_4,
+    "views.update": TIER_4,
+    "users.info": TIER_4,
+    "conversations.members": TIER_4,
+    "files.getUploadURLExternal": TIER_4,
+    "files.completeUploadExternal": TIER_4,
+    "oauth.v2.access": TIER_4,
+    "auth.test": 300,
+    "chat.postMessage": 300,
+}
+UNLIMITED = frozenset({"api.test"})
+POST_PER_CHANNEL = (1.0, 5)  # chat.postMessage: calls a second into one channel, and the burst
+RESPONSE_URL_USES = 5  # a response_url works this many times ...
+RESPONSE_URL_LIFETIME = 30 * 60  # ... within this many seconds of the interaction
+
 
 class FakeSlack:
     """Start with ``with FakeSlack() as slack:``; point SLACK_API_URL at ``slack.api_url``."""
@@ -132,8 +189,11 @@ class FakeSlack:
         self.channel_members: dict[str, list[str]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.delay: dict[str, float] = {}
-        self.rate_limits: dict[str, RateLimit] = {}
+        self.rate_limits: dict[str, RateLimit] = {}  # a test's own, tighter budgets: per method
+        self._budgets: dict[tuple[str, str], RateLimit] = {}  # (method or channel key, workspace) -> bucket
         self.rate_limited: int = 0
+        self.limited_calls: list[Call] = []  # every call answered 429
+        self._response_uses: dict[str, int] = defaultdict(int)
         self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
         self.uploads: dict[str, Upload] = {}
         self.missing_scopes: set[str] = set()
@@ -170,6 +230,10 @@ class FakeSlack:
 
     def response_url(self, key: str = "r") -> str:
         return f"{self.base_url}/response/{key}"
+
+    def message_response_url(self, user: str, channel: str, ts: str, issued: float | None = None) -> str:
+        """The response_url Slack puts in a click on the message (channel, ts), issued now (epoch seconds)."""
+        return message_response_url(self.base_url, user, (channel, ts), issued)
 
     def __enter__(self) -> FakeSlack:
         self._thread.start()
@@ -397,18 +461,33 @@ class FakeSlack:
         except Exception as exc:  # recorded, asserted empty by the tests
             self.block_errors.append(f"{method}: {exc}")
 
-    def _rate_limited(self, method: str) -> int | None:
-        limit = self.rate_limits.get(method)
-        if limit is None:
-            return None
+    def _bucket(self, key: str, workspace: str, per_minute: float, burst: int) -> RateLimit:
+        bucket = self._budgets.get((key, workspace))
+        if bucket is None:
+            bucket = self._budgets[(key, workspace)] = RateLimit(per_minute / 60, burst, tokens=float(burst))
+        return bucket
+
+    def _rate_limited(self, method: str, params: dict[str, Any], token: str | None) -> int | None:
+        """Spend the call from its budgets (the test's own limit, else Slack's tier); the Retry-After when over."""
         now = time.monotonic()
-        limit.tokens = min(limit.burst, limit.tokens + (now - limit.last) * limit.per_second)
-        limit.last = now
-        if limit.tokens >= 1:
-            limit.tokens -= 1
+        own = self.rate_limits.get(method)
+        if own is not None:
+            return own.take(now)
+        if method in UNLIMITED:
             return None
-        self.rate_limited += 1
-        return max(1, int((1 - limit.tokens) / limit.per_second + 0.999))
+        if method not in TIERS:
+            self.block_errors.append(f"{method}: no rate tier known for this method (add it to TIERS)")
+            return None
+        who = self.tokens.get(token or "")
+        workspace = str(who["team_id"] or who["enterprise_id"]) if who else f"token:{token}"
+        if method == "chat.postMessage":
+            per_second, burst = POST_PER_CHANNEL
+            channel = str(params.get("channel"))
+            wait = self._bucket(f"post:{channel}", workspace, per_second * 60, burst).take(now)
+            if wait is not None:
+                return wait
+        per_minute = TIERS[method]
+        return self._bucket(method, workspace, per_minute, per_minute).take(now)
 
     def handle(
         self, method: str, params: dict[str, Any], token: str | None
@@ -416,9 +495,12 @@ class FakeSlack:
         if method in self.delay:
             time.sleep(self.delay[method])
         with self._lock:
-            self.calls.append(Call(method, params, token, time.monotonic()))
-            retry = self._rate_limited(method)
+            call = Call(method, params, token, time.monotonic())
+            self.calls.append(call)
+            retry = self._rate_limited(method, params, token)
             if retry is not None:
+                self.rate_limited += 1
+                self.limited_calls.append(call)
                 return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry)}
             queue = self._failures.get(method)
             if queue and queue[0].after > 0:
@@ -442,6 +524,47 @@ class FakeSlack:
             self._validate_blocks(method, params)
             self._validate_metadata(method, params)
             return 200, self._answer(method, params, self.tokens.get(token or "")), {}
+
+    def respond(self, path: str, params: dict[str, Any]) -> tuple[int, str]:
+        """A POST to a response_url: (HTTP status, plain-text body), as Slack answers an incoming webhook."""
+        with self._lock:
+            self.calls.append(Call("response_url", params, None, time.monotonic()))
+            queue = self._failures.get("response_url")
+            if queue:
+                failure = queue[0]
+                failure.times -= 1
+                if failure.times <= 0:
+                    queue.popleft()
+                return failure.status, str(failure.body.get("error"))
+            bound = _bound_message(path)
+            if bound is not None:
+                self._response_uses[path] += 1
+                user, where, issued = bound
+                if time.time() - issued > RESPONSE_URL_LIFETIME:
+                    return 404, "expired_url"
+                if self._response_uses[path] > RESPONSE_URL_USES:
+                    return 404, "used_url"
+                if _flag(params.get("delete_original")):
+                    self.messages.pop(where, None)
+                    return 200, "ok"
+                if _flag(params.get("replace_original")):
+                    message = self.messages.get(where)
+                    if message is None:  # an ephemeral message (its ts is not a message of the channel's)
+                        self.responses.append(params)
+                        self._validate_blocks("response_url", params)
+                        return 200, "ok"
+                    message.text = params.get("text", "")
+                    message.blocks = _json_param(params.get("blocks")) or []
+                    message.metadata = _json_param(params.get("metadata")) or None
+                    message.updates += 1
+                    self._validate_blocks("response_url", params)
+                    return 200, "ok"
+                ts = f"{1700000000 + next(self._ts)}.000300"
+                text, blocks = params.get("text", ""), _json_param(params.get("blocks")) or []
+                self.ephemerals.append(Message(where[0], ts, text, blocks, user=user))
+            self.responses.append(params)
+        self._validate_blocks("response_url", params)
+        return 200, "ok"
 
     def _dropping(self, method: str) -> bool:
         """Whether this call's reply is to be lost (see ``drop``)."""
@@ -691,11 +814,16 @@ class FakeSlack:
                     return
                 params = self._params()
                 if url.path.startswith("/response/"):
-                    with fake._lock:
-                        fake.responses.append(params)
-                        fake.calls.append(Call("response_url", params, None, time.monotonic()))
-                    fake._validate_blocks("response_url", params)
-                    self._reply(200, {"ok": True}, {})
+                    status, text = fake.respond(url.path, params)
+                    if fake._dropping("response_url"):
+                        self.close_connection = True
+                        return
+                    data = text.encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "text/plain; charset=utf-8")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
                     return
                 if url.path == "/oauth/v2/authorize":
                     target = fake.authorize(dict(parse_qsl(url.query)))
@@ -735,6 +863,26 @@ class FakeSlack:
             do_POST = _dispatch
 
         return Handler
+
+
+def message_response_url(base_url: str, user: str, where: tuple[str, str], issued: float | None = None) -> str:
+    """A response_url as Slack puts one in a click on the message ``where`` (channel, ts): unique to the
+    click; this fake reads the message, the person and the time it was issued back out of it."""
+    channel, ts = where
+    when = time.time() if issued is None else issued
+    return f"{base_url}/response/msg/{user}/{channel}/{ts}/{when:.3f}/{uuid.uuid4().hex[:12]}"
+
+
+def _bound_message(path: str) -> tuple[str, tuple[str, str], float] | None:
+    parts = path.split("/")
+    if len(parts) != 8 or parts[2] != "msg":
+        return None
+    _, _, _, user, channel, ts, issued, _ = parts
+    return user, (channel, ts), float(issued)
+
+
+def _flag(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
 
 
 def _json_param(value: Any) -> Any:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from fakeslack import BOT_TOKEN, TEAM_ID
+from fakeslack import BOT_TOKEN, TEAM_ID, message_response_url
 from slack_sdk.signature import SignatureVerifier
 
 SIGNING_SECRET = "test-signing-secret"
@@ -205,6 +205,12 @@ class Slack:
             }
         )
 
+    def response_url_for(self, user: str, channel: str | None, ts: str | None) -> str:
+        """A click's response_url: for a click on a message, one that names the message (as Slack's does)."""
+        if not (channel and ts) or "/response/" not in self.response_url:
+            return self.response_url
+        return message_response_url(self.response_url.split("/response/")[0], user, (channel, ts))
+
     def command(self, user: str, text: str, team: str = TEAM_ID, **kw: Any) -> Reply:
         return self.send(self.command_body(user, text, team), FORM, **kw)
 
@@ -232,7 +238,7 @@ class Slack:
             "team": {"id": team, "domain": "test"},
             "enterprise": None,
             "is_enterprise_install": False,
-            "response_url": self.response_url,
+            "response_url": self.response_url_for(user, channel, ts),
             "actions": [
                 {
                     "type": "button",

@@ -10,13 +10,13 @@ so that the notice is not spent on a surface that does not show it."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.app import evidence
 from bot.app.context import AppContext
+from bot.app.evidence import TeamSignals
 from bot.app.retry import on_lost_race
 from bot.app.types import AnswerResult, Click, Progress, StartResult, Who
 from bot.db import assessments, people
@@ -110,71 +110,111 @@ def _still_open(
     return _on_bank(session, bank, stored, state, now, store)
 
 
+@dataclass(frozen=True)
+class Tx:
+    """One use case's transaction: the session, the bank in use, who acts, when, and their team's
+    signals (read at most once in the transaction)."""
+
+    session: Session
+    bank: Questionnaire
+    who: Who
+    now: datetime
+    signals: TeamSignals
+
+    @classmethod
+    def of(cls, session: Session, ctx: AppContext, who: Who, now: datetime) -> Tx:
+        return cls(session, ctx.bank, who, now, TeamSignals(session, who, now))
+
+    def shown(self, progress: Progress) -> Progress:
+        """``progress`` as the person sees it: with the measured evidence of its current question."""
+        return self.signals.with_evidence(progress)
+
+
+def start_in(tx: Tx) -> StartResult:
+    """Begin an assessment, or report the unfinished one (carried over to the current bank if that
+    changed) so the caller can offer Resume."""
+    session, bank, now = tx.session, tx.bank, tx.now
+    respondent = people.get_or_create_respondent(session, tx.who.workspace, tx.who.user, now, lock=True)
+    stored = assessments.open_assessment(session, respondent, lock=True)
+    if stored is None:
+        return StartResult(_start_new(session, bank, respondent, now), resumable=False)
+    state, notice = _still_open(session, bank, stored, now)
+    if state is not None:
+        return StartResult(progress_of(bank, stored, state, notice=notice), resumable=True)
+    replaced = stored if notice else None  # closed by a bank change: the new one takes over its message
+    return StartResult(_start_new(session, bank, respondent, now, replaced, notice), resumable=False)
+
+
+def resume_in(tx: Tx) -> Progress | None:
+    """The unfinished assessment at its current question, carried over to the current bank if that
+    changed; a fresh one when none of its answers survived that. None when there is no unfinished
+    assessment (it was finished, started over or expired meanwhile)."""
+    session, bank, now = tx.session, tx.bank, tx.now
+    respondent = people.find_respondent(session, tx.who.workspace, tx.who.user)
+    stored = None if respondent is None else assessments.open_assessment(session, respondent, lock=True)
+    if stored is None:
+        return None
+    state, notice = _still_open(session, bank, stored, now)
+    if state is not None:
+        return progress_of(bank, stored, state, notice=notice)
+    if notice is None:
+        return None
+    return _start_new(session, bank, stored.respondent_id, now, replaced=stored, notice=notice)
+
+
+def restart_in(tx: Tx) -> Progress:
+    """Abandon any unfinished assessment and begin a new one."""
+    session, bank, now = tx.session, tx.bank, tx.now
+    respondent = people.get_or_create_respondent(session, tx.who.workspace, tx.who.user, now, lock=True)
+    stored = assessments.open_assessment(session, respondent, lock=True)
+    if stored is not None:
+        state = assessments.load_state(session, stored)
+        assessments.save_state(session, stored.id, bank, (state, flow.abandon(state, now)), now)
+    return _start_new(session, bank, respondent, now, replaced=stored)
+
+
+def current_in(tx: Tx) -> Progress | None:
+    """The unfinished assessment, if any (expired ones are closed on the way). One begun on another
+    bank is shown where it would resume, with the notice it would get, but is not carried over:
+    None when none of its answers would survive."""
+    session = tx.session
+    respondent = people.find_respondent(session, tx.who.workspace, tx.who.user)
+    if respondent is None:
+        return None
+    stored = assessments.open_assessment(session, respondent, lock=True)
+    if stored is None:
+        return None
+    state, notice = _still_open(session, tx.bank, stored, tx.now, store=False)
+    return None if state is None else progress_of(tx.bank, stored, state, notice=notice)
+
+
 @on_lost_race
 def start_assessment(ctx: AppContext, who: Who, now: datetime) -> StartResult:
-    """Begin an assessment, or report the unfinished one (carried over to the current bank if
-    that changed) so the caller can offer Resume."""
     with ctx.sessions.begin() as session:
-        respondent = people.get_or_create_respondent(session, who.workspace, who.user, now, lock=True)
-        stored = assessments.open_assessment(session, respondent, lock=True)
-        if stored is None:
-            return StartResult(_start_new(session, ctx.bank, respondent, now), resumable=False)
-        state, notice = _still_open(session, ctx.bank, stored, now)
-        if state is not None:
-            return StartResult(progress_of(ctx.bank, stored, state, notice=notice), resumable=True)
-        replaced = stored if notice else None  # closed by a bank change: the new one takes over its message
-        return StartResult(_start_new(session, ctx.bank, respondent, now, replaced, notice), resumable=False)
-
-
-def resume_assessment(ctx: AppContext, who: Who, now: datetime) -> Progress | None:
-    """The unfinished assessment at its current question, carried over to the current bank if
-    that changed; a fresh one when none of its answers survived that. None when there is no
-    unfinished assessment (it was finished, started over or expired meanwhile)."""
-    progress = _resume(ctx, who, now)
-    return None if progress is None else evidence.with_evidence(ctx.sessions, who, progress, now)
+        tx = Tx.of(session, ctx, who, now)
+        started = start_in(tx)
+        return replace(started, progress=tx.shown(started.progress))
 
 
 @on_lost_race
-def _resume(ctx: AppContext, who: Who, now: datetime) -> Progress | None:
+def resume_assessment(ctx: AppContext, who: Who, now: datetime) -> Progress | None:
     with ctx.sessions.begin() as session:
-        respondent = people.find_respondent(session, who.workspace, who.user)
-        stored = None if respondent is None else assessments.open_assessment(session, respondent, lock=True)
-        if stored is None:
-            return None
-        state, notice = _still_open(session, ctx.bank, stored, now)
-        if state is not None:
-            return progress_of(ctx.bank, stored, state, notice=notice)
-        if notice is None:
-            return None
-        return _start_new(session, ctx.bank, stored.respondent_id, now, replaced=stored, notice=notice)
+        tx = Tx.of(session, ctx, who, now)
+        progress = resume_in(tx)
+        return None if progress is None else tx.shown(progress)
 
 
 @on_lost_race
 def restart_assessment(ctx: AppContext, who: Who, now: datetime) -> Progress:
-    """Abandon any unfinished assessment and begin a new one."""
     with ctx.sessions.begin() as session:
-        respondent = people.get_or_create_respondent(session, who.workspace, who.user, now, lock=True)
-        stored = assessments.open_assessment(session, respondent, lock=True)
-        if stored is not None:
-            state = assessments.load_state(session, stored)
-            assessments.save_state(session, stored.id, ctx.bank, (state, flow.abandon(state, now)), now)
-        return _start_new(session, ctx.bank, respondent, now, replaced=stored)
+        tx = Tx.of(session, ctx, who, now)
+        return tx.shown(restart_in(tx))
 
 
 @on_lost_race
 def current_progress(ctx: AppContext, who: Who, now: datetime) -> Progress | None:
-    """The unfinished assessment, if any (expired ones are closed on the way). One begun on
-    another bank is shown where it would resume, with the notice it would get, but is not
-    carried over: None when none of its answers would survive."""
     with ctx.sessions.begin() as session:
-        respondent = people.find_respondent(session, who.workspace, who.user)
-        if respondent is None:
-            return None
-        stored = assessments.open_assessment(session, respondent, lock=True)
-        if stored is None:
-            return None
-        state, notice = _still_open(session, ctx.bank, stored, now, store=False)
-        return None if state is None else progress_of(ctx.bank, stored, state, notice=notice)
+        return current_in(Tx.of(session, ctx, who, now))
 
 
 def _owned(session: Session, who: Who, assessment_id: int) -> StoredAssessment:
@@ -187,45 +227,67 @@ def _owned(session: Session, who: Who, assessment_id: int) -> StoredAssessment:
     return stored
 
 
-@on_lost_race
-def _apply(
-    ctx: AppContext, who: Who, click: Click, now: datetime, transition: Callable[[RunState], flow.Step]
-) -> AnswerResult:
-    bank = ctx.bank
-    with ctx.sessions.begin() as session:
-        stored = _owned(session, who, click.assessment_id)
-        state = assessments.load_state(session, stored)
-        if stored.status is Status.ASKING and stored.bank_hash != bank.content_hash:
-            # The click was on a question shown before the bank was edited: it is not recorded;
-            # the assessment moves to the current bank and the person is told what that changed.
-            carried, notice = _on_bank(session, bank, stored, state, now)
-            if carried is None:
-                fresh = _start_new(session, bank, stored.respondent_id, now, replaced=stored, notice=notice)
-                return AnswerResult(Outcome.STALE, fresh)
-            return AnswerResult(Outcome.STALE, progress_of(bank, stored, carried, notice=notice))
-        if stored.status is Status.ASKING and stored.bank_questions is None:
-            _on_bank(session, bank, stored, state, now)  # records the question hashes it was begun without
-        if not _shown_as_now(bank, click):
-            step = flow.Step(state, Outcome.STALE if stored.status is Status.ASKING else Outcome.CLOSED)
-        else:
-            step = transition(state)
-        if step.changed and click.message_ts and stored.message_ts and click.message_ts != stored.message_ts:
-            # A click on a message that no longer carries the assessment: only
-            # the live message's buttons count, whatever question they show.
-            step = flow.Step(state, Outcome.STALE)
-        if not step.changed:
-            report = _report_with_change(session, stored) if stored.status is Status.COMPLETE else None
-            return AnswerResult(step.outcome, progress_of(bank, stored, state, report))
-        assessments.save_state(session, stored.id, bank, (state, step.state), now)
-        if step.outcome in (Outcome.ACCEPTED, Outcome.COMPLETED) and bank.question(click.question_id).evidence:
-            evidence.record_agreement(session, who, (stored.id, bank.question(click.question_id), click.level), now)
-        report = None
-        if step.outcome is Outcome.COMPLETED:
-            score = score_answers(bank, step.state.answers)
-            report = build_report(score, bank.version, now)
-            assessments.save_result(session, stored.id, score, report)
-            report = _with_previous(session, stored, now, report)
-        return AnswerResult(step.outcome, progress_of(bank, stored, step.state, report))
+@dataclass(frozen=True)
+class Applied:
+    """A click judged and stored: the outcome, where the assessment stands, and for a completed one
+    the report's predecessor (the radar's dashed outline)."""
+
+    result: AnswerResult
+    previous: Report | None = None
+
+
+Transition = Callable[[Questionnaire, RunState, datetime], flow.Step]
+
+
+def apply_in(tx: Tx, click: Click, transition: Transition) -> Applied:
+    """Judge a click on a question message and store what it changed; stale and repeated clicks
+    change nothing. The returned progress has no evidence line yet (``Tx.shown``)."""
+    session, bank, now = tx.session, tx.bank, tx.now
+    stored = _owned(session, tx.who, click.assessment_id)
+    state = assessments.load_state(session, stored)
+    if stored.status is Status.ASKING and stored.bank_hash != bank.content_hash:
+        # The click was on a question shown before the bank was edited: it is not recorded;
+        # the assessment moves to the current bank and the person is told what that changed.
+        carried, notice = _on_bank(session, bank, stored, state, now)
+        if carried is None:
+            fresh = _start_new(session, bank, stored.respondent_id, now, replaced=stored, notice=notice)
+            return Applied(AnswerResult(Outcome.STALE, fresh))
+        return Applied(AnswerResult(Outcome.STALE, progress_of(bank, stored, carried, notice=notice)))
+    if stored.status is Status.ASKING and stored.bank_questions is None:
+        _on_bank(session, bank, stored, state, now)  # records the question hashes it was begun without
+    if not _shown_as_now(bank, click):
+        step = flow.Step(state, Outcome.STALE if stored.status is Status.ASKING else Outcome.CLOSED)
+    else:
+        step = transition(bank, state, now)
+    if step.changed and click.message_ts and stored.message_ts and click.message_ts != stored.message_ts:
+        # A click on a message that no longer carries the assessment: only
+        # the live message's buttons count, whatever question they show.
+        step = flow.Step(state, Outcome.STALE)
+    if not step.changed:
+        report = _report_with_change(session, stored) if stored.status is Status.COMPLETE else None
+        return Applied(AnswerResult(step.outcome, progress_of(bank, stored, state, report)))
+    assessments.save_state(session, stored.id, bank, (state, step.state), now)
+    if step.outcome in (Outcome.ACCEPTED, Outcome.COMPLETED) and bank.question(click.question_id).evidence:
+        tx.signals.record_agreement(stored.id, bank.question(click.question_id), click.level)
+    if step.outcome is not Outcome.COMPLETED:
+        return Applied(AnswerResult(step.outcome, progress_of(bank, stored, step.state)))
+    score = score_answers(bank, step.state.answers)
+    report = build_report(score, bank.version, now)
+    assessments.save_result(session, stored.id, score, report)
+    previous = assessments.previous_completed(session, stored.respondent_id, stored.id, now)
+    previous_report = None if previous is None else previous.report
+    report = with_change(report, previous_report)
+    return Applied(AnswerResult(step.outcome, progress_of(bank, stored, step.state, report)), previous_report)
+
+
+def answering(click: Click) -> Transition:
+    """The transition of an answer click (``click.level`` 1-4, or None for N/A)."""
+    return lambda bank, state, now: flow.answer(bank, state, click.question_id, click.level, now)
+
+
+def stepping_back(click: Click) -> Transition:
+    """The transition of Back on ``click.question_id``."""
+    return lambda bank, state, now: flow.back(bank, state, click.question_id, now)
 
 
 def _shown_as_now(bank: Questionnaire, click: Click) -> bool:
@@ -236,16 +298,22 @@ def _shown_as_now(bank: Questionnaire, click: Click) -> bool:
     return click.question_hash is None or click.question_hash == bank.question(click.question_id).content_hash
 
 
+@on_lost_race
+def _click(ctx: AppContext, who: Who, click: Click, now: datetime, transition: Transition) -> AnswerResult:
+    with ctx.sessions.begin() as session:
+        tx = Tx.of(session, ctx, who, now)
+        result = apply_in(tx, click, transition).result
+        return replace(result, progress=tx.shown(result.progress))
+
+
 def record_answer(ctx: AppContext, who: Who, click: Click, now: datetime) -> AnswerResult:
     """Store an answer (``click.level`` 1-4, or None for N/A); stale and repeated clicks change nothing."""
-    result = _apply(ctx, who, click, now, lambda s: flow.answer(ctx.bank, s, click.question_id, click.level, now))
-    return replace(result, progress=evidence.with_evidence(ctx.sessions, who, result.progress, now))
+    return _click(ctx, who, click, now, answering(click))
 
 
 def go_back(ctx: AppContext, who: Who, click: Click, now: datetime) -> AnswerResult:
     """Step back from ``click.question_id`` to the previous question so its answer can be changed."""
-    result = _apply(ctx, who, click, now, lambda s: flow.back(ctx.bank, s, click.question_id, now))
-    return replace(result, progress=evidence.with_evidence(ctx.sessions, who, result.progress, now))
+    return _click(ctx, who, click, now, stepping_back(click))
 
 
 def attach_message(ctx: AppContext, assessment_id: int, channel_id: str, message_ts: str) -> None:
@@ -258,9 +326,5 @@ def _report_with_change(session: Session, stored: StoredAssessment) -> Report | 
     report = stored.report
     if report is None or stored.completed_at is None:
         return report
-    return _with_previous(session, stored, stored.completed_at, report)
-
-
-def _with_previous(session: Session, stored: StoredAssessment, completed_at: datetime, report: Report) -> Report:
-    previous = assessments.previous_completed(session, stored.respondent_id, stored.id, completed_at)
+    previous = assessments.previous_completed(session, stored.respondent_id, stored.id, stored.completed_at)
     return with_change(report, None if previous is None else previous.report)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 
+from bot.domain.digest import TeamsOverview
 from bot.domain.evidence import Evidence
 from bot.domain.flow import Outcome, Status
 from bot.domain.questionnaire import Question
@@ -93,3 +96,109 @@ class DigestSetting:
     channel_id: str
     cadence: str
     paused_reason: str | None
+
+
+# -- What one interaction in the DM or App Home returns: the whole view, decided here, rendered by Slack's side.
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The click just recorded, confirmed above the next question."""
+
+    question_title: str
+    level: int | None  # None: "not applicable"
+    label: str  # the option's label ("" for not applicable)
+
+
+@dataclass(frozen=True)
+class MovedBack:
+    """The person stepped back to change an answer."""
+
+
+Note = Answered | MovedBack
+
+
+class Closure(Enum):
+    """Why a message no longer holds live buttons."""
+
+    MOVED = "moved"  # the assessment continues in a newer message
+    FINISHED = "finished"  # the assessment it showed is over
+    NOTHING_TO_RESUME = "nothing_to_resume"  # finished, started over or expired meanwhile
+    STARTS_BELOW = "starts_below"  # an invitation whose Start was clicked
+
+
+@dataclass(frozen=True)
+class QuestionScreen:
+    progress: Progress
+    note: Note | None = None
+
+
+@dataclass(frozen=True)
+class ClosedScreen:
+    closure: Closure
+
+
+@dataclass(frozen=True)
+class AllAnswered:
+    total: int
+    note: Note | None
+
+
+@dataclass(frozen=True)
+class SnoozedScreen:
+    until: datetime
+
+
+Screen = QuestionScreen | ClosedScreen | AllAnswered | SnoozedScreen
+
+
+@dataclass(frozen=True)
+class NewQuestion:
+    """Post the current question as a new message at the end of the DM and make it the live one.
+
+    ``look_first``: the DM may already hold it (posted before a crash, its ts never recorded):
+    find that message and take it over rather than posting a second one."""
+
+    progress: Progress
+    look_first: bool
+
+
+@dataclass(frozen=True)
+class ResumeOffer:
+    progress: Progress
+
+
+@dataclass(frozen=True)
+class HomeData:
+    """Everything App Home shows about a person."""
+
+    report: Report | None
+    history: tuple[HistoryEntry, ...]
+    progress: Progress | None
+    teams: TeamsOverview | None
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A finished assessment: its report (with the change since the previous one), the previous report
+    (the radar's dashed outline) and what the team's signals measured per dimension."""
+
+    report: Report
+    previous: Report | None
+    measured: Mapping[str, Evidence]
+
+
+@dataclass(frozen=True)
+class DmView:
+    """Everything one interaction changes in the person's DM and App Home, in the order it is shown.
+
+    ``clicked``: what the clicked message becomes (None: it stays). ``close``: an older message that
+    carried the assessment, emptied (channel, ts). ``post``: a new message at the end of the DM.
+    ``completion``: the report (and its radar) after the last answer. ``home``: App Home republished.
+    """
+
+    clicked: Screen | None = None
+    close: tuple[str, str] | None = None
+    post: NewQuestion | ResumeOffer | None = None
+    completion: Completion | None = None
+    home: HomeData | None = None

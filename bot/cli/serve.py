@@ -201,7 +201,7 @@ def worker(threads: int | None, niceness: int, parent_pid: int | None) -> None:
     """Run a worker: it does the work behind every acknowledged Slack request (run one or more)."""
     config = common.settings()
     common.configure_logging(config)
-    deps, tokens, _ = background_tokens(config, wiring.build_client)
+    deps, tokens, _ = background_tokens(config, wiring.build_worker_client)
     client = tokens.client if isinstance(tokens, OneWorkspace) else tokens
     threads = threads or config.COMPASS_WORKER_THREADS
     if niceness:

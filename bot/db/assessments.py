@@ -297,3 +297,13 @@ def mark_evidence(session: Session, assessment_id: int, question_id: str, agreed
         .values(evidence_agreed=agreed)
         .execution_options(synchronize_session=False)
     )
+
+
+def dm_channel(session: Session, respondent_id: int) -> str | None:
+    """The chat channel of the person's newest assessment shown in one (their DM with the bot)."""
+    return session.scalars(
+        select(Assessment.channel_id)
+        .where(Assessment.respondent_id == respondent_id, Assessment.channel_id.is_not(None))
+        .order_by(Assessment.id.desc())
+        .limit(1)
+    ).first()

@@ -75,6 +75,19 @@ def extend(session: Session, items: Sequence[Leased], until: datetime) -> int:
     return extended
 
 
+def defer(session: Session, item: Leased, until: datetime, work: tuple[str, str]) -> bool:
+    """Turn a leased row into ``work`` (kind, payload), free again at ``until``. Its attempts start
+    over: the job made progress, so its earlier leases do not count toward giving up."""
+    kind, payload = work
+    stmt = (
+        update(PendingWork)
+        .where(PendingWork.id == item.id, PendingWork.attempts == item.attempts)
+        .values(kind=kind, payload=payload, leased_until=until, attempts=0)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(session.execute(stmt)) > 0
+
+
 def remove(session: Session, item: Leased) -> bool:
     """Delete a done row; False when the lease was lost meanwhile (another worker took the row again)."""
     stmt = delete(PendingWork).where(PendingWork.id == item.id, PendingWork.attempts == item.attempts)

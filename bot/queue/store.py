@@ -31,6 +31,12 @@ class QueueStore:
         with self._sessions.begin() as session:
             pending_work.extend(session, [item], until)
 
+    def defer(self, item: Leased, until: datetime, kind: str, payload: str) -> bool:
+        """Keep a leased row in its place as ``kind`` with ``payload``, for a lease from ``until``;
+        False when another worker has taken it over meanwhile."""
+        with self._sessions.begin() as session:
+            return pending_work.defer(session, item, until, (kind, payload))
+
     def finish(self, item: Leased) -> bool:
         """Delete a done row; False when another worker has taken it over meanwhile."""
         with self._sessions.begin() as session:

@@ -40,6 +40,18 @@ Handler = Callable[[dict[str, Any]], None]  # gets the queued request body
 FailureReporter = Callable[[Exception, dict[str, Any]], None]  # tells the person a request failed
 
 
+class Later(Exception):  # noqa: N818 - a control signal, not an error
+    """Raised by a handler: the job is not done yet. Its row stays where it is in the queue (its owner's
+    later work keeps waiting behind it), becomes ``kind`` with ``payload`` (what is left to do), and is
+    leased again from ``until``."""
+
+    def __init__(self, until: datetime, kind: str, payload: dict[str, Any]) -> None:
+        super().__init__(f"{kind} deferred until {until.isoformat()}")
+        self.until = until
+        self.kind = kind
+        self.payload = payload
+
+
 class GaveUp(RuntimeError):
     """A queued request was leased MAX_ATTEMPTS times without finishing."""
 
@@ -186,6 +198,17 @@ class Worker:
                 self._in_hand.pop(item.id, None)
                 self._slots.notify()
 
+    def _defer(self, item: Leased, later: Later) -> None:
+        with self._slots:  # out of the heartbeat's hands: the row's lease is about to change
+            self._in_hand.pop(item.id, None)
+        try:
+            kept = self.store.defer(item, later.until, later.kind, json.dumps(later.payload, separators=(",", ":")))
+        except Exception as exc:  # the lease runs out and the job is done again from the start
+            self.database.failed(exc)
+            return
+        if not kept:
+            log.warning("queued %s #%s was taken over by another worker before it was deferred", item.kind, item.id)
+
     def run_one(self, item: Leased) -> None:
         """Do one queued request; errors go to the failure reporter, then the row is done.
 
@@ -204,6 +227,9 @@ class Worker:
                 self.store.postpone(item, self.clock() + UNKNOWN_KIND_WAIT)
                 return
             handler(body)
+        except Later as later:
+            self._defer(item, later)
+            return
         except Exception as exc:
             if is_unavailable(exc):
                 self.database.failed(exc)

@@ -51,22 +51,18 @@ RATE_LIMIT_RETRIES = 3  # someone is waiting for the answer
 SCHEDULER_RATE_LIMIT_RETRIES = 5  # nobody is waiting; giving up loses the run until the next tick
 
 
-def _client(
-    settings: Settings, rate_limits: RetryHandler, token: str | None = None, team_id: str | None = None
-) -> WebClient:
-    if token is None:
-        token = settings.SLACK_BOT_TOKEN.get_secret_value() if settings.SLACK_BOT_TOKEN else None
+def _client(settings: Settings, rate_limits: RetryHandler | None) -> WebClient:
+    token = settings.SLACK_BOT_TOKEN.get_secret_value() if settings.SLACK_BOT_TOKEN else None
     handlers: list[RetryHandler] = [
         ConnectionErrorRetryHandler(max_retry_count=2),
         ServerErrorRetryHandler(max_retry_count=2),
-        rate_limits,
+        *([rate_limits] if rate_limits else []),
     ]
     return WebClient(
         token=token or None,
         base_url=settings.SLACK_API_URL,
         timeout=WEB_API_TIMEOUT,
         retry_handlers=handlers,
-        team_id=team_id,
     )
 
 
@@ -111,6 +107,12 @@ logging.getLogger("slack_bolt.App").addFilter(_DropTokenSkippedWarning())
 def build_client(settings: Settings) -> WebClient:
     """The client of the app and the workers: SLACK_API_URL, retries on resets, 5xx and 429 (after Retry-After)."""
     return _client(settings, RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
+
+
+def build_worker_client(settings: Settings) -> WebClient:
+    """The workers' client: retries resets and 5xx, but hands every 429 back to the job, which defers what
+    is left of it for Retry-After (bot/slack/work/delivery.py) instead of holding a worker thread."""
+    return _client(settings, None)
 
 
 def build_scheduler_client(settings: Settings) -> WebClient:
@@ -226,6 +228,10 @@ def _build_distributed_app(
         client_secret=settings.SLACK_CLIENT_SECRET.get_secret_value(),
         logger=logging.getLogger("slack_bolt.App"),
         client=client,
+        # Without the cache Bolt calls auth.test before every ack: a team answering at once would spend
+        # the workspace's auth.test budget ("hundreds per minute") on clicks. The installation is still
+        # read from the store on every request, so an uninstalled workspace is refused at once.
+        cache_enabled=True,
     )
     app = App(
         # Tokenless: Bolt gives each request a client with its workspace's token, and the OAuth

@@ -40,6 +40,7 @@ class Work(StrEnum):
     TEAMS_PAGE = "teams_page"  # Next / Previous on `/compass teams`
     TEAMS_HEATMAP = "teams_heatmap"  # the heat-map image of a page of `/compass teams`, into the DM
     FORGET = "forget"  # the confirmed `/compass forget-me`
+    DELIVER = "deliver"  # the rest of a job whose Slack calls had to wait for Retry-After
 
 
 ANSWER_PREFIX = "answer_"

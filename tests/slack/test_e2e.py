@@ -218,7 +218,9 @@ def test_rate_limits_and_server_errors_are_retried(env: Env, user: str) -> None:
 def test_a_final_slack_failure_loses_no_answer(env: Env, user: str) -> None:
     env.slack.command(user, "start")
     first = wait_for_text(env, user, QUESTIONS[0]["text"])
-    env.fake.fail("chat.update", status=500, times=10)  # more than the retry budget
+    # The click's response_url is refused once, and chat.update, used instead, more than its retries.
+    env.fake.fail("response_url", status=500, times=1)
+    env.fake.fail("chat.update", status=500, times=10)
     click(env, user, first, "answer_4")
     env.fake.wait_for(lambda: any("Slack did not accept" in json.dumps(r) for r in env.fake.responses))
     assert answers_in_db(env, user) == {QUESTIONS[0]["id"]: 4}

@@ -30,12 +30,12 @@ from bot.db.models import Answer, Respondent
 from bot.db.setup import Database
 from bot.domain.questionnaire import Questionnaire, parse_questionnaire
 from bot.domain.rebase import NOTHING_KEPT
+from bot.slack.blocks.assessment import MOVED
 from bot.slack.blocks.outreach import build_prompt_message
 from bot.slack.deps import Deps
 from bot.slack.ids import ANSWER_PREFIX, Action, Work
 from bot.slack.listeners.actions import work_for
 from bot.slack.work import handlers, report_failure
-from bot.slack.work.dm import MOVED
 
 USER = "U0HANDLER"
 DM = f"D{USER}"
@@ -158,8 +158,8 @@ def test_compass_start_posts_question_one_and_an_answer_turns_that_message_into_
     bot.click(message, "answer_3")
 
     assert bot.dm() == [message] and message.updates == 1
-    [update] = bot.fake.calls_to("chat.update")
-    assert (update.params["channel"], update.params["ts"]) == (DM, message.ts)
+    # Replaced through the click's own response_url: no chat.update (Tier 3) is spent on an answer.
+    assert bot.fake.calls_to("chat.update") == [] and len(bot.fake.calls_to("response_url")) == 1
     assert second.text in text_of(message) and "Question 2 of 5" in message.text
     assert f"✓ *{first.title}*: 3 · Versioned" in text_of(message)
     assert bot.answers(progress.assessment_id) == {first.id: 3}
@@ -403,7 +403,7 @@ def test_without_the_history_scope_a_repeated_start_posts_again_and_says_so_once
     bot.fake.fail(
         "conversations.history", status=200, error="missing_scope", times=2, needed="im:history", provided="chat:write"
     )
-    caplog.set_level(logging.DEBUG, logger="bot.slack.work.dm")
+    caplog.set_level(logging.DEBUG, logger="bot.slack.work.delivery")
 
     bot.command("start")
 

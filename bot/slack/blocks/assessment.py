@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import ActionsBlock, Block
 
-from bot.app.types import Progress
+from bot.app.types import (
+    AllAnswered,
+    Answered,
+    ClosedScreen,
+    Closure,
+    MovedBack,
+    Note,
+    Progress,
+    QuestionScreen,
+    Screen,
+    SnoozedScreen,
+)
 from bot.domain.evidence import Evidence
 from bot.slack import ids
 from bot.slack.blocks.common import (
@@ -129,3 +140,37 @@ def build_resume_offer(progress: Progress) -> Message:
 def build_closed_message(text: str) -> Message:
     """What an old question message collapses to, so it holds no live buttons."""
     return Message(text, (context(text),))
+
+
+CLOSED_TEXT = {
+    Closure.MOVED: "This assessment continues in a newer message below.",
+    Closure.FINISHED: (
+        "This assessment is closed. `/compass report` shows your latest report; `/compass start` begins a new one."
+    ),
+    Closure.NOTHING_TO_RESUME: "There is no unfinished assessment any more. Run `/compass start` to begin a new one.",
+    Closure.STARTS_BELOW: ":compass: Your assessment starts in the next message.",
+}
+MOVED = CLOSED_TEXT[Closure.MOVED]
+
+
+def note_text(note: Note | None) -> str | None:
+    """The line above a question that confirms the click before it."""
+    if isinstance(note, MovedBack):
+        return "◀ Back to the previous question: pick an answer to change it."
+    if isinstance(note, Answered):
+        answer = "Not applicable" if note.level is None else f"{note.level} · {note.label}"
+        return f"✓ *{note.question_title}*: {answer}"
+    return None
+
+
+def build_screen(screen: Screen) -> Message:
+    """What a message of the assessment DM shows: a question, or a closed line without buttons."""
+    if isinstance(screen, QuestionScreen):
+        return build_question_message(screen.progress, note_text(screen.note))
+    if isinstance(screen, ClosedScreen):
+        return build_closed_message(CLOSED_TEXT[screen.closure])
+    if isinstance(screen, AllAnswered):
+        note = note_text(screen.note)
+        return build_closed_message(f"✅ All {screen.total} questions answered." + (f" {note}" if note else ""))
+    assert isinstance(screen, SnoozedScreen)
+    return build_closed_message(f"OK, I'll ask again after {screen.until:%A, %b %-d}. `/compass start` works any time.")

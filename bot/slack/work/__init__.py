@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.app import installs
 from bot.queue import outbox, worker
@@ -47,7 +49,7 @@ def handlers(
     """The queue's handler table: each kind of work bound to the client (the one client, or the
     token of the workspace each request came from) and the dependencies."""
 
-    def bind(handler: Handler) -> worker.Handler:
+    def bind(kind: Work, handler: Handler) -> worker.Handler:
         def run(body: dict[str, Any]) -> None:
             if isinstance(client, WebClient):
                 own = client
@@ -56,8 +58,16 @@ def handlers(
                 own = client.client_for(tenant)
                 if tenant.enterprise_id and tenant.team_id:  # the workspace's row records its organisation
                     installs.seen(deps.ctx.sessions, tenant.team_id, tenant.enterprise_id, deps.clock())
-            handler(Task(body, own, deps, respond_for(body)))
+            try:
+                handler(Task(body, own, deps, respond_for(body)))
+            except SlackApiError as exc:
+                if exc.response.status_code != 429:
+                    raise
+                # A call outside a delivery (a read before the use case: a channel's members, its
+                # info) is over budget: the whole job waits for Retry-After and runs again.
+                retry_after = float(exc.response.headers.get("Retry-After") or 1)
+                raise worker.Later(deps.clock() + timedelta(seconds=retry_after), kind.value, body) from None
 
         return run
 
-    return {kind.value: bind(handler) for kind, handler in (table or work_handlers()).items()}
+    return {kind.value: bind(kind, handler) for kind, handler in (table or work_handlers()).items()}

@@ -18,22 +18,19 @@ from types import ModuleType
 
 from slack_sdk import WebClient
 
-from bot.app import digests, results
+from bot.app import digests
 from bot.app.context import AppContext
 from bot.app.outreach import OutreachSettings
-from bot.app.types import Who
 from bot.charts.data import (
     MAX_TREND_PERIODS,
     Chart,
     HeatmapData,
     RadarData,
     TrendData,
-    radar_for_report,
     radar_for_team,
     trend_for_team,
 )
 from bot.domain.digest import Digest
-from bot.slack.deps import Deps
 from bot.slack.uploads import upload_chart
 
 log = logging.getLogger(__name__)
@@ -42,21 +39,7 @@ REPORT_COMMENT = "Your result as a radar chart."
 PREVIOUS_COMMENT = "Your result as a radar chart: the dashed outline is your previous result."
 
 
-def send_report_chart(client: WebClient, deps: Deps, who: Who, channel: str) -> str | None:
-    """Draw the person's latest result (with the previous one) and upload it into ``channel``, their
-    DM, after the report. The file's id; None when there is no result or no chart (logged)."""
-    latest, previous = results.latest_with_previous(deps.ctx.sessions, who)
-    if latest is None:
-        return None
-    data = radar_for_report(latest, previous)
-    chart = _draw(lambda render: render.radar(data), "the report's radar chart")
-    if chart is None:
-        return None
-    comment = PREVIOUS_COMMENT if any(a.previous is not None for a in data.axes) else REPORT_COMMENT
-    return upload_chart(client, chart, channel, comment=comment)
-
-
-def _draw(draw: Callable[[ModuleType], Chart], what: str) -> Chart | None:
+def draw(draw: Callable[[ModuleType], Chart], what: str) -> Chart | None:
     """``draw(render)``, or None (logged) when drawing fails: a chart never costs its message."""
     try:
         # Imported here: the web process imports this package (the wiring's handler table) and
@@ -86,7 +69,7 @@ def send_digest_chart(
         return None
     history = digests.digest_history(ctx, ws_id, channel, settings, MAX_TREND_PERIODS - 1, period)
     data: TrendData = trend_for_team(digest, history, f"{now:%Y-%m-%d}")
-    chart = _draw(lambda render: render.trend(data), "the digest's trend chart")
+    chart = draw(lambda render: render.trend(data), "the digest's trend chart")
     if chart is None:
         return None
     n = len(data.periods)
@@ -101,7 +84,7 @@ def send_team_radar(client: WebClient, digest: Digest, team_channel: str, dm: st
     if not digest.visible:
         return None
     data: RadarData = radar_for_team(digest, title=f"Your team now · {digest.period}")
-    chart = _draw(lambda render: render.radar(data), "the team's radar chart")
+    chart = draw(lambda render: render.radar(data), "the team's radar chart")
     if chart is None:
         return None
     return upload_chart(client, chart, dm, comment=f"Your look at <#{team_channel}>: radar chart.")
@@ -109,7 +92,7 @@ def send_team_radar(client: WebClient, digest: Digest, team_channel: str, dm: st
 
 def send_heatmap(client: WebClient, data: HeatmapData, dm: str) -> str | None:
     """One page of the teams' heat map into the asker's DM. The file's id, or None (logged)."""
-    chart = _draw(lambda render: render.heatmap(data), "the teams' heat map")
+    chart = draw(lambda render: render.heatmap(data), "the teams' heat map")
     if chart is None:
         return None
     return upload_chart(client, chart, dm, comment="Teams at a glance as a heat map.")

@@ -7,8 +7,9 @@ import re
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.app import digests, evidence, preferences, results, signals
-from bot.app.types import Who
+from bot.app import chat, digests, evidence, preferences, results, signals
+from bot.app.chat import Origin
+from bot.app.types import Completion, Who
 from bot.domain.signals import SourceKind
 from bot.slack.blocks.common import Message, build_text_message
 from bot.slack.blocks.digest import build_digest_settings_message
@@ -18,7 +19,9 @@ from bot.slack.deps import Deps
 from bot.slack.ids import Work
 from bot.slack.listeners.commands import subcommand
 from bot.slack.payloads import who_from
-from bot.slack.work import charts, dm, rights, team
+from bot.slack.work import dm, rights, team
+from bot.slack.work.assessment import show
+from bot.slack.work.delivery import Delivery, Step, deliver
 from bot.slack.work.task import Handler, Task
 
 CHANNEL_MENTION = re.compile(r"^<#(?P<id>[CG][A-Z0-9]+)(\|[^>]*)?>$")
@@ -32,16 +35,18 @@ def run_command(task: Task) -> None:
     sub, args = subcommand(command)
     who = who_from(command)
     reply: Message | None = None
-    report = None
+    chart: list[Step] = []
     if sub == "start":
-        dm.start_in_dm(client, deps, who)
+        show(task, Work.COMMAND, chat.start(deps.ctx, who, deps.clock(), Origin(), deps.outreach))
     elif sub == "report":
-        report = results.latest_report(deps.ctx.sessions, who)
-        reply = (
-            build_report_message(report, evidence.by_dimension(deps.ctx.sessions, who, deps.ctx.bank, deps.clock()))
-            if report
-            else build_text_message("You have no completed assessment yet. Run `/compass start` to take one.")
-        )
+        view = results.report_view(deps.ctx, who, deps.clock())
+        if view.report is None:
+            reply = build_text_message("You have no completed assessment yet. Run `/compass start` to take one.")
+        else:
+            reply = build_report_message(view.report, view.measured)
+            # The radar goes to the DM: an upload cannot be ephemeral.
+            completion = Completion(view.report, view.previous, view.measured)
+            chart = [dm.radar_step(completion, view.dm_channel)]
     elif sub == "history":
         reply = build_history_message(results.history(deps.ctx.sessions, who, limit=HISTORY_LIMIT))
     elif sub == "digest":
@@ -63,8 +68,8 @@ def run_command(task: Task) -> None:
         preferences.set_reminders(deps.ctx, who, deps.clock(), paused=False)
     if reply is not None and task.respond is not None:
         task.respond(response_type="ephemeral", **reply.as_kwargs())
-    if sub == "report" and report is not None:  # the radar goes to the DM: an upload cannot be ephemeral
-        charts.send_report_chart(client, deps, who, dm.open_dm(client, who.user))
+    if chart:
+        deliver(Delivery(client, task.body, deps, Work.COMMAND), chart)
 
 
 def digest_command(task: Task, who: Who, here: str, args: list[str]) -> Message:

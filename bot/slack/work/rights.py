@@ -7,7 +7,7 @@ import json
 
 from slack_sdk.errors import SlackApiError
 
-from bot.app import rights
+from bot.app import chat, rights
 from bot.app.types import Who
 from bot.domain.rights import export_summary, personal_json
 from bot.slack.blocks.common import Message
@@ -16,6 +16,7 @@ from bot.slack.ids import Work
 from bot.slack.payloads import who_from
 from bot.slack.uploads import FileToShare, upload_file
 from bot.slack.work import dm
+from bot.slack.work.delivery import Delivery, deliver
 from bot.slack.work.task import Handler, Task
 
 
@@ -56,8 +57,10 @@ def forget_me(task: Task) -> None:
         task.respond(replace_original=True, response_type="ephemeral", **message.as_kwargs())
     else:
         dm.post(client, dm.open_dm(client, who.user), message)
-    if not deleted.nothing:
-        dm.publish_home(client, deps, who)  # the tab still shows the old results until it is published again
+    if not deleted.nothing:  # the tab still shows the old results until it is published again
+        home = chat.open_home(deps.ctx, who, deps.clock(), None, deps.outreach)
+        if home is not None:
+            deliver(Delivery(client, task.body, deps, Work.FORGET), [dm.home_step(home, who, deps)])
 
 
 WORK: dict[Work, Handler] = {Work.FORGET: forget_me}
