@@ -64,7 +64,7 @@ class GroupCommit(Generic[T, R]):
         split_when: Callable[[Exception], bool] | None = None,
         on_lost: Lost[T] = log_lost,
     ) -> None:
-        self._write_batch = write
+        self._write_function = write
         self._name = name
         self._max_batch = max_batch
         self._attempts = attempts
@@ -107,7 +107,7 @@ class GroupCommit(Generic[T, R]):
             log.error("%s writer still busy after %.0f s; %d item(s) not written", self._name, timeout, len(left))
             taken = self._still_wanted(left)
             if taken:
-                self._fail(TimeoutError("the database did not take them before shutdown"), taken)
+                self._fail(TimeoutError(f"not written within shutdown's {timeout:.0f} s"), taken)
 
     def _hand_over(self, slot: _Slot[T, R]) -> None:
         with self._lock:
@@ -156,7 +156,7 @@ class GroupCommit(Generic[T, R]):
 
     def _commit(self, slots: list[_Slot[T, R]]) -> None:
         try:
-            results = self._attempts(self._write_batch, [item for item, _ in slots])
+            results = self._attempts(self._write_function, [item for item, _ in slots])
             answered = list(zip(slots, results, strict=True))
         except Exception as exc:
             if len(slots) > 1 and self._split_when is not None and self._split_when(exc):
