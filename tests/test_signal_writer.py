@@ -20,7 +20,7 @@ from signal_payloads import github_push
 from sqlalchemy import func, select
 
 from bot.app import signals
-from bot.app.ingest import DeliveryWriter, Ingest, NotStored, _Result, _Waiting
+from bot.app.ingest import Delivery, DeliveryWriter, Ingest, NotStored, _Result
 from bot.app.signals import Checked, Incoming, Outcome
 from bot.db import signals as store
 from bot.db.models import SignalDelivery, SignalEventRow
@@ -67,9 +67,8 @@ def _counts(database: Database) -> tuple[int, int]:
 def test_one_batch_answers_each_delivery_and_a_repeat_in_the_same_batch_is_a_duplicate(database: Database) -> None:
     source = _source(database)
     writer = DeliveryWriter(database.sessions)
-    batch = [_Waiting(_checked(source, n, delivery=f"d-{n % 3}"), NOW) for n in range(5)]
-    writer._write(batch)
-    assert [w.result for w in batch] == [_Result.STORED] * 3 + [_Result.DUPLICATE] * 2
+    answers = writer.commits.write_batch([Delivery(_checked(source, n, delivery=f"d-{n % 3}"), NOW) for n in range(5)])
+    assert [a.result() for a in answers] == [_Result.STORED] * 3 + [_Result.DUPLICATE] * 2
     assert _counts(database) == (3, 3)
 
 
@@ -79,10 +78,9 @@ def test_a_bad_row_fails_only_its_own_request(database: Database) -> None:
     good = [_checked(source, n) for n in range(3)]
     event = replace(good[1].events[0], at=None)  # type: ignore[arg-type]  # NOT NULL on both databases
     bad = replace(_checked(source, 9), events=(event,))
-    batch = [_Waiting(c, NOW) for c in (good[0], bad, good[1], good[2])]
-    writer._write(batch)
-    assert [w.result for w in batch] == [_Result.STORED, None, _Result.STORED, _Result.STORED]
-    assert batch[1].error is not None and batch[1].done.is_set()
+    answers = writer.commits.write_batch([Delivery(c, NOW) for c in (good[0], bad, good[1], good[2])])
+    assert [a.exception() is None for a in answers] == [True, False, True, True]
+    assert [answers[i].result() for i in (0, 2, 3)] == [_Result.STORED] * 3
     assert _counts(database) == (3, 3)
 
 

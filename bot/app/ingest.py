@@ -3,9 +3,9 @@
 One transaction per webhook capped a web process at ~150 webhooks/s (docs/benchmarks.md).
 Here a request thread finds the source in a cache (``SOURCE_TTL`` seconds; a miss reads the
 database), checks the signature and parses outside any transaction, then hands what is to be
-stored to one writer thread and waits. The writer stores every delivery waiting in ONE
-transaction and wakes each request with its own answer (stored, or already stored), so a 2xx
-still means "committed".
+stored to one writer thread and waits. The writer (bot/db/group_commit.py) stores every
+delivery waiting in ONE transaction and wakes each request with its own answer (stored, or
+already stored), so a 2xx still means "committed".
 
 A cached copy is never trusted for storing: the writer reads the batch's sources again in its
 own transaction and sends back any delivery checked against a copy that has since changed
@@ -22,17 +22,18 @@ it may still be stored by a transaction already under way; a redelivery is then 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
+from typing import NamedTuple
 
 from bot.app import signals
 from bot.app.signals import Checked, Incoming, Outcome, Receipt
 from bot.db import signals as store
 from bot.db.availability import is_unavailable, one_line
+from bot.db.group_commit import GroupCommit
 from bot.db.session import SessionFactory
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,11 @@ class _Result(Enum):
     STORED = "stored"
     DUPLICATE = "duplicate"
     STALE = "stale"  # checked against a source that has changed since: check it again
+
+
+class Delivery(NamedTuple):
+    checked: Checked  # against a cached copy of its source, which the writer compares with the stored one
+    now: datetime
 
 
 class SourceCache:
@@ -83,111 +89,48 @@ class SourceCache:
         return source
 
 
-class _Waiting:
-    __slots__ = ("checked", "now", "done", "result", "error", "state")
-
-    def __init__(self, checked: Checked, now: datetime) -> None:
-        self.checked = checked
-        self.now = now
-        self.done = threading.Event()
-        self.result: _Result | None = None
-        self.error: BaseException | None = None
-        self.state = "waiting"  # -> "taken" by the writer, or "abandoned" by a request out of patience
-
-    def finish(self, result: _Result | None, error: BaseException | None = None) -> None:
-        self.result, self.error = result, error
-        self.done.set()
-
-
 class DeliveryWriter:
-    """One thread storing every delivery waiting in one transaction; each caller waits for its own."""
+    """Deliveries stored by group commit; each caller waits for its own answer, for up to ``patience``."""
 
     def __init__(self, sessions: SessionFactory, patience: float = PATIENCE, max_batch: int = MAX_BATCH) -> None:
         self._sessions = sessions
         self._patience = patience
-        self._max_batch = max_batch
-        self._waiting: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._closed = False
+        self.commits: GroupCommit[Delivery, _Result] = GroupCommit(
+            self._commit, name="signals", max_batch=max_batch, split_when=_maybe_one_bad_row
+        )
 
     def store(self, checked: Checked, now: datetime) -> _Result:
         """Store one delivery, or learn it was stored before; raises NotStored after ``patience``."""
-        item = _Waiting(checked, now)
-        with self._lock:
-            if self._closed:  # shutting down: no writer any more, so write it here
-                self._write([item])
-            else:
-                if self._thread is None:
-                    # Started on first use, in the process that serves (gunicorn forks after building the app).
-                    self._thread = threading.Thread(target=self._run, name="compass-signals", daemon=True)
-                    self._thread.start()
-                self._waiting.put(item)
-        if not item.done.wait(self._patience):
-            with self._lock:
-                if item.state == "waiting":
-                    item.state = "abandoned"  # the writer will skip it: nothing of it is stored
-            raise NotStored(f"not stored within {self._patience:.0f} s")
-        if item.error is not None:
-            raise NotStored(one_line(item.error)) from item.error
-        assert item.result is not None
-        return item.result
+        answer = self.commits.submit(Delivery(checked, now))
+        try:
+            error = answer.exception(self._patience)
+        except TimeoutError:
+            answer.cancel()  # unless the writer has taken it already, it skips it: nothing of it is stored
+            raise NotStored(f"not stored within {self._patience:.0f} s") from None
+        if error is not None:
+            raise NotStored(one_line(error)) from error
+        return answer.result()
 
     def close(self, timeout: float = 10.0) -> None:
         """Store what is waiting, then stop the writer."""
-        with self._lock:
-            self._closed = True
-            thread = self._thread
-            if thread is not None:
-                self._waiting.put(None)
-        if thread is not None:
-            thread.join(timeout)
+        self.commits.close(timeout)
 
-    def _run(self) -> None:
-        while True:
-            first = self._waiting.get()  # wait for work, then take whatever else arrived meanwhile
-            batch = [first]
-            while len(batch) < self._max_batch:
-                try:
-                    batch.append(self._waiting.get_nowait())
-                except queue.Empty:
-                    break
-            stopping = None in batch
-            with self._lock:
-                taken = [w for w in batch if w is not None and w.state == "waiting"]
-                for w in taken:
-                    w.state = "taken"
-            if taken:
-                self._write(taken)
-            if stopping:
-                return
-
-    def _write(self, batch: list[_Waiting]) -> None:
-        try:
-            results = self._commit(batch)
-        except Exception as exc:
-            if len(batch) == 1 or is_unavailable(exc):
-                log.warning("signals: could not store %d delivery(ies): %s", len(batch), one_line(exc))
-                for item in batch:
-                    item.finish(None, exc)
-                return
-            # One bad row must not fail the others: each on its own.
-            log.warning("signals: a batch of %d deliveries failed, storing them one by one: %s", len(batch), exc)
-            for item in batch:
-                self._write([item])
-            return
-        for item, result in zip(batch, results, strict=True):
-            item.finish(result)
-
-    def _commit(self, batch: list[_Waiting]) -> list[_Result]:
+    def _commit(self, batch: list[Delivery]) -> list[_Result]:
+        results = [_Result.STALE] * len(batch)
         with self._sessions.begin() as session:
-            current = store.sources_by_id(session, {w.checked.source.id for w in batch})
-            fresh = [w for w in batch if current.get(w.checked.source.id) == w.checked.source]
+            current = store.sources_by_id(session, {d.checked.source.id for d in batch})
+            fresh = [(i, d) for i, d in enumerate(batch) if current.get(d.checked.source.id) == d.checked.source]
             kept = store.record_deliveries(
-                session, [(w.checked.source, w.checked.delivery, w.checked.events, w.now) for w in fresh]
+                session, [(d.checked.source, d.checked.delivery, d.checked.events, d.now) for _, d in fresh]
             )
-        outcome = {id(w): _Result.STORED if ok else _Result.DUPLICATE for w, ok in zip(fresh, kept, strict=True)}
-        return [outcome.get(id(w), _Result.STALE) for w in batch]
+        for (i, _), ok in zip(fresh, kept, strict=True):
+            results[i] = _Result.STORED if ok else _Result.DUPLICATE
+        return results
+
+
+def _maybe_one_bad_row(exc: Exception) -> bool:
+    # An outage fails every delivery alike: storing them one by one would only take longer to fail.
+    return not is_unavailable(exc)
 
 
 class Ingest:

@@ -3,7 +3,8 @@
 If each listener inserted its own row after the ack, a burst of requests (thirty people
 typing `/compass start` at once) would fill the web server's listener threads with inserts, and
 later acks would wait for a free thread. Here a listener only appends to memory; one
-writer thread commits everything that arrived meanwhile in a single transaction.
+writer thread commits everything that arrived meanwhile in a single transaction (a group
+commit, bot/db/group_commit.py, fire and forget: nobody waits for the row).
 
 A request lives only in memory between its ack and that commit (milliseconds). A clean
 shutdown writes what is left; a crash in that window loses the request, as Slack would
@@ -16,8 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
-import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -25,7 +24,8 @@ from typing import Any
 from tenacity import RetryCallState, Retrying, wait_chain, wait_fixed
 
 from bot.db.availability import Availability, is_unavailable, one_line
-from bot.queue.store import QueueStore, Row
+from bot.db.group_commit import GroupCommit
+from bot.queue.store import QueueStore
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ class Outbox:
         store: QueueStore,
         clock: Callable[[], datetime],
         on_lost: LostHandler,
+        *,
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
         outage_patience: float = OUTAGE_PATIENCE,
     ) -> None:
@@ -50,74 +51,31 @@ class Outbox:
         self._max_attempts = len(retry_delays) + 1
         self._patience = outage_patience
         self.database = Availability("web")
-        self._attempts = Retrying(
+        self._clock = clock
+        self._on_lost = on_lost
+        attempts = Retrying(
             stop=self._give_up,
             wait=wait_chain(*(wait_fixed(d) for d in retry_delays)),
             before_sleep=self._warn,
             reraise=True,
         )
-        self._clock = clock
-        self._on_lost = on_lost
-        self._entries: queue.SimpleQueue[Entry | None] = queue.SimpleQueue()
-        self._writer: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._closed = False
+        self._writer: GroupCommit[Entry, None] = GroupCommit(
+            self._append, name="outbox", max_batch=MAX_BATCH, attempts=attempts, on_lost=self._lost
+        )
 
     def put(self, kind: str, owner: str, body: dict[str, Any]) -> None:
         """Queue a request for the worker without waiting for the database."""
-        with self._lock:
-            if self._closed:  # shutting down: no writer any more, so write it here
-                self._write([(kind, owner, body)])
-                return
-            if self._writer is None:
-                # Started on first use, in the process that serves (gunicorn forks after building the app).
-                self._writer = threading.Thread(target=self._run, name="compass-outbox", daemon=True)
-                self._writer.start()
-            # Inside the lock, so that no entry can land behind close()'s end marker.
-            self._entries.put((kind, owner, body))
+        self._writer.put((kind, owner, body))
 
     def close(self, timeout: float = 10.0) -> None:
         """Write everything queued so far, then stop the writer."""
-        with self._lock:
-            self._closed = True
-            writer = self._writer
-            if writer is not None:
-                self._entries.put(None)
-        if writer is not None:
-            writer.join(timeout)
-            if writer.is_alive():
-                # The process is about to exit: whatever the writer has not reached is lost, so say so.
-                left, _ = self._take_waiting()
-                log.error("outbox writer still busy after %.0f s; %d request(s) not queued", timeout, len(left))
-                if left:
-                    self._on_lost(TimeoutError("the database did not take the requests before shutdown"), left)
+        self._writer.close(timeout)
 
-    def _take_waiting(self, limit: int | None = None) -> tuple[list[Entry], bool]:
-        """Entries already queued, up to ``limit``, and whether close()'s end marker was among them."""
-        taken: list[Entry] = []
-        while limit is None or len(taken) < limit:
-            try:
-                entry = self._entries.get_nowait()
-            except queue.Empty:
-                break
-            if entry is None:
-                return taken, True
-            taken.append(entry)
-        return taken, False
-
-    def _run(self) -> None:
-        while True:
-            first = self._entries.get()  # wait for work, then take whatever else arrived meanwhile
-            if first is None:
-                return
-            more, stopping = self._take_waiting(MAX_BATCH - 1)
-            self._write([first, *more])
-            if stopping:
-                return
-
-    def _append(self, rows: list[Row]) -> None:
+    def _append(self, batch: list[Entry]) -> list[None]:
+        rows = [(kind, owner, json.dumps(body, separators=(",", ":"))) for kind, owner, body in batch]
         self._store.append(rows, self._clock())
         self.database.succeeded()
+        return [None] * len(batch)
 
     def _give_up(self, state: RetryCallState) -> bool:
         assert state.outcome is not None
@@ -128,17 +86,13 @@ class Outbox:
 
     def _warn(self, state: RetryCallState) -> None:
         assert state.outcome is not None and state.next_action is not None  # set before every sleep
-        rows, delay, exc = state.args[0], state.next_action.sleep, state.outcome.exception()
+        batch, delay, exc = state.args[0], state.next_action.sleep, state.outcome.exception()
         assert exc is not None
         if is_unavailable(exc):
             self.database.failed(exc)  # one line for the whole outage, not one per attempt
             return
-        log.warning("could not queue %d request(s), retrying in %.1f s: %s", len(rows), delay, exc)
+        log.warning("could not queue %d request(s), retrying in %.1f s: %s", len(batch), delay, exc)
 
-    def _write(self, batch: list[Entry]) -> None:
-        rows = [(kind, owner, json.dumps(body, separators=(",", ":"))) for kind, owner, body in batch]
-        try:
-            self._attempts(self._append, rows)
-        except Exception as exc:
-            log.error("giving up on %d acknowledged request(s): %s", len(batch), one_line(exc))
-            self._on_lost(exc, batch)
+    def _lost(self, exc: Exception, batch: list[Entry]) -> None:
+        log.error("giving up on %d acknowledged request(s): %s", len(batch), one_line(exc))
+        self._on_lost(exc, batch)
