@@ -33,8 +33,8 @@ from bot.run.wiring import EVENT_MEMORY, build_worker
 from bot.slack.deps import Deps, utc_now
 from bot.slack.ids import Work
 from bot.slack.payloads import owner_of
+from bot.slack.task import Task
 from bot.slack.work import report_lost
-from bot.slack.work.task import Task
 
 USER = "U0WORKER"
 

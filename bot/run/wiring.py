@@ -36,8 +36,8 @@ from bot.slack.listeners import register_listeners
 from bot.slack.middleware import inject
 from bot.slack.ratelimits import RateLimitRetry
 from bot.slack.sender import PACED_METHODS
+from bot.slack.task import Handler
 from bot.slack.tokens import OneWorkspace, TokenSource
-from bot.slack.work.task import Handler
 from bot.startup import StartupProblem
 
 log = logging.getLogger(__name__)
@@ -205,7 +205,7 @@ def build_app(
     )
     app.use(inject(deps))
     app.error(handle_error)
-    register_listeners(app)
+    register_listeners(app, work.ROUTES)
     return app
 
 
@@ -245,7 +245,7 @@ def _build_distributed_app(
     )
     app.use(inject(deps))
     app.error(handle_error)
-    register_listeners(app)
+    register_listeners(app, work.ROUTES)
     grace = timedelta(days=settings.COMPASS_PURGE_AFTER_DAYS)
     oauth.register_uninstalls(app, oauth.Uninstalls(installations, deps.ctx.sessions, grace, deps.clock))
     return app

@@ -41,3 +41,9 @@ def message_of(body: dict[str, Any]) -> tuple[str | None, str | None]:
 def first_action(body: dict[str, Any]) -> dict[str, Any]:
     actions = body.get("actions") or [{}]
     return dict(actions[0])
+
+
+def subcommand(command: dict[str, Any]) -> tuple[str, list[str]]:
+    """The subcommand of a `/compass` command (``help`` when there is none) and the words after it."""
+    words = (command.get("text") or "").split()
+    return (words[0].lower() if words else "help"), words[1:]

@@ -20,6 +20,7 @@ from bot.slack.blocks.common import Message, validate_blocks
 from bot.slack.blocks.help import build_help_message, build_unknown_command_message
 from bot.slack.blocks.home import build_home_view
 from bot.slack.blocks.report import build_history_message, build_report_message
+from bot.slack.work.commands import help_lines
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
@@ -150,8 +151,8 @@ def test_home_view_for_new_user_in_progress_and_with_history(shipped_bank: Quest
 
 
 def test_help_history_and_unknown_command_messages_fit_limits() -> None:
-    checked(build_help_message())
-    checked(build_unknown_command_message("x" * 500))
+    checked(build_help_message(help_lines()))
+    checked(build_unknown_command_message("x" * 500, help_lines()))
     checked(build_history_message([HistoryEntry(1, NOW, 2.5, 3, None, "v")]))
     checked(build_history_message([]))
 

@@ -26,9 +26,8 @@ from bot.domain.questionnaire import Questionnaire
 from bot.slack import uploads
 from bot.slack.deps import Deps
 from bot.slack.ids import Action, Work
-from bot.slack.listeners.actions import work_for
 from bot.slack.scheduled import post_digest_now, run_due
-from bot.slack.work import handlers
+from bot.slack.work import handlers, work_for
 
 MISSING_SCOPE_LINE = "cannot upload files (missing_scope"
 

@@ -34,8 +34,7 @@ from bot.slack.blocks.assessment import MOVED
 from bot.slack.blocks.outreach import build_prompt_message
 from bot.slack.deps import Deps
 from bot.slack.ids import ANSWER_PREFIX, Action, Work
-from bot.slack.listeners.actions import work_for
-from bot.slack.work import handlers, report_failure
+from bot.slack.work import handlers, report_failure, work_for
 
 USER = "U0HANDLER"
 DM = f"D{USER}"

@@ -87,10 +87,3 @@ def about_your_data_blocks(policy: DataPolicy) -> list[Block]:
         "• `/compass export-me` sends you all of it as a JSON file; `/compass forget-me` deletes all of it."
     )
     return [DividerBlock(), section(text, block_id=ids.Block.ABOUT_DATA)]
-
-
-def data_help_line() -> str:
-    return (
-        "• `/compass export-me`: everything kept about you, as a JSON file in your DM\n"
-        "• `/compass forget-me`: delete everything kept about you (asks first)\n"
-    )

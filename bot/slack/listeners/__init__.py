@@ -5,9 +5,10 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.slack.listeners import actions, commands, home
+from bot.slack.routes import Routes
 
 
-def register_listeners(app: App) -> None:
-    commands.register(app)
-    actions.register(app)
+def register_listeners(app: App, routes: Routes) -> None:
+    commands.register(app, routes)
+    actions.register(app, routes)
     home.register(app)

@@ -16,12 +16,14 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import installs
 from bot.queue import outbox, worker
+from bot.slack import ids
 from bot.slack.deps import Deps
 from bot.slack.errors import handle_error
-from bot.slack.ids import Work
+from bot.slack.ids import Action, Work
+from bot.slack.routes import Button, Routes
+from bot.slack.task import Handler, Task, respond_for
 from bot.slack.tokens import TokenSource, tenant_of
 from bot.slack.work import assessment, commands, home, rights, team
-from bot.slack.work.task import Handler, Task, respond_for
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +39,37 @@ def report_lost(error: Exception, entries: list[outbox.Entry]) -> None:
         report_failure(error, body)
 
 
+# Every button: the action ids it matches, the kind of work its click queues, the handler doing it.
+# One line adds a button (its id is in bot/slack/ids.py, where its builder shows it).
+BUTTONS: tuple[Button, ...] = (
+    Button(ids.ANSWER_PATTERN, Work.ANSWER, assessment.answer),
+    Button(Action.NOT_APPLICABLE, Work.ANSWER, assessment.answer),
+    Button(Action.BACK, Work.BACK, assessment.back),
+    Button(Action.RESUME, Work.RESUME, assessment.resume),
+    Button(Action.START_OVER, Work.START_OVER, assessment.start_over),
+    Button(Action.START, Work.START, assessment.start),
+    Button(Action.SNOOZE, Work.SNOOZE, assessment.snooze),
+    Button(Action.TEAMS_NEXT, Work.TEAMS_PAGE, team.teams_page),
+    Button(Action.TEAMS_PREVIOUS, Work.TEAMS_PAGE, team.teams_page),
+    Button(Action.TEAMS_HEATMAP, Work.TEAMS_HEATMAP, team.teams_heatmap),
+    Button(Action.FORGET_ME, Work.FORGET, rights.forget_me),
+)
+# The work that comes from no button: a slash command, App Home opened, a deferred delivery.
+OTHER_WORK: dict[Work, Handler] = {
+    Work.COMMAND: commands.run_command,
+    Work.HOME: home.publish_home,
+    Work.DELIVER: assessment.finish_delivery,
+}
+ROUTES = Routes(commands.SUBCOMMANDS, BUTTONS)
+
+
+def work_for(action_id: str) -> Work:
+    """The kind of work a click on ``action_id`` queues (KeyError for a button the app never sends)."""
+    return ROUTES.work_for(action_id)
+
+
 def work_handlers() -> dict[Work, Handler]:
-    found = {**commands.WORK, **assessment.WORK, **home.WORK, **team.WORK, **rights.WORK}
+    found = {**{b.kind: b.handler for b in BUTTONS}, **OTHER_WORK}
     assert set(found) == set(Work), "every kind of queued work needs a handler"
     return found
 

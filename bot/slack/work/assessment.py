@@ -9,9 +9,9 @@ from bot.app.types import Click, DmView
 from bot.slack import ids
 from bot.slack.ids import Work
 from bot.slack.payloads import message_of, who_from
+from bot.slack.task import Task
 from bot.slack.work import dm
 from bot.slack.work.delivery import DM_KEY, STEPS_KEY, Delivery, deliver, from_json
-from bot.slack.work.task import Handler, Task
 
 
 def origin_of(task: Task) -> Origin:
@@ -79,14 +79,3 @@ def finish_delivery(task: Task) -> None:
     steps = [from_json(step) for step in task.body.get(STEPS_KEY) or []]
     delivery = Delivery(task.client, task.body, task.deps, Work.DELIVER, dm_channel=task.body.get(DM_KEY))
     deliver(delivery, steps)
-
-
-WORK: dict[Work, Handler] = {
-    Work.ANSWER: answer,
-    Work.BACK: back,
-    Work.RESUME: resume,
-    Work.START_OVER: start_over,
-    Work.START: start,
-    Work.SNOOZE: snooze,
-    Work.DELIVER: finish_delivery,
-}

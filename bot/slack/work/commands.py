@@ -9,20 +9,22 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import chat, digests, evidence, preferences, results, signals
 from bot.app.chat import Origin
-from bot.app.types import Completion, Who
+from bot.app.types import Completion
 from bot.domain.signals import SourceKind
 from bot.slack.blocks.common import Message, build_text_message
 from bot.slack.blocks.digest import build_digest_settings_message
+from bot.slack.blocks.help import build_help_message
 from bot.slack.blocks.report import build_history_message, build_report_message
+from bot.slack.blocks.rights import build_forget_confirmation
 from bot.slack.blocks.signals import build_signals_message, build_source_added_message
 from bot.slack.deps import Deps
 from bot.slack.ids import Work
-from bot.slack.listeners.commands import subcommand
-from bot.slack.payloads import who_from
+from bot.slack.payloads import subcommand, who_from
+from bot.slack.routes import CommandRun, Request, Subcommand
+from bot.slack.task import Task
 from bot.slack.work import dm, rights, team
 from bot.slack.work.assessment import show
-from bot.slack.work.delivery import Delivery, Step, deliver
-from bot.slack.work.task import Handler, Task
+from bot.slack.work.delivery import Delivery, deliver
 
 CHANNEL_MENTION = re.compile(r"^<#(?P<id>[CG][A-Z0-9]+)(\|[^>]*)?>$")
 CADENCES = ("weekly", "monthly", "quarterly")
@@ -31,49 +33,51 @@ HISTORY_LIMIT = 10
 
 
 def run_command(task: Task) -> None:
-    command, deps, client = task.body, task.deps, task.client
+    """A queued `/compass` subcommand: its runner, then its reply (only the person sees it)."""
+    command = task.body
     sub, args = subcommand(command)
-    who = who_from(command)
-    reply: Message | None = None
-    chart: list[Step] = []
-    if sub == "start":
-        show(task, Work.COMMAND, chat.start(deps.ctx, who, deps.clock(), Origin(), deps.outreach))
-    elif sub == "report":
-        view = results.report_view(deps.ctx, who, deps.clock())
-        if view.report is None:
-            reply = build_text_message("You have no completed assessment yet. Run `/compass start` to take one.")
-        else:
-            reply = build_report_message(view.report, view.measured)
-            # The radar goes to the DM: an upload cannot be ephemeral.
-            completion = Completion(view.report, view.previous, view.measured)
-            chart = [dm.radar_step(completion, view.dm_channel)]
-    elif sub == "history":
-        reply = build_history_message(results.history(deps.ctx.sessions, who, limit=HISTORY_LIMIT))
-    elif sub == "digest":
-        reply = digest_command(task, who, command.get("channel_id", ""), args)
-    elif sub == "signals":
-        reply = signals_command(task, who, command.get("channel_id", ""), args)
-    elif sub == "target":
-        here = command.get("channel_id", "")
-        reply = team.target_command(task, who, here, args, str(command.get("trigger_id") or ""))
-    elif sub == "team":
-        reply = team.team_command(task, who, command.get("channel_id", ""))
-    elif sub == "teams":
-        reply = team.teams_command(task, who)
-    elif sub == "export-me":
-        reply = rights.export_me(task, who)
-    elif sub == "pause":
-        preferences.set_reminders(deps.ctx, who, deps.clock(), paused=True)
-    elif sub == "resume-reminders":
-        preferences.set_reminders(deps.ctx, who, deps.clock(), paused=False)
+    spec = next((s for s in SUBCOMMANDS if s.name == sub), None)
+    if spec is None or spec.run is None:
+        return  # answered in the ack (help, forget-me, unknown words)
+    reply = spec.run(Request(task, who_from(command), str(command.get("channel_id") or ""), args))
     if reply is not None and task.respond is not None:
         task.respond(response_type="ephemeral", **reply.as_kwargs())
-    if chart:
-        deliver(Delivery(client, task.body, deps, Work.COMMAND), chart)
 
 
-def digest_command(task: Task, who: Who, here: str, args: list[str]) -> Message:
+def _start(request: Request) -> None:
+    deps = request.task.deps
+    show(request.task, Work.COMMAND, chat.start(deps.ctx, request.who, deps.clock(), Origin(), deps.outreach))
+
+
+def _report(request: Request) -> Message | None:
+    task, deps = request.task, request.task.deps
+    view = results.report_view(deps.ctx, request.who, deps.clock())
+    if view.report is None:
+        return build_text_message("You have no completed assessment yet. Run `/compass start` to take one.")
+    if task.respond is not None:
+        task.respond(response_type="ephemeral", **build_report_message(view.report, view.measured).as_kwargs())
+    # The radar goes to the DM, after the report: an upload cannot be ephemeral.
+    completion = Completion(view.report, view.previous, view.measured)
+    deliver(Delivery(task.client, task.body, deps, Work.COMMAND), [dm.radar_step(completion, view.dm_channel)])
+    return None
+
+
+def _history(request: Request) -> Message:
+    sessions = request.task.deps.ctx.sessions
+    return build_history_message(results.history(sessions, request.who, limit=HISTORY_LIMIT))
+
+
+def _reminders(paused: bool) -> CommandRun:
+    def run(request: Request) -> None:
+        deps = request.task.deps
+        preferences.set_reminders(deps.ctx, request.who, deps.clock(), paused=paused)
+
+    return run
+
+
+def digest_command(request: Request) -> Message:
     """`/compass digest [here|#channel|off] [weekly|monthly|quarterly]`."""
+    task, who, here, args = request.task, request.who, request.here, request.args
     deps: Deps = task.deps
     now = deps.clock()
     if not args:
@@ -109,9 +113,10 @@ def digest_command(task: Task, who: Who, here: str, args: list[str]) -> Message:
     )
 
 
-def signals_command(task: Task, who: Who, here: str, args: list[str]) -> Message:
+def signals_command(request: Request) -> Message:
     """`/compass signals [add github|gitlab|mlflow|events]`: always to the person only, since an added
     source's secret is shown once, here."""
+    task, who, here, args = request.task, request.who, request.here, request.args
     deps: Deps = task.deps
     if here.startswith("D") or not here:
         return build_text_message("Delivery signals belong to a team channel: run `/compass signals` there.")
@@ -153,4 +158,53 @@ def _membership_problem(client: WebClient, channel: str) -> str | None:
     return None
 
 
-WORK: dict[Work, Handler] = {Work.COMMAND: run_command}
+START_ACK = ":compass: Check your DMs: your MLOps Compass assessment is waiting there."
+PAUSE_ACK = "Paused: I won't send you assessment invitations or reminders. `/compass resume-reminders` undoes it."
+RESUME_ACK = "Invitations and reminders are back on. `/compass pause` stops them again."
+
+# Every subcommand, in the order help lists them: one entry adds one.
+SUBCOMMANDS: tuple[Subcommand, ...] = (
+    Subcommand("start", "start", "take the assessment in a DM (or resume an unfinished one)", _start, START_ACK),
+    Subcommand("report", "report", "your latest report", _report),
+    Subcommand("history", "history", "your past results and how they changed", _history),
+    Subcommand(
+        "digest",
+        "digest here weekly|monthly|quarterly",
+        "a team digest in this channel (`/compass digest` shows the set-up, `/compass digest off` stops it)",
+        digest_command,
+    ),
+    Subcommand(
+        "target",
+        "target <dimension> <1-4> [by YYYY-Qn]",
+        "set this channel's target for a dimension "
+        "(`/compass target` lists them, `/compass target <dimension> off` removes one)",
+        team.target_command,
+    ),
+    Subcommand("team", "team", "this channel's team digest right now, shown only to you", team.team_command),
+    Subcommand("teams", "teams", "every team with a digest side by side", team.teams_command),
+    Subcommand(
+        "signals",
+        "signals",
+        "the delivery signals (GitHub, GitLab, MLflow, any CI) measured for this channel "
+        "(`/compass signals add github|gitlab|mlflow|events` connects one)",
+        signals_command,
+    ),
+    Subcommand("pause", "pause", "stop invitations and reminders", _reminders(paused=True), PAUSE_ACK),
+    Subcommand(
+        "resume-reminders",
+        "resume-reminders",
+        "restart invitations and reminders",
+        _reminders(paused=False),
+        RESUME_ACK,
+    ),
+    Subcommand("export-me", "export-me", "everything kept about you, as a JSON file in your DM", rights.export_me),
+    # Nothing is deleted in the ack: the danger button (after Slack's confirm dialog) queues the deletion.
+    Subcommand(
+        "forget-me", "forget-me", "delete everything kept about you (asks first)", ack=build_forget_confirmation
+    ),
+    Subcommand("help", "help", "this message", ack=lambda: build_help_message(help_lines())),
+)
+
+
+def help_lines() -> list[tuple[str, str]]:
+    return [(s.usage, s.help) for s in SUBCOMMANDS if s.help]

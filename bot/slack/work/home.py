@@ -5,9 +5,9 @@ from __future__ import annotations
 from bot.app import chat
 from bot.slack.ids import Work
 from bot.slack.payloads import who_from
+from bot.slack.task import Task
 from bot.slack.work import dm
 from bot.slack.work.delivery import Delivery, deliver
-from bot.slack.work.task import Handler, Task
 
 
 def publish_home(task: Task) -> None:
@@ -18,6 +18,3 @@ def publish_home(task: Task) -> None:
     home = chat.open_home(deps.ctx, who, deps.clock(), str(event_id) if event_id else None, deps.outreach)
     if home is not None:
         deliver(Delivery(task.client, body, deps, Work.HOME), [dm.home_step(home, who, deps)])
-
-
-WORK: dict[Work, Handler] = {Work.HOME: publish_home}

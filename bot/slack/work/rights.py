@@ -8,20 +8,21 @@ import json
 from slack_sdk.errors import SlackApiError
 
 from bot.app import chat, rights
-from bot.app.types import Who
 from bot.domain.rights import export_summary, personal_json
 from bot.slack.blocks.common import Message
 from bot.slack.blocks.rights import build_export_failed, build_export_sent, build_forgotten_message
 from bot.slack.ids import Work
 from bot.slack.payloads import who_from
+from bot.slack.routes import Request
+from bot.slack.task import Task
 from bot.slack.uploads import FileToShare, upload_file
 from bot.slack.work import dm
 from bot.slack.work.delivery import Delivery, deliver
-from bot.slack.work.task import Handler, Task
 
 
-def export_me(task: Task, who: Who) -> Message:
-    """Upload everything kept about ``who`` into their DM; the one-line reply says what, or why not."""
+def export_me(request: Request) -> Message:
+    """Upload everything kept about the person into their DM; the one-line reply says what, or why not."""
+    task, who = request.task, request.who
     deps = task.deps
     now = deps.clock()
     found = rights.export_person(deps.ctx, who)
@@ -61,6 +62,3 @@ def forget_me(task: Task) -> None:
         home = chat.open_home(deps.ctx, who, deps.clock(), None, deps.outreach)
         if home is not None:
             deliver(Delivery(client, task.body, deps, Work.FORGET), [dm.home_step(home, who, deps)])
-
-
-WORK: dict[Work, Handler] = {Work.FORGET: forget_me}

@@ -18,11 +18,11 @@ from bot.slack.blocks.targets import (
 )
 from bot.slack.blocks.team import TEAMS_PAGE, build_team_message, build_teams_message
 from bot.slack.directory import fetch_members
-from bot.slack.ids import Work
 from bot.slack.payloads import who_from
+from bot.slack.routes import Request
+from bot.slack.task import Task
 from bot.slack.uploads import scope_missing
 from bot.slack.work import charts, dm
-from bot.slack.work.task import Handler, Task
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,11 @@ def _channel_only(command: str) -> Message:
     return build_text_message(f"Teams are channels: run `/compass {command}` in your team's channel.")
 
 
-def target_command(task: Task, who: Who, here: str, args: list[str], change: str) -> Message | None:
+def target_command(request: Request) -> Message | None:
     """`/compass target [<dimension> <level> [by YYYY-Qn] | <dimension> off]`; a change is announced in
-    the channel once (``change`` is the command's trigger_id)."""
+    the channel once (the command's trigger_id names the change)."""
+    task, who, here, args = request.task, request.who, request.here, request.args
+    change = str(task.body.get("trigger_id") or "")
     deps = task.deps
     now = deps.clock()
     if not here or here.startswith("D"):
@@ -106,10 +108,11 @@ def _announce(task: Task, who: Who, channel: str, message: Message, change: str)
     return None
 
 
-def team_command(task: Task, who: Who, here: str) -> Message | None:
+def team_command(request: Request) -> Message | None:
     """`/compass team`: the channel's digest right now, to the person who asked only (chat.postEphemeral;
     through the response_url when Slack refuses that); over the respondent threshold, then the team's
     radar chart into the asker's DM, since an upload cannot be ephemeral."""
+    task, who, here = request.task, request.who, request.here
     deps = task.deps
     if not here or here.startswith("D"):
         return _channel_only("team")
@@ -142,8 +145,12 @@ def _dm(task: Task, who: Who) -> str | None:
         return None
 
 
-def teams_command(task: Task, who: Who, page: int = 0) -> Message:
-    """`/compass teams`: every digest channel side by side, one page."""
+def teams_command(request: Request) -> Message:
+    """`/compass teams`: every digest channel side by side, the first page."""
+    return _teams_page(request.task, request.who, 0)
+
+
+def _teams_page(task: Task, who: Who, page: int) -> Message:
     deps = task.deps
     return build_teams_message(digests.teams_overview(deps.ctx, who.workspace, deps.clock(), deps.outreach), page)
 
@@ -154,7 +161,7 @@ def teams_page(task: Task) -> None:
     value = str(task.action.get("value") or "0")
     page = int(value) if value.isdigit() else 0
     if task.respond is not None:
-        task.respond(replace_original=True, **teams_command(task, who, page).as_kwargs())
+        task.respond(replace_original=True, **_teams_page(task, who, page).as_kwargs())
 
 
 HEATMAP_SENT = "The heat-map image is in your DM with me."
@@ -211,6 +218,3 @@ def _tell(task: Task, who: Who, text: str) -> None:
     to = _dm(task, who)
     if to is not None:
         dm.post(task.client, to, build_text_message(text))
-
-
-WORK: dict[Work, Handler] = {Work.TEAMS_PAGE: teams_page, Work.TEAMS_HEATMAP: teams_heatmap}
