@@ -63,6 +63,7 @@ def _start_new(
     bank: Questionnaire,
     respondent_id: int,
     now: datetime,
+    *,
     replaced: StoredAssessment | None = None,
     notice: str | None = None,
 ) -> Progress:
@@ -75,7 +76,13 @@ def _start_new(
 
 
 def _on_bank(
-    session: Session, bank: Questionnaire, stored: StoredAssessment, state: RunState, now: datetime, store: bool = True
+    session: Session,
+    bank: Questionnaire,
+    stored: StoredAssessment,
+    state: RunState,
+    now: datetime,
+    *,
+    store: bool = True,
 ) -> tuple[RunState | None, str | None]:
     """An open assessment's state on ``bank``, and the notice for the person when it was carried
     over from another version of the bank; the state is None when nothing of it survived and it
@@ -107,7 +114,7 @@ def _still_open(
     if flow.is_expired(state, now):
         assessments.save_state(session, stored.id, bank, (state, flow.expire(state, now)), now)
         return None, None
-    return _on_bank(session, bank, stored, state, now, store)
+    return _on_bank(session, bank, stored, state, now, store=store)
 
 
 @dataclass(frozen=True)
@@ -142,7 +149,7 @@ def start_in(tx: Tx) -> StartResult:
     if state is not None:
         return StartResult(progress_of(bank, stored, state, notice=notice), resumable=True)
     replaced = stored if notice else None  # closed by a bank change: the new one takes over its message
-    return StartResult(_start_new(session, bank, respondent, now, replaced, notice), resumable=False)
+    return StartResult(_start_new(session, bank, respondent, now, replaced=replaced, notice=notice), resumable=False)
 
 
 def resume_in(tx: Tx) -> Progress | None:

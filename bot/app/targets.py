@@ -36,6 +36,7 @@ def set_target(
     channel_id: str,
     command: SetTarget,
     now: datetime,
+    *,
     settings: OutreachSettings,
     members: Sequence[str] | None = None,
 ) -> TargetSet:
@@ -71,6 +72,7 @@ def list_targets(
     team: str,
     channel_id: str,
     now: datetime,
+    *,
     settings: OutreachSettings,
     members: Sequence[str] | None = None,
 ) -> tuple[TargetProgress, ...]:

@@ -76,6 +76,7 @@ class _Date(click.ParamType[datetime]):
     "local), as the JSON file /compass export-me sends.",
 )
 def export(
+    *,  # click passes every option by name
     fmt: str | None,
     since: datetime | None,
     workspace: str | None,

@@ -61,6 +61,7 @@ def _print_secret(kind: SourceKind, secret: str | None) -> None:
     help="MLflow: an alias that means serving (repeatable; default production and champion).",
 )
 def add(
+    *,  # click passes every argument and option by name
     kind: str,
     channel: str,
     team: str | None,

@@ -65,6 +65,7 @@ def upload_file(
     client: WebClient,
     file: FileToShare,
     channel: str,
+    *,
     comment: str | None = None,
     thread_ts: str | None = None,
     what: str = "file",

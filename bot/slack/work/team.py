@@ -79,14 +79,14 @@ def target_command(request: Request) -> Message | None:
         return _invite_me(here)
     if isinstance(command, ListTargets):
         return build_targets_message(
-            here, targets.list_targets(deps.ctx, who.workspace, here, now, deps.outreach, members)
+            here, targets.list_targets(deps.ctx, who.workspace, here, now, settings=deps.outreach, members=members)
         )
     if isinstance(command, RemoveTarget):
         if not targets.remove_target(deps.ctx, who.workspace, here, command.dimension.id, now):
             return build_text_message(f"<#{here}> has no target for {command.dimension.name}.")
         announcement = build_target_removed_announcement(who.user, command.dimension.name)
     else:
-        saved = targets.set_target(deps.ctx, who, here, command, now, deps.outreach, members)
+        saved = targets.set_target(deps.ctx, who, here, command, now, settings=deps.outreach, members=members)
         t = saved.target
         announcement = build_target_set_announcement(who.user, saved.dimension, t.level, t.by.label if t.by else None)
     return _announce(task, who, here, announcement, change)
