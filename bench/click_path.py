@@ -153,12 +153,15 @@ def team_events(now: datetime) -> list[str]:
 
     for i in range(45):
         deployed = now - timedelta(days=2 * i, hours=3)
+        head = f"{i:020x}{1:020x}"  # the deployed commit: the second change of the push
+        pushed = deployed - timedelta(hours=6)
         for j in range(2):
-            pushed = deployed - timedelta(hours=6 + 7 * j)
-            sha = f"{i:020x}{j:020x}"
-            events.append({"type": "change", "id": f"c{i}-{j}", "at": at(pushed), "sha": sha, "pushed_at": at(pushed)})
+            change = {"sha": f"{i:020x}{j:020x}", "head": head, "pushed_at": at(pushed)}
+            events.append(
+                {"type": "change", "id": f"c{i}-{j}", "at": at(pushed - timedelta(hours=7 * (1 - j))), **change}
+            )
         kind = "deployment_failed" if i % 9 == 4 else "deployment"
-        events.append({"type": kind, "id": f"d{i}", "at": at(deployed), "sha": f"{i:020x}{1:020x}"})
+        events.append({"type": kind, "id": f"d{i}", "at": at(deployed), "sha": head})
     for i in range(4):
         opened = now - timedelta(days=20 * i + 5)
         events.append(
