@@ -28,6 +28,11 @@ and when Slack issued it. Like Slack's, it works 5 times within 30 minutes (afte
 ``used_url`` or ``expired_url``); ``replace_original`` replaces the message (text, blocks and metadata:
 what is left out is gone), ``delete_original`` deletes it, and anything else posts an ephemeral reply
 to the person (recorded in ``responses``, as every reply to a command's response_url is).
+
+Every change to a message (posted, updated, replaced or deleted through its response_url) takes the
+next number of one counter: ``message_version(channel, ts)`` is the number of the message's last
+change (``ts`` None: of any message in the channel), and ``wait_for_change(channel, ts, after_version,
+timeout)`` returns as soon as it is higher, without polling.
 """
 
 from __future__ import annotations
@@ -214,6 +219,9 @@ class FakeSlack:
         self._drops: dict[str, int] = defaultdict(int)
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
+        self._changes = 0  # the number of the latest change to any message
+        self._versions: dict[tuple[str, str | None], int] = {}  # (channel, ts or None) -> its latest change
+        self._watched: dict[str, threading.Condition] = {}  # channel -> notified on its changes (on _lock)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -420,6 +428,37 @@ class FakeSlack:
         with self._lock:
             return [m for (ch, _), m in sorted(self.messages.items(), key=lambda kv: float(kv[0][1])) if ch == channel]
 
+    def message_version(self, channel: str, ts: str | None = None) -> int:
+        """The number of the last change to the message (channel, ts), or to any message of the channel
+        when ``ts`` is None; 0 when there was none. Numbers only grow, across all messages."""
+        with self._lock:
+            return self._versions.get((channel, ts), 0)
+
+    def wait_for_change(
+        self, channel: str, ts: str | None = None, after_version: int = 0, timeout: float = 10.0
+    ) -> int | None:
+        """Wait until the message (channel, ts) (``ts`` None: any message of the channel) changes after
+        ``after_version`` (a ``message_version`` read earlier); its new version, or None after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            watched = self._watched.setdefault(channel, threading.Condition(self._lock))
+            while True:
+                version = self._versions.get((channel, ts), 0)
+                if version > after_version:
+                    return version
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                watched.wait(remaining)
+
+    def _changed(self, channel: str, ts: str) -> None:
+        """A message was posted, updated, replaced or deleted (called holding ``_lock``)."""
+        self._changes += 1
+        self._versions[(channel, ts)] = self._versions[(channel, None)] = self._changes
+        watched = self._watched.get(channel)
+        if watched is not None:
+            watched.notify_all()
+
     def wait_for(self, predicate: Any, timeout: float = 10.0) -> Any:
         """Poll until ``predicate()`` is truthy (listeners run after the ack)."""
         deadline = time.monotonic() + timeout
@@ -545,7 +584,8 @@ class FakeSlack:
                 if self._response_uses[path] > RESPONSE_URL_USES:
                     return 404, "used_url"
                 if _flag(params.get("delete_original")):
-                    self.messages.pop(where, None)
+                    if self.messages.pop(where, None) is not None:
+                        self._changed(*where)
                     return 200, "ok"
                 if _flag(params.get("replace_original")):
                     message = self.messages.get(where)
@@ -557,6 +597,7 @@ class FakeSlack:
                     message.blocks = _json_param(params.get("blocks")) or []
                     message.metadata = _json_param(params.get("metadata")) or None
                     message.updates += 1
+                    self._changed(*where)
                     self._validate_blocks("response_url", params)
                     return 200, "ok"
                 ts = f"{1700000000 + next(self._ts)}.000300"
@@ -625,6 +666,7 @@ class FakeSlack:
             self.messages[(channel, ts)] = Message(
                 channel, ts, params.get("text", ""), blocks, params.get("thread_ts"), metadata=metadata
             )
+            self._changed(channel, ts)
             return {"ok": True, "channel": channel, "ts": ts}
         if method == "chat.postEphemeral":
             channel = str(params["channel"])
@@ -651,6 +693,7 @@ class FakeSlack:
             message.updates += 1
             if "metadata" in params:  # left out, the message keeps its metadata; {} removes it
                 message.metadata = _json_param(params["metadata"]) or None
+            self._changed(*key)
             return {"ok": True, "channel": key[0], "ts": key[1]}
         if method == "views.publish":
             view = params["view"]

@@ -56,6 +56,7 @@ class AppProcess:
         questions: Path,
         extra_env: dict[str, str] | None = None,
         args: tuple[str, ...] = (),
+        cwd: Path | None = None,
     ) -> None:
         self.port = free_port()
         self.env = {
@@ -72,6 +73,8 @@ class AppProcess:
             **(extra_env or {}),
         }
         self.args = args
+        # The worker sidecar runs `python -m bot`, which finds a bot/ in its working directory first.
+        self.cwd = cwd
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = Path(f"/tmp/compass-serve-{self.port}.log")
 
@@ -89,7 +92,9 @@ class AppProcess:
     def start(self, timeout: float = 30.0) -> AppProcess:
         log = self.log_path.open("ab")
         # A session of its own, so that a test can kill it with all its children (kill_group).
-        self.proc = subprocess.Popen(self.command(), env=self.env, stdout=log, stderr=log, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.command(), env=self.env, stdout=log, stderr=log, start_new_session=True, cwd=self.cwd
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
