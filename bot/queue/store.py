@@ -37,6 +37,17 @@ class QueueStore:
         with self._sessions.begin() as session:
             return pending_work.defer(session, item, until, (kind, payload))
 
+    def finish_and_lease(
+        self, done: Sequence[Leased], now: datetime, lease: timedelta, limit: int
+    ) -> tuple[int, list[Leased]]:
+        """Delete the rows of finished jobs and lease up to ``limit`` free rows, in one transaction; returns
+        how many finished rows were still ours, and the leased rows."""
+        if not done and limit <= 0:
+            return 0, []
+        with self._sessions.begin() as session:
+            kept = sum(pending_work.remove(session, item) for item in done)
+            return kept, pending_work.lease(session, now, now + lease, limit) if limit > 0 else []
+
     def finish(self, item: Leased) -> bool:
         """Delete a done row; False when another worker has taken it over meanwhile."""
         with self._sessions.begin() as session:

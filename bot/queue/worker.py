@@ -106,6 +106,7 @@ class Worker:
         self.settings = settings
         self._chores = [(chore, Every(chore.every)) for chore in parts.chores]
         self._in_hand: dict[int, Leased] = {}
+        self._done: list[Leased] = []  # finished jobs whose rows go with the next lease's transaction
         self._slots = threading.Condition()
         self.database = Availability("worker")
         self.beater = Beater.this_process(ROLE, self.clock())
@@ -121,6 +122,7 @@ class Worker:
                 with self._slots:
                     while self._in_hand:  # draining: the heartbeat keeps the last jobs' leases alive
                         self._slots.wait(0.5)
+                self._finish_done()
         finally:
             drained.set()
             beating.join()
@@ -133,24 +135,43 @@ class Worker:
         while not stop.is_set():
             self._housekeeping()
             with self._slots:
-                free = self.settings.threads - len(self._in_hand)
-                if free == 0:
+                free = self.settings.threads - len(self._in_hand) - len(self._done)
+                if free <= 0 and not self._done:
                     self._slots.wait(0.5)
                     continue
+                done, self._done = self._done, []
             try:
-                items = self.store.lease(self.clock(), LEASE, free)
+                # The rows of the jobs finished since the last lease go in the same transaction: one
+                # write instead of one per job (SQLite has one writer at a time), and the owner's next
+                # request is free at once.
+                kept, items = self.store.finish_and_lease(done, self.clock(), LEASE, max(free, 0))
             except Exception as exc:
+                with self._slots:
+                    self._done = done + self._done  # tried again with the next lease
                 self.database.failed(exc)
                 stop.wait(0.5)
                 continue
             self.database.succeeded()
-            if not items:
-                stop.wait(self.settings.poll_seconds)
+            if kept < len(done):
+                log.warning("%d finished job(s) had been taken over by another worker", len(done) - kept)
+            if items:
+                with self._slots:
+                    self._in_hand.update((item.id, item) for item in items)
+                for item in items:
+                    pool.submit(self._run_in_slot, item)
                 continue
-            with self._slots:
-                self._in_hand.update((item.id, item) for item in items)
-            for item in items:
-                pool.submit(self._run_in_slot, item)
+            with self._slots:  # nothing to do: until a job finishes, or a while (new work comes from elsewhere)
+                if not self._done:
+                    self._slots.wait(self.settings.poll_seconds)
+
+    def _finish_done(self) -> None:
+        with self._slots:
+            done, self._done = self._done, []
+        if done:
+            try:
+                self.store.finish_and_lease(done, self.clock(), LEASE, 0)
+            except Exception as exc:  # their leases run out and they are done again
+                self.database.failed(exc)
 
     def _beat_until(self, drained: threading.Event) -> None:
         # Due by the injected clock (tests move it), looked at often by the real one.
@@ -164,7 +185,7 @@ class Worker:
     def beat(self) -> None:
         """Say this worker is alive and renew the leases of the jobs in hand."""
         with self._slots:
-            items = list(self._in_hand.values())
+            items = [*self._in_hand.values(), *self._done]
         try:
             kept = self.store.beat(self.beater, self.clock(), items, LEASE)
         except Exception as exc:
@@ -238,9 +259,6 @@ class Worker:
                 self.report_failure(exc, body)
             except Exception:
                 log.exception("could not report the failure of queued %s #%s", item.kind, item.id)
-        try:
-            if not self.store.finish(item):
-                log.warning("queued %s #%s was taken over by another worker before it finished", item.kind, item.id)
-        except Exception as exc:
-            # The row stays leased; when the lease runs out it is done again.
-            self.database.failed(exc)
+        with self._slots:  # its row is deleted with the next lease (until then its lease stays renewed)
+            self._done.append(item)
+            self._slots.notify_all()
