@@ -97,7 +97,8 @@ def own_postgres() -> Iterator[str]:
     drop_postgres_database(url)
 
 
-def _truncate(database: Database) -> None:
+def truncate_all(database: Database) -> None:
+    """Empty every table (the app's and the installation store's), ids starting again at 1."""
     from bot.run.installations import store_metadata
 
     stored = [*Base.metadata.sorted_tables, *store_metadata().sorted_tables]
@@ -114,7 +115,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     url = request.getfixturevalue("postgres_url")
     database = open_database(url, auto_migrate=False)
-    _truncate(database)
+    truncate_all(database)
     database.dispose()
     yield url
 

@@ -89,16 +89,22 @@ def subscription(ctx: AppContext, ws_id: int, channel_id: str) -> Subscription |
         return digests.subscription(session, ws_id, channel_id)
 
 
-def set_members(ctx: AppContext, ws_id: int, sub_id: int, humans: Mapping[str, str | None], now: datetime) -> None:
-    """The channel's current human members (user id -> time zone) become the team."""
+def set_members(ctx: AppContext, ws_id: int, sub_id: int, humans: Mapping[str, str | None], now: datetime) -> bool:
+    """The channel's current human members (user id -> time zone) become the team; False when the
+    digest was deleted since the run listed it. The subscription's row is held first, so a second
+    scheduler refreshing the same channel waits for this one."""
     with ctx.sessions.begin() as session:
+        if not digests.lock_subscription(session, sub_id):
+            return False
         people.ensure_respondents(session, ws_id, humans, now)
         digests.replace_members(session, sub_id, list(humans))
+    return True
 
 
-def pause_digest(ctx: AppContext, sub_id: int, reason: str) -> None:
+def pause_digest(ctx: AppContext, sub_id: int, reason: str) -> bool:
+    """Pause the digest; False when another scheduler paused it first (and tells its owner)."""
     with ctx.sessions.begin() as session:
-        digests.pause_subscription(session, sub_id, reason)
+        return digests.pause_subscription(session, sub_id, reason)
 
 
 def digest_period_due(ctx: AppContext, ws_id: int, sub: Subscription, now: datetime) -> str | None:

@@ -157,6 +157,8 @@ def post_digest_now(
     if sub is None:
         raise LookupError(f"no digest is set up for channel {channel}; run /compass digest here in it first")
     if not _refresh_members(run, sub):
+        if not run.report.paused_channels:
+            raise LookupError(f"the digest of channel {channel} was paused or deleted just now")
         raise RuntimeError(
             f"Slack refused the channel {channel}: {', '.join(run.report.paused_channels)}; the digest is paused"
         )
@@ -179,13 +181,13 @@ def _refresh_members(run: Run, sub: Subscription) -> bool:
     unknown = DirectoryEntry(None, False)
     # People already known were brought up to date from the directory at the start of the run.
     humans = {m: run.directory[m].tz for m in members if run.directory.get(m, unknown).active}
-    outreach.set_members(run.ctx, run.ws_id, sub.id, humans, run.now)
-    return True
+    return outreach.set_members(run.ctx, run.ws_id, sub.id, humans, run.now)  # False: deleted meanwhile
 
 
 def _pause(run: Run, sub: Subscription, error: str) -> None:
     """Stop a digest Slack refuses, and tell the person who set it up, once."""
-    outreach.pause_digest(run.ctx, sub.id, error)
+    if not outreach.pause_digest(run.ctx, sub.id, error):
+        return  # another scheduler paused it and tells its owner
     run.report.paused_channels.append(sub.channel_id)
     log.warning("digest for %s paused: %s", sub.channel_id, error)
     key = SendKey("notice", run.ws_id, sub.created_by, f"paused:{sub.channel_id}:{run.now:%Y%m%d%H%M}")

@@ -20,10 +20,12 @@ import pytest
 from conftest import SHIPPED_BANK, T0
 from sqlalchemy import func, select
 
+from bot.app import outreach
 from bot.app.assessment import current_progress, record_answer, restart_assessment, start_assessment
 from bot.app.context import AppContext
+from bot.app.digests import subscribe_digest, unsubscribe_digest
 from bot.app.types import Click, Who
-from bot.db.models import Answer, Assessment, DimensionScore
+from bot.db.models import Answer, Assessment, ChannelMember, DimensionScore, Respondent
 from bot.db.setup import Database, open_database
 from bot.domain.flow import Outcome, Status
 from bot.domain.questionnaire import Questionnaire, load_questionnaire
@@ -248,3 +250,49 @@ def test_two_processes_answering_the_same_assessment_store_each_answer_once(data
                 assert sorted(stored) == sorted(answers.items())
     finally:
         database.dispose()
+
+
+def channel_members(database: Database, subscription_id: int) -> list[str]:
+    with database.sessions() as session:
+        stmt = select(ChannelMember.user_id).where(ChannelMember.subscription_id == subscription_id)
+        return sorted(session.scalars(stmt))
+
+
+@pytest.mark.parametrize("threads", [2, 8])
+def test_simultaneous_member_refreshes_of_overlapping_channels_all_succeed(database, small_bank, threads):
+    """Schedulers refreshing the same channels' members at once (the people created on first sight
+    shared between channels) neither fail nor leave anything but the last list read."""
+    ctx = AppContext(database.sessions, small_bank)
+    people = [f"U{i:03d}" for i in range(40)]
+    subs = []
+    for n in range(3):
+        subscribe_digest(ctx, Who("T0001", "U0LEAD"), f"C{n}", "monthly", T0)
+        ws_id = outreach.sync_directory(ctx, "T0001", {}, T0)
+        sub = outreach.subscription(ctx, ws_id, f"C{n}")
+        assert sub is not None
+        subs.append(sub)
+    teams = [dict.fromkeys(people[10 * n : 10 * n + 20], "UTC") for n in range(3)]
+
+    for _ in range(3):
+        together(
+            threads, lambda i: [outreach.set_members(ctx, ws_id, s.id, t, T0) for s, t in zip(subs, teams, strict=True)]
+        )
+    assert [channel_members(database, s.id) for s in subs] == [sorted(t) for t in teams]
+    with database.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Respondent)) == 40
+
+
+def test_a_member_refresh_keeps_who_stayed_and_a_deleted_digest_or_second_pause_changes_nothing(database, small_bank):
+    ctx = AppContext(database.sessions, small_bank)
+    subscribe_digest(ctx, Who("T0001", "U0LEAD"), "C1", "monthly", T0)
+    ws_id = outreach.sync_directory(ctx, "T0001", {}, T0)
+    sub = outreach.subscription(ctx, ws_id, "C1")
+    assert sub is not None
+    assert outreach.set_members(ctx, ws_id, sub.id, {"U1": None, "U2": None, "U3": None}, T0)
+    assert outreach.set_members(ctx, ws_id, sub.id, {"U3": None, "U2": None, "U4": None}, T0)
+    assert channel_members(database, sub.id) == ["U2", "U3", "U4"]
+    assert outreach.pause_digest(ctx, sub.id, "not_in_channel") is True
+    assert outreach.pause_digest(ctx, sub.id, "channel_not_found") is False  # paused already: the first reason stays
+    assert outreach.subscription(ctx, ws_id, "C1").paused_reason == "not_in_channel"  # type: ignore[union-attr]
+    unsubscribe_digest(ctx, "T0001", "C1", T0)
+    assert outreach.set_members(ctx, ws_id, sub.id, {"U1": None}, T0) is False  # deleted since the run listed it
