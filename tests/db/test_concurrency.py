@@ -18,17 +18,20 @@ from typing import TypeVar
 
 import pytest
 from conftest import SHIPPED_BANK, T0
+from fakemessenger import TEAM, FakeMessenger
 from sqlalchemy import func, select
 
-from bot.app import outreach
 from bot.app.assessment import current_progress, record_answer, restart_assessment, start_assessment
 from bot.app.context import AppContext
-from bot.app.digests import subscribe_digest, unsubscribe_digest
+from bot.app.digests import subscribe_digest
+from bot.app.outreach import OutreachSettings
+from bot.app.scheduled_run import run_due
 from bot.app.types import Click, Who
-from bot.db.models import Answer, Assessment, ChannelMember, DimensionScore, Respondent
+from bot.db.models import Answer, Assessment, ChannelMember, DigestSubscription, DimensionScore, Respondent
 from bot.db.setup import Database, open_database
 from bot.domain.flow import Outcome, Status
 from bot.domain.questionnaire import Questionnaire, load_questionnaire
+from bot.domain.schedule import WorkingHours
 
 R = TypeVar("R")
 WHO = Who("T0001", "U0001")
@@ -252,47 +255,55 @@ def test_two_processes_answering_the_same_assessment_store_each_answer_once(data
         database.dispose()
 
 
-def channel_members(database: Database, subscription_id: int) -> list[str]:
+def channel_members(database: Database) -> dict[str, list[str]]:
+    """Each digest channel's stored members."""
     with database.sessions() as session:
-        stmt = select(ChannelMember.user_id).where(ChannelMember.subscription_id == subscription_id)
-        return sorted(session.scalars(stmt))
+        rows = session.execute(
+            select(DigestSubscription.channel_id, ChannelMember.user_id)
+            .join(ChannelMember, ChannelMember.subscription_id == DigestSubscription.id)
+            .order_by(DigestSubscription.channel_id, ChannelMember.user_id)
+        ).all()
+    members: dict[str, list[str]] = {}
+    for channel, user in rows:
+        members.setdefault(channel, []).append(user)
+    return members
+
+
+ANY_TIME = OutreachSettings(min_respondents=3, hours=WorkingHours(frozenset(range(7)), 0, 24))
 
 
 @pytest.mark.parametrize("threads", [2, 8])
-def test_simultaneous_member_refreshes_of_overlapping_channels_all_succeed(database, small_bank, threads):
-    """Schedulers refreshing the same channels' members at once (the people created on first sight
-    shared between channels) neither fail nor leave anything but the last list read."""
+def test_simultaneous_scheduled_runs_store_every_team_and_send_everything_once(database, small_bank, threads):
+    """Scheduled runs started at once, storing the same channels' members (and creating the people
+    first seen, shared between channels) at the same moment: none fails, each team is the channel's
+    members, and every digest and invitation goes out once."""
     ctx = AppContext(database.sessions, small_bank)
+    fake = FakeMessenger()
     people = [f"U{i:03d}" for i in range(40)]
-    subs = []
-    for n in range(3):
-        subscribe_digest(ctx, Who("T0001", "U0LEAD"), f"C{n}", "monthly", T0)
-        ws_id = outreach.sync_directory(ctx, "T0001", {}, T0)
-        sub = outreach.subscription(ctx, ws_id, f"C{n}")
-        assert sub is not None
-        subs.append(sub)
-    teams = [dict.fromkeys(people[10 * n : 10 * n + 20], "UTC") for n in range(3)]
+    channels = [f"C{n}" for n in range(3)]
+    for n, channel in enumerate(channels):
+        fake.add_channel(channel, people[10 * n : 10 * n + 20])
+        subscribe_digest(ctx, Who(TEAM, "U0LEAD"), channel, "monthly", T0 - timedelta(days=40))
 
-    for _ in range(3):
-        together(
-            threads, lambda i: [outreach.set_members(ctx, ws_id, s.id, t, T0) for s, t in zip(subs, teams, strict=True)]
-        )
-    assert [channel_members(database, s.id) for s in subs] == [sorted(t) for t in teams]
+    reports = together(threads, lambda i: run_due(ctx, fake, ANY_TIME, T0))
+
+    assert channel_members(database) == {c: sorted(fake.channels[c]) for c in channels}
     with database.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Respondent)) == 40
+    assert sorted(s.target for s in fake.messages("digest")) == channels
+    assert sorted(s.target for s in fake.messages("invitation")) == people
+    assert sum(r.digests for r in reports) == 3 and sum(r.prompts for r in reports) == 40
 
 
-def test_a_member_refresh_keeps_who_stayed_and_a_deleted_digest_or_second_pause_changes_nothing(database, small_bank):
+@pytest.mark.parametrize("threads", [2, 8])
+def test_simultaneous_runs_finding_a_channel_gone_pause_it_and_tell_its_owner_once(database, small_bank, threads):
     ctx = AppContext(database.sessions, small_bank)
-    subscribe_digest(ctx, Who("T0001", "U0LEAD"), "C1", "monthly", T0)
-    ws_id = outreach.sync_directory(ctx, "T0001", {}, T0)
-    sub = outreach.subscription(ctx, ws_id, "C1")
-    assert sub is not None
-    assert outreach.set_members(ctx, ws_id, sub.id, {"U1": None, "U2": None, "U3": None}, T0)
-    assert outreach.set_members(ctx, ws_id, sub.id, {"U3": None, "U2": None, "U4": None}, T0)
-    assert channel_members(database, sub.id) == ["U2", "U3", "U4"]
-    assert outreach.pause_digest(ctx, sub.id, "not_in_channel") is True
-    assert outreach.pause_digest(ctx, sub.id, "channel_not_found") is False  # paused already: the first reason stays
-    assert outreach.subscription(ctx, ws_id, "C1").paused_reason == "not_in_channel"  # type: ignore[union-attr]
-    unsubscribe_digest(ctx, "T0001", "C1", T0)
-    assert outreach.set_members(ctx, ws_id, sub.id, {"U1": None}, T0) is False  # deleted since the run listed it
+    fake = FakeMessenger()
+    fake.add_channel("C1", ["U1", "U2"])
+    fake.refuse_channel("C1", "is_archived")
+    subscribe_digest(ctx, Who(TEAM, "U0LEAD"), "C1", "monthly", T0 - timedelta(days=40))
+
+    reports = together(threads, lambda i: run_due(ctx, fake, ANY_TIME, T0 + timedelta(minutes=i)))
+
+    assert [s.target for s in fake.messages("notice")] == ["U0LEAD"]
+    assert sum(len(r.paused_channels) for r in reports) == 1
