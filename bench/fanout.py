@@ -38,13 +38,14 @@ from sqlalchemy import func, select
 from bot.app.context import AppContext
 from bot.app.digests import subscribe_digest
 from bot.app.outreach import OutreachSettings
+from bot.app.scheduled_run import RunReport
 from bot.app.types import Who
 from bot.db.models import Send
 from bot.db.setup import open_database
 from bot.domain.questionnaire import load_questionnaire
 from bot.domain.schedule import DEFAULT_HOURS
 from bot.slack.pacing import Pacer
-from bot.slack.scheduled import RunReport, run_due
+from bot.slack.scheduled import run_due
 
 CHANNEL = "C0TEAM"
 TARGET_RATIO = 0.9

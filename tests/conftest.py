@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from bot.app.assessment import record_answer, restart_assessment
 from bot.app.context import AppContext
 from bot.app.types import Click, Who
-from bot.db import migrate
+from bot.db import digests, migrate, people
 from bot.db.base import Base
 from bot.db.session import make_engine, normalize_url
 from bot.db.setup import Database, open_database
@@ -40,6 +40,17 @@ def complete_assessment(ctx: AppContext, who: Who, levels: list[int | None], whe
         progress = record_answer(ctx, who, click, when + i * timedelta(minutes=1)).progress
     assert progress.report is not None
     return progress.assessment_id
+
+
+def store_team(ctx: AppContext, team: str, channel: str, members: Mapping[str, str | None], now: datetime) -> None:
+    """The channel's digest (set up already) has these people (user id -> time zone) as its team, as a
+    scheduled run stores them from Slack's member list."""
+    with ctx.sessions.begin() as session:
+        ws_id = people.workspace_id(session, team, now)
+        sub = digests.subscription(session, ws_id, channel)
+        assert sub is not None, f"no digest is set up for {channel}"
+        people.ensure_respondents(session, ws_id, members, now)
+        digests.replace_members(session, sub.id, list(members))
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +108,8 @@ def own_postgres() -> Iterator[str]:
     drop_postgres_database(url)
 
 
-def _truncate(database: Database) -> None:
+def truncate_all(database: Database) -> None:
+    """Empty every table (the app's and the installation store's), ids starting again at 1."""
     from bot.run.installations import store_metadata
 
     stored = [*Base.metadata.sorted_tables, *store_metadata().sorted_tables]
@@ -114,7 +126,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     url = request.getfixturevalue("postgres_url")
     database = open_database(url, auto_migrate=False)
-    _truncate(database)
+    truncate_all(database)
     database.dispose()
     yield url
 

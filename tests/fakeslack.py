@@ -4,6 +4,8 @@ It speaks the wire format slack_sdk uses (JSON bodies, form bodies, query string
 Bearer tokens), records every call, checks every Block Kit payload with slack_sdk's
 models, and can be told to fail: HTTP 429 with Retry-After, 5xx, ``ok: false``, or a call
 that Slack carries out but whose reply never arrives (the connection closes first).
+``gate`` holds a method's calls until another caller's arrive, so processes started together
+make their next calls side by side.
 
 Several workspaces: every bot token belongs to one workspace (``tokens``); the one ``BOT_TOKEN``
 is TEAM_ID's. ``oauth_app(client_id, secret)`` makes it answer Slack's OAuth: ``/oauth/v2/authorize``
@@ -38,6 +40,7 @@ timeout)`` returns as soon as it is higher, without polling.
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import math
@@ -93,6 +96,12 @@ class Failure:
     times: int
     retry_after: int | None = None
     after: int = 0  # calls that go through normally before this failure starts
+
+
+@dataclass
+class Gate:
+    barrier: threading.Barrier
+    remaining: int  # calls still to hold
 
 
 @dataclass
@@ -194,6 +203,7 @@ class FakeSlack:
         self.channel_members: dict[str, list[str]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.delay: dict[str, float] = {}
+        self.gates: dict[str, Gate] = {}
         self.rate_limits: dict[str, RateLimit] = {}  # a test's own, tighter budgets: per method
         self._budgets: dict[tuple[str, str], RateLimit] = {}  # (method or channel key, workspace) -> bucket
         self.rate_limited: int = 0
@@ -276,6 +286,24 @@ class FakeSlack:
         process that asked died before reading it: the work is done, the caller never learns its ts.
         """
         self._drops[method] += times
+
+    def gate(self, method: str, parties: int, batches: int = 1, timeout: float = 10.0) -> None:
+        """The next ``batches`` × ``parties`` calls of ``method`` are answered ``parties`` at a time, each
+        call waiting for the others of its batch: processes started at once then make the calls after
+        it side by side (two schedulers: each channel's members read together, and what they do with
+        them collides in the database). A batch whose others never come goes on after ``timeout``."""
+        self.gates[method] = Gate(threading.Barrier(parties, timeout=timeout), parties * batches)
+
+    def _pass_gate(self, method: str) -> None:
+        with self._lock:
+            gate = self.gates.get(method)
+            if gate is None:
+                return
+            gate.remaining -= 1
+            if gate.remaining <= 0:  # the last one in: later calls go straight through
+                del self.gates[method]
+        with contextlib.suppress(threading.BrokenBarrierError):  # the others never came: answer anyway
+            gate.barrier.wait()
 
     def limit(self, method: str, per_second: float, burst: int = 1) -> None:
         """Emulate Slack's rate limit for a method: 429 + Retry-After beyond it."""
@@ -533,6 +561,7 @@ class FakeSlack:
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         if method in self.delay:
             time.sleep(self.delay[method])
+        self._pass_gate(method)
         with self._lock:
             call = Call(method, params, token, time.monotonic())
             self.calls.append(call)

@@ -12,12 +12,12 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import SMALL_BANK
+from conftest import SMALL_BANK, store_team
 from fakeslack import TEAM_ID, FakeSlack
 from harness import COMPASS, AppProcess, Slack, button, request, text_of
 from sqlalchemy import select
 
-from bot.app import digests, outreach
+from bot.app import digests
 from bot.app.context import AppContext
 from bot.app.types import Who
 from bot.db.models import Answer
@@ -49,10 +49,7 @@ def test_the_question_citing_deployments_shows_the_teams_measurement_and_the_dig
         database = open_database(url)
         ctx = AppContext(database.sessions, load_questionnaire(bank_path))
         digests.subscribe_digest(ctx, Who(TEAM_ID, USER), CHANNEL, "monthly", now)
-        ws_id = outreach.sync_directory(ctx, TEAM_ID, {}, now)
-        sub = outreach.subscription(ctx, ws_id, CHANNEL)
-        assert sub is not None
-        outreach.set_members(ctx, ws_id, sub.id, {USER: "UTC"}, now)
+        store_team(ctx, TEAM_ID, CHANNEL, {USER: "UTC"}, now)
 
         added = subprocess.run(
             [str(COMPASS), "signals", "add", "events", "--channel", CHANNEL, "--team", TEAM_ID, "--secret", "tok-1"],

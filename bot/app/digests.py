@@ -50,17 +50,35 @@ def digest_settings(ctx: AppContext, team: str, now: datetime) -> list[DigestSet
 def team_digest(ctx: AppContext, ws_id: int, sub: Subscription, now: datetime, settings: OutreachSettings) -> Digest:
     """The digest for a channel's members: one aggregate query, then the pure builder."""
     with ctx.sessions.begin() as session:
-        aggregate = digests.team_aggregate(session, sub.id, ws_id, now - settings.cadence, now)
-        members = digests.member_count(session, sub.id)
-        return _digest(ctx, session, ws_id, sub.channel_id, aggregate, members, now, settings, sub)
+        return subscription_digest(session, ctx, sub, ws_id=ws_id, now=now, settings=settings)
+
+
+def subscription_digest(
+    session: Session, ctx: AppContext, sub: Subscription, *, ws_id: int, now: datetime, settings: OutreachSettings
+) -> Digest:
+    """``team_digest`` inside the caller's transaction (the scheduled run's, which stored the members)."""
+    aggregate = digests.team_aggregate(session, sub.id, ws_id, now - settings.cadence, now)
+    members = digests.member_count(session, sub.id)
+    return _digest(
+        ctx,
+        session,
+        aggregate,
+        ws_id=ws_id,
+        channel_id=sub.channel_id,
+        members=members,
+        now=now,
+        settings=settings,
+        sub=sub,
+    )
 
 
 def _digest(
     ctx: AppContext,
     session: Session,
+    aggregate: TeamAggregate,
+    *,
     ws_id: int,
     channel_id: str,
-    aggregate: TeamAggregate,
     members: int,
     now: datetime,
     settings: OutreachSettings,
@@ -87,7 +105,7 @@ def _digest(
 
 
 def digest_history(
-    ctx: AppContext, ws_id: int, channel_id: str, settings: OutreachSettings, limit: int, current_period: str
+    ctx: AppContext, ws_id: int, channel_id: str, *, settings: OutreachSettings, limit: int, current_period: str
 ) -> tuple[PeriodFigures, ...]:
     """The figures of the channel's last ``limit`` digests before the one for ``current_period``, oldest
     first, labelled by the day each went out (the trend chart's periods): one statement. A digest
@@ -146,7 +164,17 @@ def team_now(
     with ctx.sessions.begin() as session:
         ws_id = people.workspace_id(session, team, now)
         aggregate, size, sub = team_aggregate_now(session, ws_id, channel_id, members, now, settings)
-        digest = _digest(ctx, session, ws_id, channel_id, aggregate, size, now, settings, sub)
+        digest = _digest(
+            ctx,
+            session,
+            aggregate,
+            ws_id=ws_id,
+            channel_id=channel_id,
+            members=size,
+            now=now,
+            settings=settings,
+            sub=sub,
+        )
     return TeamNow(digest, sub.cadence if sub else None)
 
 

@@ -1,19 +1,21 @@
-"""Who is due a message from the scheduler: digests per channel, re-assessment invitations and
-reminders per person, and the sends ledger that makes each go out at most once.
+"""Who is due a message from the scheduler, and the sends ledger's terms.
 
-Nothing here talks to Slack: the caller reads Slack's directory and channel members,
-hands them in, and delivers what these functions say is due (bot/slack/scheduled.py).
+The rules over what a scheduled run has read: a channel's digest is due once per period of its
+cadence, a person is reminded of an unfinished assessment (twice at most) or invited again once per
+re-assessment cycle, each only inside their own working hours. These functions run inside the
+caller's transaction (``bot/app/scheduled_run.py``); they open none and send nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-from bot.app.context import AppContext
-from bot.db import digests, people, sends
+from sqlalchemy.orm import Session
+
+from bot.app.messenger import Invitation, Reminder
+from bot.db import people, sends
 from bot.domain.digest import Subscription
 from bot.domain.schedule import (
     DEFAULT_HOURS,
@@ -38,73 +40,20 @@ class OutreachSettings:
     send_rate: float = 2.0  # messages per second per workspace
 
 
-@dataclass(frozen=True)
-class DirectoryEntry:
-    """One person as the chat directory describes them."""
-
-    tz: str | None
-    active: bool  # a human whose account is not deactivated
-
-
-@dataclass(frozen=True)
-class Reminder:
-    user_id: str
-    assessment_id: int
-    position: int
-    number: int  # 1 or 2
-
-    @property
-    def period(self) -> str:
-        return f"{self.assessment_id}:{self.number}"
-
-
-@dataclass(frozen=True)
-class Invitation:
-    user_id: str
-    last_completed: datetime | None
-    period: str  # the re-assessment cycle, so one invitation goes out per cycle
-
-
 @dataclass
 class PeopleDue:
     messages: list[Reminder | Invitation] = field(default_factory=list)  # in the order people were first seen
     outside_hours: int = 0  # due, but not inside their own working hours now
 
 
-def sync_directory(ctx: AppContext, team: str, directory: Mapping[str, DirectoryEntry], now: datetime) -> int:
-    """The workspace's id, with the time zone and status of everyone already known brought up to date."""
-    with ctx.sessions.begin() as session:
-        ws_id = people.workspace_id(session, team, now)
-        people.update_directory(session, ws_id, {u: (p.tz, p.active) for u, p in directory.items()})
-    return ws_id
+def claim(session: Session, key: SendKey, now: datetime) -> int | None:
+    """The right to send one message (its ledger id), or None when it went out or someone else has it."""
+    return sends.claim_send(session, key, now, CLAIM_LEASE, MAX_ATTEMPTS)
 
 
-def subscriptions(ctx: AppContext, ws_id: int) -> list[Subscription]:
-    with ctx.sessions.begin() as session:
-        return digests.subscriptions(session, ws_id)
-
-
-def subscription(ctx: AppContext, ws_id: int, channel_id: str) -> Subscription | None:
-    with ctx.sessions.begin() as session:
-        return digests.subscription(session, ws_id, channel_id)
-
-
-def set_members(ctx: AppContext, ws_id: int, sub_id: int, humans: Mapping[str, str | None], now: datetime) -> None:
-    """The channel's current human members (user id -> time zone) become the team."""
-    with ctx.sessions.begin() as session:
-        people.ensure_respondents(session, ws_id, humans, now)
-        digests.replace_members(session, sub_id, list(humans))
-
-
-def pause_digest(ctx: AppContext, sub_id: int, reason: str) -> None:
-    with ctx.sessions.begin() as session:
-        digests.pause_subscription(session, sub_id, reason)
-
-
-def digest_period_due(ctx: AppContext, ws_id: int, sub: Subscription, now: datetime) -> str | None:
+def digest_period_due(session: Session, ws_id: int, sub: Subscription, now: datetime) -> str | None:
     """The period a digest is due for now, or None when this period's digest went out (or none is due yet)."""
-    with ctx.sessions.begin() as session:
-        last = sends.last_digest(session, ws_id, sub.channel_id)
+    last = sends.last_digest(session, ws_id, sub.channel_id)
     cadence = Cadence(sub.cadence)
     if not digest_due(cadence, sub.created_at, last.period if last else None, now):
         return None
@@ -112,12 +61,11 @@ def digest_period_due(ctx: AppContext, ws_id: int, sub: Subscription, now: datet
 
 
 def people_due(
-    ctx: AppContext, ws_id: int, sub_ids: Sequence[int], settings: OutreachSettings, now: datetime
+    session: Session, ws_id: int, sub_ids: Sequence[int], settings: OutreachSettings, now: datetime
 ) -> PeopleDue:
     """Reminders for unfinished assessments, invitations for stale ones, inside each person's working hours."""
-    with ctx.sessions.begin() as session:
-        found = people.candidates(session, ws_id, sub_ids)
-        reminded = sends.reminder_periods(session, ws_id)
+    found = people.candidates(session, ws_id, sub_ids)
+    reminded = sends.reminder_periods(session, ws_id)
     due = PeopleDue()
     for person in found:
         if person.reminders_paused or (person.snoozed_until is not None and person.snoozed_until > now):
@@ -138,26 +86,5 @@ def people_due(
         if not settings.hours.contains(now, person.tz):
             due.outside_hours += 1
             continue
-        due.messages.append(Invitation(person.user_id, person.last_completed, key))
+        due.messages.append(Invitation(person.user_id, person.last_completed, key, settings.cadence.days))
     return due
-
-
-def claim_send(ctx: AppContext, key: SendKey, now: datetime) -> int | None:
-    """The right to send one message (its ledger id), or None when it went out or someone else has it."""
-    with ctx.sessions.begin() as session:
-        return sends.claim_send(session, key, now, CLAIM_LEASE, MAX_ATTEMPTS)
-
-
-def record_sent(
-    ctx: AppContext, send_id: int, now: datetime, where: tuple[str | None, str | None], payload: dict[str, Any] | None
-) -> None:
-    """The message went out; ``where`` is its (channel, ts), ``payload`` what a digest showed."""
-    channel, ts = where
-    with ctx.sessions.begin() as session:
-        sends.finish_send(session, send_id, "sent", now, channel_id=channel, ts=ts, payload=payload)
-
-
-def record_failed(ctx: AppContext, send_id: int, now: datetime, error: str, final: bool) -> None:
-    """The send failed: ``final`` when retrying cannot help (the channel or person is gone)."""
-    with ctx.sessions.begin() as session:
-        sends.finish_send(session, send_id, "skipped" if final else "failed", now, error=error)

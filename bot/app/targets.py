@@ -11,7 +11,7 @@ from bot.app.context import AppContext
 from bot.app.digests import team_aggregate_now, team_now
 from bot.app.outreach import OutreachSettings
 from bot.app.types import Who
-from bot.db import people, targets
+from bot.db import people, sends, targets
 from bot.domain.digest import build_digest
 from bot.domain.schedule import SendKey
 from bot.domain.targets import DimensionChoice, SetTarget, Target, TargetProgress
@@ -87,12 +87,15 @@ def claim_announcement(ctx: AppContext, team: str, channel_id: str, change: str,
     """
     with ctx.sessions.begin() as session:
         ws_id = people.workspace_id(session, team, now)
-    return outreach.claim_send(ctx, SendKey(ANNOUNCEMENT, ws_id, channel_id, change[:64]), now)
+        return outreach.claim(session, SendKey(ANNOUNCEMENT, ws_id, channel_id, change[:64]), now)
 
 
 def record_announced(ctx: AppContext, send_id: int, now: datetime, where: tuple[str | None, str | None]) -> None:
-    outreach.record_sent(ctx, send_id, now, where, None)
+    channel, ts = where
+    with ctx.sessions.begin() as session:
+        sends.finish_send(session, send_id, "sent", now, channel_id=channel, ts=ts)
 
 
 def record_not_announced(ctx: AppContext, send_id: int, now: datetime, error: str) -> None:
-    outreach.record_failed(ctx, send_id, now, error, final=True)
+    with ctx.sessions.begin() as session:
+        sends.finish_send(session, send_id, "skipped", now, error=error)

@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.domain.digest import Digest, PeriodFigures, TeamsOverview
+from bot.domain.digest import TREND_PERIODS, Digest, PeriodFigures, TeamsOverview
 from bot.domain.levels import level_for
 from bot.domain.report import Report
 
 # files.getUploadURLExternal refuses a longer alt text (alt_txt_too_large).
 MAX_ALT_TEXT = 1000
-MAX_TREND_PERIODS = 8
+MAX_TREND_PERIODS = TREND_PERIODS  # the scheduler reads as many digests from the history (bot.app)
 HEATMAP_PAGE = 20  # teams in one heat-map image: 25 rows took ~150-180 ms to draw, over the 150 ms target
 
 

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 
 from bot.app import health, installs
 from bot.app.context import AppContext
+from bot.app.scheduled_run import RunReport
 from bot.cli import common
 from bot.config import Settings
 from bot.db.beats import Beater
@@ -152,7 +153,7 @@ def _tick(
     beater = Beater.this_process(health.SCHEDULER, common.now())
     retention = retention_step(ctx.sessions, config.COMPASS_RETENTION_DAYS)
 
-    def tick() -> scheduled.RunReport:
+    def tick() -> RunReport:
         retention(common.now())
         if installations is not None:
             purged = installs.purge_due(ctx.sessions, common.now())

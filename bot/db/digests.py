@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, case, delete, func, insert, literal, select, union_all, update
+from sqlalchemy import String, and_, case, delete, func, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import Answer, Assessment, ChannelMember, DigestSubscription, DimensionScore, Respondent
-from bot.db.sql import CHUNK, rowcount
+from bot.db.sql import CHUNK, insert_or_skip, rowcount
 from bot.domain.digest import ChannelAggregate, DimensionAggregate, QuestionAggregate, Subscription, TeamAggregate
 from bot.domain.flow import Status
 
@@ -67,17 +67,45 @@ def delete_subscription(session: Session, ws_id: int, channel_id: str) -> bool:
     return rowcount(result) > 0
 
 
-def pause_subscription(session: Session, subscription_id: int, reason: str) -> None:
-    session.execute(
-        update(DigestSubscription).where(DigestSubscription.id == subscription_id).values(paused_reason=reason)
+def pause_subscription(session: Session, subscription_id: int, reason: str) -> bool:
+    """Pause a running digest; False when it was paused (or deleted) already, so of two schedulers
+    finding the channel gone at once only one pauses it, and only that one tells its owner."""
+    result = session.execute(
+        update(DigestSubscription)
+        .where(DigestSubscription.id == subscription_id, DigestSubscription.paused_reason.is_(None))
+        .values(paused_reason=reason)
     )
+    return rowcount(result) > 0
+
+
+def lock_subscription(session: Session, subscription_id: int) -> bool:
+    """Hold the subscription's row until the transaction ends (PostgreSQL; SQLite's IMMEDIATE
+    transactions serialise every writer already); False when it was deleted meanwhile."""
+    stmt = select(DigestSubscription.id).where(DigestSubscription.id == subscription_id).with_for_update()
+    return session.scalar(stmt) is not None
 
 
 def replace_members(session: Session, subscription_id: int, user_ids: Sequence[str]) -> None:
-    session.execute(delete(ChannelMember).where(ChannelMember.subscription_id == subscription_id))
-    rows = [{"subscription_id": subscription_id, "user_id": u} for u in dict.fromkeys(user_ids)]
+    """The subscription's members become ``user_ids``: those gone deleted, the new ones added.
+
+    Call it holding ``lock_subscription``: two schedulers refreshing one channel at once then
+    replace the list one after the other. (Deleting every row and inserting them again, the
+    second one's delete, whose snapshot predates the first one's inserts, missed them, and its
+    inserts failed on the primary key.) New rows go in with ON CONFLICT DO NOTHING all the same.
+    """
+    wanted = set(user_ids)
+    stored = set(session.scalars(select(ChannelMember.user_id).where(ChannelMember.subscription_id == subscription_id)))
+    gone = sorted(stored - wanted)
+    for start in range(0, len(gone), CHUNK):
+        session.execute(
+            delete(ChannelMember).where(
+                ChannelMember.subscription_id == subscription_id, ChannelMember.user_id.in_(gone[start : start + CHUNK])
+            )
+        )
+    rows = [{"subscription_id": subscription_id, "user_id": u} for u in sorted(wanted - stored)]
+    stmt = insert_or_skip(session, ChannelMember, ["subscription_id", "user_id"])
     for start in range(0, len(rows), CHUNK):
-        session.execute(insert(ChannelMember), rows[start : start + CHUNK])
+        session.execute(stmt, rows[start : start + CHUNK])
 
 
 def member_count(session: Session, subscription_id: int) -> int:

@@ -68,8 +68,12 @@ def set_preferences(
 
 
 def ensure_respondents(session: Session, ws_id: int, people: Mapping[str, str | None], now: datetime) -> None:
-    """Create respondent rows, with their time zones, for people first seen in Slack."""
-    rows = [{"workspace_id": ws_id, "user_id": u, "tz": tz, "created_at": now} for u, tz in people.items()]
+    """Create respondent rows, with their time zones, for people first seen in Slack.
+
+    In user id order, as every writer of these rows goes: two schedulers adding overlapping
+    channels' members at once (ON CONFLICT waits for the other's uncommitted row) never deadlock.
+    """
+    rows = [{"workspace_id": ws_id, "user_id": u, "tz": tz, "created_at": now} for u, tz in sorted(people.items())]
     stmt = insert_or_skip(session, Respondent, ["workspace_id", "user_id"])
     for start in range(0, len(rows), CHUNK):
         session.execute(stmt, rows[start : start + CHUNK])
@@ -78,9 +82,9 @@ def ensure_respondents(session: Session, ws_id: int, people: Mapping[str, str | 
 def update_directory(session: Session, ws_id: int, people: Mapping[str, tuple[str | None, bool]]) -> None:
     """Store each known person's time zone and whether they are an active human."""
     rows = session.execute(
-        select(Respondent.id, Respondent.user_id, Respondent.tz, Respondent.active).where(
-            Respondent.workspace_id == ws_id
-        )
+        select(Respondent.id, Respondent.user_id, Respondent.tz, Respondent.active)
+        .where(Respondent.workspace_id == ws_id)
+        .order_by(Respondent.id)  # the rows are updated (locked) in one order by everyone: no deadlock
     ).all()
     changes = []
     for rid, user_id, tz, active in rows:

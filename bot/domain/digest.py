@@ -117,6 +117,9 @@ class Digest:
         }
 
 
+TREND_PERIODS = 8  # periods a trend shows: a team's digest and the seven before it, a person's last results
+
+
 @dataclass(frozen=True)
 class PeriodFigures:
     """One sent digest's figures as its snapshot stored them, for the team's trend chart.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from slack_sdk import WebClient
 
-from bot.app.outreach import DirectoryEntry
+from bot.app.messenger import DirectoryEntry
 
 PAGE = 200
 

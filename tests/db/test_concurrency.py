@@ -18,15 +18,20 @@ from typing import TypeVar
 
 import pytest
 from conftest import SHIPPED_BANK, T0
+from fakemessenger import TEAM, FakeMessenger
 from sqlalchemy import func, select
 
 from bot.app.assessment import current_progress, record_answer, restart_assessment, start_assessment
 from bot.app.context import AppContext
+from bot.app.digests import subscribe_digest
+from bot.app.outreach import OutreachSettings
+from bot.app.scheduled_run import run_due
 from bot.app.types import Click, Who
-from bot.db.models import Answer, Assessment, DimensionScore
+from bot.db.models import Answer, Assessment, ChannelMember, DigestSubscription, DimensionScore, Respondent
 from bot.db.setup import Database, open_database
 from bot.domain.flow import Outcome, Status
 from bot.domain.questionnaire import Questionnaire, load_questionnaire
+from bot.domain.schedule import WorkingHours
 
 R = TypeVar("R")
 WHO = Who("T0001", "U0001")
@@ -248,3 +253,57 @@ def test_two_processes_answering_the_same_assessment_store_each_answer_once(data
                 assert sorted(stored) == sorted(answers.items())
     finally:
         database.dispose()
+
+
+def channel_members(database: Database) -> dict[str, list[str]]:
+    """Each digest channel's stored members."""
+    with database.sessions() as session:
+        rows = session.execute(
+            select(DigestSubscription.channel_id, ChannelMember.user_id)
+            .join(ChannelMember, ChannelMember.subscription_id == DigestSubscription.id)
+            .order_by(DigestSubscription.channel_id, ChannelMember.user_id)
+        ).all()
+    members: dict[str, list[str]] = {}
+    for channel, user in rows:
+        members.setdefault(channel, []).append(user)
+    return members
+
+
+ANY_TIME = OutreachSettings(min_respondents=3, hours=WorkingHours(frozenset(range(7)), 0, 24))
+
+
+@pytest.mark.parametrize("threads", [2, 8])
+def test_simultaneous_scheduled_runs_store_every_team_and_send_everything_once(database, small_bank, threads):
+    """Scheduled runs started at once, storing the same channels' members (and creating the people
+    first seen, shared between channels) at the same moment: none fails, each team is the channel's
+    members, and every digest and invitation goes out once."""
+    ctx = AppContext(database.sessions, small_bank)
+    fake = FakeMessenger()
+    people = [f"U{i:03d}" for i in range(40)]
+    channels = [f"C{n}" for n in range(3)]
+    for n, channel in enumerate(channels):
+        fake.add_channel(channel, people[10 * n : 10 * n + 20])
+        subscribe_digest(ctx, Who(TEAM, "U0LEAD"), channel, "monthly", T0 - timedelta(days=40))
+
+    reports = together(threads, lambda i: run_due(ctx, fake, ANY_TIME, T0))
+
+    assert channel_members(database) == {c: sorted(fake.channels[c]) for c in channels}
+    with database.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Respondent)) == 40
+    assert sorted(s.target for s in fake.messages("digest")) == channels
+    assert sorted(s.target for s in fake.messages("invitation")) == people
+    assert sum(r.digests for r in reports) == 3 and sum(r.prompts for r in reports) == 40
+
+
+@pytest.mark.parametrize("threads", [2, 8])
+def test_simultaneous_runs_finding_a_channel_gone_pause_it_and_tell_its_owner_once(database, small_bank, threads):
+    ctx = AppContext(database.sessions, small_bank)
+    fake = FakeMessenger()
+    fake.add_channel("C1", ["U1", "U2"])
+    fake.refuse_channel("C1", "is_archived")
+    subscribe_digest(ctx, Who(TEAM, "U0LEAD"), "C1", "monthly", T0 - timedelta(days=40))
+
+    reports = together(threads, lambda i: run_due(ctx, fake, ANY_TIME, T0 + timedelta(minutes=i)))
+
+    assert [s.target for s in fake.messages("notice")] == ["U0LEAD"]
+    assert sum(len(r.paused_channels) for r in reports) == 1

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
-from conftest import T0
+from conftest import T0, store_team
 from fakeslack import BOT_TOKEN, TEAM_ID, FakeSlack
 from harness import Slack, button, text_of
 from slack_sdk import WebClient
@@ -22,7 +22,7 @@ from sqlalchemy import event, select
 from bot.app.assessment import record_answer, restart_assessment
 from bot.app.context import AppContext
 from bot.app.digests import subscribe_digest
-from bot.app.outreach import OutreachSettings, set_members, subscription, sync_directory
+from bot.app.outreach import OutreachSettings
 from bot.app.types import Click, Who
 from bot.db.models import TeamTarget
 from bot.db.setup import Database
@@ -108,10 +108,7 @@ def team(bot: Bot, channel: str, humans: list[str], subscribed: bool = True) -> 
     bot.fake.add_channel(channel, [*humans, USER, "U0BOT"])
     if subscribed:
         subscribe_digest(bot.ctx, Who(TEAM_ID, "U0LEAD"), channel, "monthly", T0 - timedelta(days=40))
-        ws_id = sync_directory(bot.ctx, TEAM_ID, {}, T0)
-        sub = subscription(bot.ctx, ws_id, channel)
-        assert sub is not None
-        set_members(bot.ctx, ws_id, sub.id, dict.fromkeys([*humans, USER]), T0)
+        store_team(bot.ctx, TEAM_ID, channel, dict.fromkeys([*humans, USER]), T0)
 
 
 def scored_team(bot: Bot, channel: str = CHANNEL, level: int = 2, people: int = 4, **kw: Any) -> list[str]:
@@ -277,13 +274,10 @@ def test_teams_shows_every_digest_channel_with_a_team_under_the_threshold_hidden
 
 def many_teams(bot: Bot, channels: int, members: int) -> None:
     """``channels`` digest channels of ``members`` people, each with one assessment, written in bulk."""
-    ws_id = sync_directory(bot.ctx, TEAM_ID, {}, T0)
     for c in range(channels):
         channel = f"C{c:05d}"
         subscribe_digest(bot.ctx, Who(TEAM_ID, "U0LEAD"), channel, "monthly", T0 - timedelta(days=40))
-        sub = subscription(bot.ctx, ws_id, channel)
-        assert sub is not None
-        set_members(bot.ctx, ws_id, sub.id, {f"U{c:05d}{m:03d}": None for m in range(members)}, T0)
+        store_team(bot.ctx, TEAM_ID, channel, {f"U{c:05d}{m:03d}": None for m in range(members)}, T0)
 
 
 def test_teams_pages_200_teams_within_slacks_limits_and_the_buttons_walk_the_pages(bot: Bot) -> None:

@@ -13,16 +13,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
 from types import ModuleType
 
 from slack_sdk import WebClient
 
-from bot.app import digests
-from bot.app.context import AppContext
-from bot.app.outreach import OutreachSettings
+from bot.app.messenger import TrendChart
 from bot.charts.data import (
-    MAX_TREND_PERIODS,
     Chart,
     HeatmapData,
     RadarData,
@@ -52,30 +48,19 @@ def draw(draw: Callable[[ModuleType], Chart], what: str) -> Chart | None:
         return None
 
 
-def send_digest_chart(
-    client: WebClient,
-    ctx: AppContext,
-    settings: OutreachSettings,
-    ws_id: int,
-    channel: str,
-    period: str,
-    digest: Digest,
-    thread_ts: str,
-    now: datetime,
-) -> str | None:
-    """The team's trend over its last digests (``digest``, posted as ``thread_ts`` for ``period``, the
-    last), targets as stars, as the first reply in the digest's thread. The file's id, or None."""
-    if not digest.visible:
+def send_digest_chart(client: WebClient, chart: TrendChart) -> str | None:
+    """The team's trend over its last digests (``chart.history``, then the digest in ``chart.thread``),
+    targets as stars, as the first reply in the digest's thread. The file's id, or None."""
+    if not chart.digest.visible or chart.thread.ts is None:
         return None
-    history = digests.digest_history(ctx, ws_id, channel, settings, MAX_TREND_PERIODS - 1, period)
-    data: TrendData = trend_for_team(digest, history, f"{now:%Y-%m-%d}")
-    chart = draw(lambda render: render.trend(data), "the digest's trend chart")
-    if chart is None:
+    data: TrendData = trend_for_team(chart.digest, chart.history, chart.today)
+    drawn = draw(lambda render: render.trend(data), "the digest's trend chart")
+    if drawn is None:
         return None
     n = len(data.periods)
     comment = f"The team's scores over the last {n} digests" if n > 1 else "The team's scores in this first digest"
     comment += ", each target as a star." if data.targets else "."
-    return upload_chart(client, chart, channel, comment=comment, thread_ts=thread_ts)
+    return upload_chart(client, drawn, chart.thread.channel, comment=comment, thread_ts=chart.thread.ts)
 
 
 def send_team_radar(client: WebClient, digest: Digest, team_channel: str, dm: str) -> str | None:
