@@ -136,8 +136,9 @@ def team_aggregate_now(
     session: Session,
     ws_id: int,
     channel_id: str,
-    members: Sequence[str] | None,
     now: datetime,
+    *,
+    members: Sequence[str] | None,
     settings: OutreachSettings,
 ) -> tuple[TeamAggregate, int, Subscription | None]:
     """The channel's team aggregate now, its size and subscription: the digest's stored members when
@@ -157,13 +158,14 @@ def team_now(
     team: str,
     channel_id: str,
     now: datetime,
+    *,
     settings: OutreachSettings,
     members: Sequence[str] | None = None,
 ) -> TeamNow:
     """The team digest of a channel right now, with its targets and focus, under the same threshold."""
     with ctx.sessions.begin() as session:
         ws_id = people.workspace_id(session, team, now)
-        aggregate, size, sub = team_aggregate_now(session, ws_id, channel_id, members, now, settings)
+        aggregate, size, sub = team_aggregate_now(session, ws_id, channel_id, now, members=members, settings=settings)
         digest = _digest(
             ctx,
             session,

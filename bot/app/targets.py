@@ -44,7 +44,7 @@ def set_target(
     the baseline when the team meets the respondent threshold (else no baseline)."""
     with ctx.sessions.begin() as session:
         ws_id = people.workspace_id(session, who.workspace, now)
-        aggregate, size, _ = team_aggregate_now(session, ws_id, channel_id, members, now, settings)
+        aggregate, size, _ = team_aggregate_now(session, ws_id, channel_id, now, members=members, settings=settings)
         digest = build_digest(ctx.bank, aggregate, members=size, min_respondents=settings.min_respondents, period="now")
         baseline = next((d.mean for d in digest.dimensions if d.id == command.dimension.id), None)
         before = {t.dimension_id: t for t in targets.targets(session, ws_id, channel_id)}
@@ -77,7 +77,7 @@ def list_targets(
     members: Sequence[str] | None = None,
 ) -> tuple[TargetProgress, ...]:
     """The channel's targets with the team's progress now (figures only above the threshold)."""
-    return team_now(ctx, team, channel_id, now, settings, members).digest.targets
+    return team_now(ctx, team, channel_id, now, settings=settings, members=members).digest.targets
 
 
 def claim_announcement(ctx: AppContext, team: str, channel_id: str, change: str, now: datetime) -> int | None:

@@ -120,7 +120,7 @@ def team_command(request: Request) -> Message | None:
         members = _members(task, who, here)
     except NotInChannel:
         return _invite_me(here)
-    now = digests.team_now(deps.ctx, who.workspace, here, deps.clock(), deps.outreach, members)
+    now = digests.team_now(deps.ctx, who.workspace, here, deps.clock(), settings=deps.outreach, members=members)
     chart = now.digest.visible and not scope_missing()  # under the threshold: no figures, no chart
     message = build_team_message(now, here, chart_in_dm=chart)
     try:
