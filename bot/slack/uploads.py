@@ -82,6 +82,8 @@ def upload_file(
             thread_ts=thread_ts,
         )
     except SlackApiError as exc:
+        if exc.response.status_code == 429:
+            raise  # over Slack's budget: the caller waits (a job is deferred, the chart lane sleeps)
         error = str(exc.response.get("error") or exc.response.status_code)
         if error == "missing_scope":
             level = logging.DEBUG if _scope_missing.is_set() else logging.WARNING

@@ -5,6 +5,7 @@ the report all the same and one log line. The web process never loads the plotti
 from __future__ import annotations
 
 import json
+import os
 import struct
 import time
 from collections.abc import Iterator
@@ -14,6 +15,8 @@ import pytest
 from conftest import SMALL_BANK
 from fakeslack import FakeSlack, Upload
 from harness import AppProcess, Slack, button, text_of
+
+from bot.slack.work.charts import CHART_NICENESS
 
 QUESTIONS = json.loads(Path(SMALL_BANK).read_text())["questions"]
 REPORT = "Your MLOps maturity report"
@@ -80,16 +83,32 @@ def test_the_report_comes_with_its_radar_chart_in_the_dm(env: tuple[FakeSlack, A
 
 
 def test_the_web_process_never_loads_the_plotting_library(env: tuple[FakeSlack, AppProcess, Slack]) -> None:
-    """After charts were drawn: only the worker beside serve has matplotlib mapped, never the web
-    process or its gunicorn workers."""
+    """After charts were drawn: only the worker's drawing process (a child of the worker, at a lower
+    priority) has matplotlib mapped; never the web process, its gunicorn workers or the worker itself."""
     fake, app, _ = env
     assert fake.files, "run after a chart was uploaded"
     assert app.proc is not None
     web = [app.proc.pid, *(p for p in app.children() if b"worker" not in _cmdline(p))]
     workers = [p for p in app.children() if b"worker" in _cmdline(p)]
-    assert workers and any("matplotlib" in _maps(p) for p in workers)
-    for pid in web:
+    drawing = [c for w in workers for c in _children(w) if "matplotlib" in _maps(c)]
+    assert workers and len(drawing) == 1
+    lower = min(19, os.getpriority(os.PRIO_PROCESS, workers[0]) + CHART_NICENESS)  # 19 is the lowest
+    assert [os.getpriority(os.PRIO_PROCESS, p) for p in drawing] == [lower]
+    for pid in [*web, *workers]:
         assert "matplotlib" not in _maps(pid), _cmdline(pid)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
 
 
 def test_without_files_write_the_report_arrives_and_one_line_is_logged(

@@ -32,6 +32,7 @@ from bot.slack.deps import Deps
 from bot.slack.ids import Action, Work
 from bot.slack.scheduled import post_digest_now
 from bot.slack.work import handlers
+from bot.slack.work.delivery import CHARTS
 
 CHANNEL = "C0TEAM"
 BARE = "C0BARE"  # a channel without a digest
@@ -69,6 +70,7 @@ class Bot:
 
     def do(self, kind: Work, body: dict[str, Any]) -> dict[str, Any]:
         self.run[kind.value](json.loads(json.dumps(body)))
+        assert CHARTS.idle.wait(30), "the chart lane never finished"  # charts are drawn beside the job
         return body
 
     def reply(self, text: str, channel: str = CHANNEL) -> str:

@@ -35,6 +35,7 @@ from bot.slack.blocks.outreach import build_prompt_message
 from bot.slack.deps import Deps
 from bot.slack.ids import ANSWER_PREFIX, Action, Work
 from bot.slack.work import handlers, report_failure, work_for
+from bot.slack.work.delivery import CHARTS
 
 USER = "U0HANDLER"
 DM = f"D{USER}"
@@ -59,6 +60,7 @@ class Bot:
     def do(self, kind: Work, body: dict[str, Any]) -> dict[str, Any]:
         """Hand a body to a handler as the queue does: through JSON, by its kind of work."""
         self.run[kind.value](json.loads(json.dumps(body)))
+        assert CHARTS.idle.wait(30), "the chart lane never finished"  # charts are drawn beside the job
         return body
 
     def command_body(self, text: str, channel: str = "C0GENERAL") -> dict[str, Any]:

@@ -20,8 +20,10 @@ it is stored.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -192,8 +194,8 @@ def methods_of(step: Step, delivery: Delivery) -> tuple[str, ...]:
         return ("chat.postMessage", "conversations.history") if step.look_first else ("chat.postMessage",)
     if isinstance(step, Publish):
         return ("views.publish",)
-    if isinstance(step, Upload):
-        return ("files.getUploadURLExternal", "files.completeUploadExternal")
+    if isinstance(step, Upload):  # drawn and uploaded in the chart lane, which waits out its own 429s
+        return () if step.channel or delivery.dm_channel else ("conversations.open",)
     return ()
 
 
@@ -380,12 +382,83 @@ def _unrecorded_questions(client: WebClient, after: tuple[str, str | None], asse
 
 
 def _upload(delivery: Delivery, step: Upload) -> None:
-    step = drawn(step)
-    if step.png is None:
-        return
     channel = step.channel or delivery.dm_channel or _open_dm(delivery.client, delivery.who.user)
-    file = FileToShare(step.png, step.filename, step.title, step.alt_text)
-    upload_file(delivery.client, file, channel, comment=step.comment, thread_ts=step.thread_ts, what="chart")
+    CHARTS.put(delivery.client, replace(step, channel=channel))
+
+
+class ChartLane:
+    """Charts drawn and uploaded one at a time, on a thread of their own.
+
+    A job hands its chart over and is done: drawing takes a few hundred milliseconds, and a worker
+    thread waiting for it would be a slot no click can use (a team finishing together used to fill
+    every slot with pictures while the last answers waited). Charts stay best-effort, as they always
+    were: a failure is logged, never retried into a second chart; a 429 waits here for Retry-After
+    (at most ``RETRIES`` times), holding up only the charts behind it; what is still waiting when the
+    process stops is drawn for at most ``CLOSE_TIMEOUT`` seconds, then given up (logged).
+    """
+
+    RETRIES = 3
+    CLOSE_TIMEOUT = 10.0
+
+    def __init__(self, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._waiting: queue.SimpleQueue[tuple[WebClient, Upload] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._sleep = sleep
+        self._pending = 0
+        self.idle = threading.Event()  # set while no chart waits (tests wait for it)
+        self.idle.set()
+
+    def put(self, client: WebClient, step: Upload) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="compass-charts", daemon=True)
+                self._thread.start()
+                atexit.register(self.close)
+            self._pending += 1
+            self.idle.clear()
+            self._waiting.put((client, step))
+
+    def close(self) -> None:
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._waiting.put(None)
+            thread.join(self.CLOSE_TIMEOUT)
+            if thread.is_alive():
+                log.warning("charts still waiting to be drawn were given up at shutdown")
+
+    def _run(self) -> None:
+        while True:
+            item = self._waiting.get()
+            if item is None:
+                return
+            try:
+                self._share(*item)
+            except Exception:  # a chart never costs anything but itself
+                log.exception("could not share a chart")
+            with self._lock:
+                self._pending -= 1
+                if self._pending == 0:
+                    self.idle.set()
+
+    def _share(self, client: WebClient, step: Upload) -> None:
+        step = drawn(step)
+        if step.png is None or step.channel is None:
+            return
+        file = FileToShare(step.png, step.filename, step.title, step.alt_text)
+        for attempt in range(self.RETRIES + 1):
+            try:
+                upload_file(client, file, step.channel, comment=step.comment, thread_ts=step.thread_ts, what="chart")
+                return
+            except SlackApiError as exc:  # only a 429 reaches here (upload_file logs the rest)
+                if attempt == self.RETRIES:
+                    log.warning("a chart for %s was given up: Slack kept answering 429", step.channel)
+                    return
+                self._sleep(float(exc.response.headers.get("Retry-After") or 1))
+
+
+CHARTS = ChartLane()
 
 
 def drawn(step: Upload) -> Upload:

@@ -51,7 +51,8 @@ def steps_for(view: DmView, who: Who, clicked: Where | None, deps: Deps) -> list
     if view.completion is not None:
         steps.extend(report_steps(view.completion, clicked[0] if clicked else who.user))
     if view.home is not None:
-        steps.append(home_step(view.home, who, deps))
+        # Before the radar: App Home never waits for a picture (charts go to a lane of their own).
+        steps.insert(len(steps) - 1 if view.completion is not None else len(steps), home_step(view.home, who, deps))
     return steps
 
 
@@ -69,7 +70,7 @@ def radar_step(completion: Completion, channel: str | None) -> Upload:
     return Upload(
         comment,
         channel=channel if channel and not channel.startswith("U") else None,
-        draw=lambda: draw(lambda render: render.radar(data), "the report's radar chart"),
+        draw=lambda: draw("radar", data, "the report's radar chart"),
     )
 
 

@@ -23,6 +23,7 @@ from bot.slack.routes import Request
 from bot.slack.task import Task
 from bot.slack.uploads import scope_missing
 from bot.slack.work import charts, dm
+from bot.slack.work.delivery import CHARTS
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,9 @@ def team_command(request: Request) -> Message | None:
     if chart:
         to = _dm(task, who)
         if to is not None:
-            charts.send_team_radar(task.client, now.digest, here, to)
+            radar = charts.team_radar(now.digest, here, to)
+            if radar is not None:
+                CHARTS.put(task.client, radar)
     return None
 
 
