@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -73,15 +73,43 @@ def open_assessment(session: Session, respondent_id: int, lock: bool = False) ->
     return None if row is None else _stored(row)
 
 
+# The statements of every click, built once and bound per call: building them afresh cost the
+# worker about as much CPU as running them (bench/click_path.py).
+_OWNED = (
+    select(Assessment, Workspace.external_id, Respondent.user_id)
+    .join(Respondent, Respondent.id == Assessment.respondent_id)
+    .join(Workspace, Workspace.id == Respondent.workspace_id)
+    .where(Assessment.id == bindparam("assessment_id"))
+    .with_for_update(of=Assessment)
+)
+_ANSWERS = select(Answer.question_id, Answer.level).where(Answer.assessment_id == bindparam("assessment_id"))
+_SAVE_STATE = (
+    update(Assessment)
+    .where(Assessment.id == bindparam("assessment_id"), Assessment.version == bindparam("old_version"))
+    .values(
+        status=bindparam("status"),
+        position=bindparam("position"),
+        version=bindparam("version"),
+        updated_at=bindparam("updated_at"),
+        completed_at=bindparam("completed_at"),
+        answered_count=bindparam("answered_count"),
+    )
+    .execution_options(synchronize_session=False)
+)
+_ADD_ANSWER = insert(Answer).values(
+    assessment_id=bindparam("assessment_id"),
+    question_id=bindparam("question_id"),
+    dimension_id=bindparam("dimension_id"),
+    level=bindparam("level"),
+    weight=bindparam("weight"),
+    question_hash=bindparam("question_hash"),
+    answered_at=bindparam("answered_at"),
+)
+
+
 def owned_assessment(session: Session, assessment_id: int) -> tuple[StoredAssessment, str, str] | None:
     """The assessment (row-locked) with its owner's workspace and user ids, in one query."""
-    found = session.execute(
-        select(Assessment, Workspace.external_id, Respondent.user_id)
-        .join(Respondent, Respondent.id == Assessment.respondent_id)
-        .join(Workspace, Workspace.id == Respondent.workspace_id)
-        .where(Assessment.id == assessment_id)
-        .with_for_update(of=Assessment)
-    ).one_or_none()
+    found = session.execute(_OWNED, {"assessment_id": assessment_id}).one_or_none()
     return None if found is None else (_stored(found[0]), found[1], found[2])
 
 
@@ -124,7 +152,7 @@ def _question_ids(bank: Questionnaire) -> str:
 
 def load_state(session: Session, stored: StoredAssessment) -> RunState:
     row = session.get_one(Assessment, stored.id)
-    answers = session.execute(select(Answer.question_id, Answer.level).where(Answer.assessment_id == stored.id)).all()
+    answers = session.execute(_ANSWERS, {"assessment_id": stored.id}).all()
     return RunState(
         status=Status(row.status),
         position=row.position,
@@ -183,17 +211,17 @@ def save_state(
     old, new = transition
     answered = sum(1 for v in new.answers.values() if v is not None)
     result = session.execute(
-        update(Assessment)
-        .where(Assessment.id == assessment_id, Assessment.version == old.version)
-        .values(
-            status=new.status.value,
-            position=new.position,
-            version=new.version,
-            updated_at=new.updated_at or now,
-            completed_at=new.completed_at,
-            answered_count=answered,
-        )
-        .execution_options(synchronize_session=False)
+        _SAVE_STATE,
+        {
+            "assessment_id": assessment_id,
+            "old_version": old.version,
+            "status": new.status.value,
+            "position": new.position,
+            "version": new.version,
+            "updated_at": new.updated_at or now,
+            "completed_at": new.completed_at,
+            "answered_count": answered,
+        },
     )
     if rowcount(result) != 1:
         raise ConcurrentUpdate(f"assessment {assessment_id} changed concurrently")
@@ -213,15 +241,16 @@ def save_state(
                 )
             else:
                 session.execute(
-                    insert(Answer).values(
-                        assessment_id=assessment_id,
-                        question_id=question_id,
-                        dimension_id=q.dimension,
-                        level=level,
-                        weight=float(q.weight),
-                        question_hash=q.content_hash,
-                        answered_at=now,
-                    )
+                    _ADD_ANSWER,
+                    {
+                        "assessment_id": assessment_id,
+                        "question_id": question_id,
+                        "dimension_id": q.dimension,
+                        "level": level,
+                        "weight": float(q.weight),
+                        "question_hash": q.content_hash,
+                        "answered_at": now,
+                    },
                 )
     except IntegrityError as exc:
         raise ConcurrentUpdate(f"answers of assessment {assessment_id} changed concurrently") from exc

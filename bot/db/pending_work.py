@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, insert, or_, select, update
+from sqlalchemy import Update, bindparam, delete, exists, func, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.db.models import PendingWork
@@ -33,6 +33,35 @@ def append(session: Session, rows: Sequence[tuple[str, str, str]], now: datetime
         session.execute(insert(PendingWork), values)
 
 
+def _lease_statement() -> Update:
+    """The lease as one statement built once (bound per call): building it afresh for every lease cost
+    the worker more CPU than running it."""
+    older = aliased(PendingWork)
+    first_of_owner = ~exists().where(older.owner == PendingWork.owner, older.id < PendingWork.id)
+    free = (
+        select(PendingWork.id)
+        .where(or_(PendingWork.leased_until.is_(None), PendingWork.leased_until <= bindparam("now")), first_of_owner)
+        .order_by(PendingWork.id)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True)
+    )
+    return (
+        update(PendingWork)
+        .where(PendingWork.id.in_(free.scalar_subquery()))
+        .values(leased_until=bindparam("until"), attempts=PendingWork.attempts + 1)
+        .returning(PendingWork.id, PendingWork.kind, PendingWork.payload, PendingWork.attempts)
+        .execution_options(synchronize_session=False)
+    )
+
+
+_LEASE = _lease_statement()
+_REMOVE = (
+    delete(PendingWork)
+    .where(tuple_(PendingWork.id, PendingWork.attempts).in_(bindparam("items", expanding=True)))
+    .execution_options(synchronize_session=False)
+)
+
+
 def lease(session: Session, now: datetime, until: datetime, limit: int) -> list[Leased]:
     """Take up to ``limit`` of the oldest free rows (never leased, or whose lease ran out), oldest first.
 
@@ -41,24 +70,16 @@ def lease(session: Session, now: datetime, until: datetime, limit: int) -> list[
     other's locked rows instead of waiting; SQLite's IMMEDIATE transactions already let
     one worker in at a time.
     """
-    older = aliased(PendingWork)
-    first_of_owner = ~exists().where(older.owner == PendingWork.owner, older.id < PendingWork.id)
-    free = (
-        select(PendingWork.id)
-        .where(or_(PendingWork.leased_until.is_(None), PendingWork.leased_until <= now), first_of_owner)
-        .order_by(PendingWork.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    stmt = (
-        update(PendingWork)
-        .where(PendingWork.id.in_(free.scalar_subquery()))
-        .values(leased_until=until, attempts=PendingWork.attempts + 1)
-        .returning(PendingWork.id, PendingWork.kind, PendingWork.payload, PendingWork.attempts)
-        .execution_options(synchronize_session=False)
-    )
-    rows = session.execute(stmt).all()
+    rows = session.execute(_LEASE, {"now": now, "until": until, "limit": limit}).all()
     return sorted((Leased(*row) for row in rows), key=lambda item: item.id)
+
+
+def remove_all(session: Session, items: Sequence[Leased]) -> int:
+    """Delete done rows in one statement; returns how many were still ours (a lease lost meanwhile
+    means another worker took the row again)."""
+    if not items:
+        return 0
+    return rowcount(session.execute(_REMOVE, {"items": [(item.id, item.attempts) for item in items]}))
 
 
 def extend(session: Session, items: Sequence[Leased], until: datetime) -> int:

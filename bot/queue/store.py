@@ -45,7 +45,7 @@ class QueueStore:
         if not done and limit <= 0:
             return 0, []
         with self._sessions.begin() as session:
-            kept = sum(pending_work.remove(session, item) for item in done)
+            kept = pending_work.remove_all(session, done)
             return kept, pending_work.lease(session, now, now + lease, limit) if limit > 0 else []
 
     def finish(self, item: Leased) -> bool:
