@@ -130,7 +130,7 @@ class Tx:
 
     @classmethod
     def of(cls, session: Session, ctx: AppContext, who: Who, now: datetime) -> Tx:
-        return cls(session, ctx.bank, who, now, TeamSignals(session, who, now))
+        return cls(session, ctx.bank, who, now, TeamSignals(session, who, now, ctx.measured))
 
     def shown(self, progress: Progress) -> Progress:
         """``progress`` as the person sees it: with the measured evidence of its current question."""

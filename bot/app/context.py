@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from bot.app.evidence import ChannelMeasurements
 from bot.db.session import SessionFactory
 from bot.domain.questionnaire import Questionnaire
 
@@ -12,3 +13,4 @@ from bot.domain.questionnaire import Questionnaire
 class AppContext:
     sessions: SessionFactory
     bank: Questionnaire
+    measured: ChannelMeasurements = field(default_factory=ChannelMeasurements, compare=False)

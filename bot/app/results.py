@@ -60,7 +60,7 @@ def report_view(ctx: AppContext, who: Who, now: datetime) -> ReportView:
         latest, previous = latest_with_previous_in(session, who)
         if latest is None:
             return ReportView(None, None, {}, None)
-        measured = TeamSignals(session, who, now).by_dimension(ctx.bank)
+        measured = TeamSignals(session, who, now, ctx.measured).by_dimension(ctx.bank)
         respondent = people.find_respondent(session, who.workspace, who.user)
         dm = None if respondent is None else assessments.dm_channel(session, respondent)
         return ReportView(latest, previous, measured, dm)
