@@ -126,16 +126,7 @@ class AppProcess:
     def children(self) -> list[int]:
         """Pids of the processes this one started: gunicorn's workers and the sidecars (Linux /proc)."""
         assert self.proc is not None
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text()
-                except OSError:
-                    continue
-                if int(stat.rsplit(")", 1)[1].split()[1]) == self.proc.pid:
-                    found.append(int(entry.name))
-        return found
+        return children_of(self.proc.pid)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -148,6 +139,20 @@ class AppProcess:
 
     def get(self, path: str) -> Reply:
         return request("GET", self.url + path, "", {})
+
+
+def children_of(pid: int) -> list[int]:
+    """Pids of the processes ``pid`` started (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
 
 
 def request(method: str, url: str, body: str, headers: dict[str, str]) -> Reply:

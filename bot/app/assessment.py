@@ -224,7 +224,8 @@ def current_progress(ctx: AppContext, who: Who, now: datetime) -> Progress | Non
         return current_in(Tx.of(session, ctx, who, now))
 
 
-def _owned(session: Session, who: Who, assessment_id: int) -> StoredAssessment:
+def owned(session: Session, who: Who, assessment_id: int) -> StoredAssessment:
+    """The assessment (row-locked), when it is ``who``'s; NoAssessment or NotYourAssessment otherwise."""
     found = assessments.owned_assessment(session, assessment_id)
     if found is None:
         raise NoAssessment()
@@ -250,7 +251,7 @@ def apply_in(tx: Tx, click: Click, transition: Transition) -> Applied:
     """Judge a click on a question message and store what it changed; stale and repeated clicks
     change nothing. The returned progress has no evidence line yet (``Tx.shown``)."""
     session, bank, now = tx.session, tx.bank, tx.now
-    stored = _owned(session, tx.who, click.assessment_id)
+    stored = owned(session, tx.who, click.assessment_id)
     state = assessments.load_state(session, stored)
     if stored.status is Status.ASKING and stored.bank_hash != bank.content_hash:
         # The click was on a question shown before the bank was edited: it is not recorded;

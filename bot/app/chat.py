@@ -13,7 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.app import home
-from bot.app.assessment import Transition, Tx, answering, apply_in, restart_in, resume_in, start_in, stepping_back
+from bot.app.assessment import (
+    Transition,
+    Tx,
+    answering,
+    apply_in,
+    owned,
+    restart_in,
+    resume_in,
+    start_in,
+    stepping_back,
+)
 from bot.app.context import AppContext
 from bot.app.outreach import OutreachSettings
 from bot.app.retry import on_lost_race
@@ -37,7 +47,6 @@ from bot.app.types import (
     Who,
 )
 from bot.db import assessments, events, people
-from bot.domain.errors import NoAssessment, NotYourAssessment
 from bot.domain.flow import Outcome, Status
 from bot.domain.questionnaire import Questionnaire
 
@@ -198,12 +207,7 @@ def question_posted(ctx: AppContext, who: Who, assessment_id: int, where: Where)
     """A question of the assessment was posted as ``where``: it becomes the live message. Returns the
     message that was live before (to be emptied), if any."""
     with ctx.sessions.begin() as session:
-        found = assessments.owned_assessment(session, assessment_id)
-        if found is None:
-            raise NoAssessment()
-        stored, workspace, user = found
-        if (workspace, user) != (who.workspace, who.user):
-            raise NotYourAssessment()
+        stored = owned(session, who, assessment_id)
         before = (stored.channel_id, stored.message_ts)
         if before == where:
             return None

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import SMALL_BANK
 from fakeslack import FakeSlack, Upload
-from harness import AppProcess, Slack, button, text_of
+from harness import AppProcess, Slack, button, children_of, text_of
 
 from bot.slack.work.charts import CHART_NICENESS
 
@@ -90,25 +90,12 @@ def test_the_web_process_never_loads_the_plotting_library(env: tuple[FakeSlack, 
     assert app.proc is not None
     web = [app.proc.pid, *(p for p in app.children() if b"worker" not in _cmdline(p))]
     workers = [p for p in app.children() if b"worker" in _cmdline(p)]
-    drawing = [c for w in workers for c in _children(w) if "matplotlib" in _maps(c)]
+    drawing = [c for w in workers for c in children_of(w) if "matplotlib" in _maps(c)]
     assert workers and len(drawing) == 1
     lower = min(19, os.getpriority(os.PRIO_PROCESS, workers[0]) + CHART_NICENESS)  # 19 is the lowest
     assert [os.getpriority(os.PRIO_PROCESS, p) for p in drawing] == [lower]
     for pid in [*web, *workers]:
         assert "matplotlib" not in _maps(pid), _cmdline(pid)
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 def test_without_files_write_the_report_arrives_and_one_line_is_logged(
