@@ -8,6 +8,7 @@ from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock
 
 from bot.app.types import DigestSetting
 from bot.domain.digest import Digest
+from bot.domain.digest_words import SendDigest
 from bot.domain.levels import level_name
 from bot.domain.measured import MeasuredSection
 from bot.slack.blocks.common import (
@@ -125,3 +126,17 @@ def build_digest_settings_message(settings: Sequence[DigestSetting]) -> Message:
         lines.append(f"• <#{s.channel_id}>: {s.cadence}{state}")
     text = "*Team digests*\n" + "\n".join(lines) + "\nTurn one off with `/compass digest off` in its channel."
     return Message("Team digests: " + ", ".join(f"{s.channel_id} {s.cadence}" for s in settings), (section(text),))
+
+
+def build_digest_started_message(command: SendDigest) -> Message:
+    return build_text_message(
+        f":white_check_mark: <#{command.channel}> will get the team MLOps maturity digest {command.cadence}, "
+        f"starting with the next full {command.period_name}. Team results show once at least the minimum "
+        "number of members have assessed; individual answers never appear."
+    )
+
+
+def build_digest_stopped_message(channel: str, *, removed: bool) -> Message:
+    return build_text_message(
+        f"The digest for <#{channel}> is off." if removed else f"<#{channel}> had no digest set up."
+    )

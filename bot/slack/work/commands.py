@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import re
-
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.app import chat, digests, evidence, preferences, results, signals
 from bot.app.chat import Origin
 from bot.app.types import Completion
+from bot.domain.digest_words import DigestWordsProblem, ShowDigests, StopDigest, parse_digest_command
 from bot.domain.signals import SourceKind
 from bot.slack.blocks.common import Message, build_text_message
-from bot.slack.blocks.digest import build_digest_settings_message
+from bot.slack.blocks.digest import (
+    build_digest_settings_message,
+    build_digest_started_message,
+    build_digest_stopped_message,
+)
 from bot.slack.blocks.help import build_help_message
 from bot.slack.blocks.report import build_history_message, build_report_message
 from bot.slack.blocks.rights import build_forget_confirmation
@@ -26,9 +29,6 @@ from bot.slack.work import dm, rights, team
 from bot.slack.work.assessment import show
 from bot.slack.work.delivery import Delivery, deliver
 
-CHANNEL_MENTION = re.compile(r"^<#(?P<id>[CG][A-Z0-9]+)(\|[^>]*)?>$")
-CADENCES = ("weekly", "monthly", "quarterly")
-PERIOD_NAMES = {"weekly": "week", "monthly": "month", "quarterly": "quarter"}
 HISTORY_LIMIT = 10
 
 
@@ -77,40 +77,23 @@ def _reminders(paused: bool) -> CommandRun:
 
 def digest_command(request: Request) -> Message:
     """`/compass digest [here|#channel|off] [weekly|monthly|quarterly]`."""
-    task, who, here, args = request.task, request.who, request.here, request.args
+    task, who = request.task, request.who
     deps: Deps = task.deps
     now = deps.clock()
-    if not args:
+    try:
+        command = parse_digest_command(request.args, request.here)
+    except DigestWordsProblem as wrong:
+        return build_text_message(wrong.detail)
+    if isinstance(command, ShowDigests):
         return build_digest_settings_message(digests.digest_settings(deps.ctx, who.workspace, now))
-    target, rest = args[0].lower(), [a.lower() for a in args[1:]]
-    if target == "off":
-        channel = _channel(args[1]) if len(args) > 1 else here
-        if channel is None:
-            return build_text_message("Name the channel as a mention, e.g. `/compass digest off #ml-team`.")
-        removed = digests.unsubscribe_digest(deps.ctx, who.workspace, channel, now)
-        return build_text_message(
-            f"The digest for <#{channel}> is off." if removed else f"<#{channel}> had no digest set up."
-        )
-    channel = here if target == "here" else _channel(args[0])
-    if channel is None:
-        return build_text_message(
-            f"I don't understand `{args[0][:40]}`. Use `/compass digest here weekly` in the team channel, "
-            "or `/compass digest #channel monthly`."
-        )
-    cadence = rest[0] if rest else "monthly"
-    if cadence not in CADENCES:
-        return build_text_message(f"Choose how often: {', '.join(CADENCES)} (got `{cadence[:20]}`).")
-    if channel.startswith("D"):
-        return build_text_message("Digests go to a team channel: run `/compass digest here` in that channel.")
-    problem = _membership_problem(task.client, channel)
-    if problem:
-        return build_text_message(problem)
-    digests.subscribe_digest(deps.ctx, who, channel, cadence, now)
-    return build_text_message(
-        f":white_check_mark: <#{channel}> will get the team MLOps maturity digest {cadence}, starting with the "
-        f"next full {PERIOD_NAMES[cadence]}. Team results show "
-        "once at least the minimum number of members have assessed; individual answers never appear."
-    )
+    if isinstance(command, StopDigest):
+        removed = digests.unsubscribe_digest(deps.ctx, who.workspace, command.channel, now)
+        return build_digest_stopped_message(command.channel, removed=removed)
+    refused = _membership_problem(task.client, command.channel)
+    if refused:
+        return build_text_message(refused)
+    digests.subscribe_digest(deps.ctx, who, command.channel, command.cadence, now)
+    return build_digest_started_message(command)
 
 
 def signals_command(request: Request) -> Message:
@@ -133,11 +116,6 @@ def signals_command(request: Request) -> Message:
         deps.ctx.sessions, SourceKind(args[1].lower()), here, deps.clock(), created_by=who.user, team=who.workspace
     )
     return build_source_added_message(new, deps.public_url)
-
-
-def _channel(text: str) -> str | None:
-    match = CHANNEL_MENTION.match(text.strip())
-    return match.group("id") if match else None
 
 
 def _membership_problem(client: WebClient, channel: str) -> str | None:
