@@ -42,6 +42,10 @@ class StoredAssessment:
     report_json: str | None
     channel_id: str | None  # where the live question message sits in Slack, if anywhere
     message_ts: str | None
+    position: int = 0
+    version: int = 0
+    started_at: datetime | None = None
+    updated_at: datetime | None = None
 
     @property
     def report(self) -> Report | None:
@@ -62,6 +66,10 @@ def _stored(row: Assessment) -> StoredAssessment:
         report_json=row.report_json,
         channel_id=row.channel_id,
         message_ts=row.message_ts,
+        position=row.position,
+        version=row.version,
+        started_at=row.started_at,
+        updated_at=row.updated_at,
     )
 
 
@@ -151,16 +159,16 @@ def _question_ids(bank: Questionnaire) -> str:
 
 
 def load_state(session: Session, stored: StoredAssessment) -> RunState:
-    row = session.get_one(Assessment, stored.id)
+    """The state of an assessment read in this transaction (``stored``), with its answers."""
     answers = session.execute(_ANSWERS, {"assessment_id": stored.id}).all()
     return RunState(
-        status=Status(row.status),
-        position=row.position,
+        status=stored.status,
+        position=stored.position,
         answers=MappingProxyType({qid: level for qid, level in answers}),
-        version=row.version,
-        started_at=row.started_at,
-        updated_at=row.updated_at,
-        completed_at=row.completed_at,
+        version=stored.version,
+        started_at=stored.started_at,
+        updated_at=stored.updated_at,
+        completed_at=stored.completed_at,
     )
 
 
