@@ -79,16 +79,14 @@ class WatchedSlack(FakeSlack):
         with self._watch_lock:
             return self._watchers.setdefault(user, threading.Condition())
 
-    def handle(
-        self, method: str, params: dict[str, Any], token: str | None
-    ) -> tuple[int, dict[str, Any], dict[str, str]]:
-        answer = super().handle(method, params, token)
-        channel = str(params.get("channel", ""))
-        if method in ("chat.postMessage", "chat.update") and channel[:1] in ("D", "U"):
+    def _changed(self, channel: str, ts: str) -> None:
+        # Every change to a message (posted, chat.update, replaced through the click's response_url)
+        # passes here; a DM channel id is "D" + the user's id in the fake.
+        super()._changed(channel, ts)
+        if channel[:1] in ("D", "U"):
             condition = self.watcher(channel[1:])
             with condition:
                 condition.notify_all()
-        return answer
 
     def wait_dm(self, user: str, predicate: Callable[[], Any], deadline: float) -> Any:
         condition = self.watcher(user)

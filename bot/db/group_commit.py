@@ -16,6 +16,11 @@ outbox retries through an outage), and ``split_when`` says whether a failed batc
 because of one item only, in which case it is written again one item per call so that the bad
 item fails alone.
 
+``settle`` (fire-and-forget users only): the writer waits until no item has arrived for that long
+(at most ``settle_max``) before it writes. A burst of acks then becomes one write after the
+burst instead of writes between its acks, whose Python work would hold the interpreter while
+later acks of the burst wait (bench/ack_latency.py). The cost is that much later a write.
+
 The thread starts on first use, in the process that serves (gunicorn forks after building the
 app). ``close`` writes what is queued and stops it; items handed over after that are written in
 the caller's thread. Nothing here knows what is written: the users bring the transaction.
@@ -26,6 +31,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Generic, TypeVar
@@ -63,8 +69,12 @@ class GroupCommit(Generic[T, R]):
         attempts: Attempts[T, R] = once,
         split_when: Callable[[Exception], bool] | None = None,
         on_lost: Lost[T] = log_lost,
+        settle: float = 0.0,
+        settle_max: float = 0.0,
     ) -> None:
         self._write_function = write
+        self._settle = settle
+        self._settle_max = settle_max
         self._name = name
         self._max_batch = max_batch
         self._attempts = attempts
@@ -138,10 +148,25 @@ class GroupCommit(Generic[T, R]):
             first = self._queue.get()  # wait for work, then take whatever else arrived meanwhile
             if first is None:
                 return
-            more, stopping = self._take_waiting(self._max_batch - 1)
-            self._write([first, *more])
+            batch, stopping = self._gather(first)
+            self._write(batch)
             if stopping:
                 return
+
+    def _gather(self, first: _Slot[T, R]) -> tuple[list[_Slot[T, R]], bool]:
+        """``first`` and what else arrives until the batch is full or the burst has settled."""
+        batch = [first]
+        deadline = time.monotonic() + self._settle_max
+        while len(batch) < self._max_batch:
+            wait = min(self._settle, deadline - time.monotonic())
+            try:
+                slot = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                return batch, False
+            if slot is None:
+                return batch, True
+            batch.append(slot)
+        return batch, False
 
     @staticmethod
     def _still_wanted(slots: list[_Slot[T, R]]) -> list[_Slot[T, R]]:

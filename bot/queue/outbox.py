@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
 RETRY_DELAYS = (0.1, 0.3, 1.0, 2.0)  # seconds between attempts; the last one repeats through an outage
+# A burst of acks is written once it has settled (bot/db/group_commit.py): no new request for
+# SETTLE seconds, or SETTLE_MAX after the first, so a request waits at most that much longer.
+SETTLE = 0.004
+SETTLE_MAX = 0.03
 OUTAGE_PATIENCE = 60.0  # seconds of an unreachable database before the requests waiting on it are given up
 
 Entry = tuple[str, str, dict[str, Any]]  # kind, owner, request body
@@ -60,7 +64,13 @@ class Outbox:
             reraise=True,
         )
         self._writer: GroupCommit[Entry, None] = GroupCommit(
-            self._append, name="outbox", max_batch=MAX_BATCH, attempts=attempts, on_lost=self._lost
+            self._append,
+            name="outbox",
+            max_batch=MAX_BATCH,
+            attempts=attempts,
+            on_lost=self._lost,
+            settle=SETTLE,
+            settle_max=SETTLE_MAX,
         )
 
     def put(self, kind: str, owner: str, body: dict[str, Any]) -> None:

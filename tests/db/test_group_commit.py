@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
@@ -101,6 +102,30 @@ def test_items_from_many_threads_are_all_written_each_threads_in_its_order() -> 
     for t in range(4):
         assert [item - t * 1000 for item in write.written if item // 1000 == t] == list(range(100))
     assert max(len(batch) for batch in write.batches) <= 7
+
+
+def test_with_settle_a_burst_handed_over_item_by_item_is_written_once_after_it_settles() -> None:
+    write = Recorder()
+    writer: GroupCommit[int, int] = GroupCommit(write, name="test", max_batch=100, settle=0.2, settle_max=5.0)
+    for item in range(5):  # each arrives well within the settle time of the one before
+        writer.put(item)
+        time.sleep(0.02)
+    assert write.started.wait(WAIT)
+    writer.close()
+    assert write.batches == [[0, 1, 2, 3, 4]]
+
+
+def test_settle_max_bounds_how_long_a_steady_stream_waits_for_its_write() -> None:
+    write = Recorder()
+    writer: GroupCommit[int, int] = GroupCommit(write, name="test", max_batch=100, settle=0.2, settle_max=0.1)
+    started = time.monotonic()
+    for item in range(20):  # never settles: one item every 20 ms for 400 ms
+        writer.put(item)
+        time.sleep(0.02)
+    writer.close()
+    assert write.written == list(range(20))
+    assert len(write.batches) >= 2, "the first batch was written after settle_max, not after the stream"
+    assert time.monotonic() - started < WAIT
 
 
 def test_close_writes_everything_handed_over_then_stops_the_thread() -> None:
