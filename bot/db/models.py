@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text, true
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db.base import Base, UTCDateTime
@@ -172,6 +185,86 @@ class TeamTarget(Base):
     baseline: Mapped[float | None] = mapped_column(Float, nullable=True)
     set_by: Mapped[str] = mapped_column(String(64))
     set_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TeamSession(Base):
+    """A facilitated session in a team channel (bot/domain/team_session.py). ``live_channel`` is the
+    channel while the session is live and NULL after it ended: its unique key lets one session at a
+    time live in a channel."""
+
+    __tablename__ = "team_sessions"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "live_channel", name="uq_team_sessions_live_channel"),
+        Index("ix_team_sessions_channel", "workspace_id", "channel_id", "ended_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    live_channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    facilitator: Mapped[str | None] = mapped_column(String(64), nullable=True)  # NULL once forgotten
+    dimension_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # NULL: all dimensions
+    question_ids: Mapped[str] = mapped_column(Text)  # JSON list, in the order asked
+    position: Mapped[int] = mapped_column(Integer, default=0)  # index into question_ids of the live question
+    stage: Mapped[str] = mapped_column(String(16))  # team_session.Stage
+    members: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the channel's people at the start
+    opening_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    message_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the live question message
+    # The newest vote click's response_url: the live message's vote count is refreshed through it
+    # (outside chat.update's Tier 3 budget); refresh_claimed_at: a refresh is queued (coalesces votes).
+    live_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    live_url_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    refresh_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(16), nullable=True)  # finished, ended, idle
+    summary_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class SessionVote(Base):
+    """One person's private vote on one question of a session, changed in place until the reveal."""
+
+    __tablename__ = "session_votes"
+
+    session_id: Mapped[int] = mapped_column(ForeignKey("team_sessions.id", ondelete="CASCADE"), primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    level: Mapped[int] = mapped_column(Integer)  # 1-4, or 0 for not applicable
+    voted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SessionOutcome(Base):
+    """The level a session's team agreed for one question (NULL: not applicable), and its vote spread."""
+
+    __tablename__ = "session_outcomes"
+
+    session_id: Mapped[int] = mapped_column(ForeignKey("team_sessions.id", ondelete="CASCADE"), primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    level: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    mixed: Mapped[bool] = mapped_column(Boolean, default=False)
+    votes: Mapped[int] = mapped_column(Integer)
+    agreed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SessionAction(Base):
+    """Something a team agreed to do in a session, with its owner and due date; open until marked done."""
+
+    __tablename__ = "session_actions"
+    __table_args__ = (Index("ix_session_actions_channel", "workspace_id", "channel_id", "done_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    session_id: Mapped[int] = mapped_column(ForeignKey("team_sessions.id", ondelete="CASCADE"))
+    question_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(64), nullable=True)  # NULL: nobody (or forgotten)
+    due: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    done_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Send(Base):

@@ -23,11 +23,20 @@ class Leased:
     attempts: int
 
 
-def append(session: Session, rows: Sequence[tuple[str, str, str]], now: datetime) -> None:
-    """Queue (kind, owner, payload) rows."""
+def append(
+    session: Session, rows: Sequence[tuple[str, str, str]], now: datetime, *, not_before: datetime | None = None
+) -> None:
+    """Queue (kind, owner, payload) rows; with ``not_before`` no worker takes them before then."""
     if rows:
         values = [
-            {"kind": kind, "owner": owner, "payload": payload, "queued_at": now, "attempts": 0}
+            {
+                "kind": kind,
+                "owner": owner,
+                "payload": payload,
+                "queued_at": now,
+                "attempts": 0,
+                "leased_until": not_before,
+            }
             for kind, owner, payload in rows
         ]
         session.execute(insert(PendingWork), values)

@@ -24,6 +24,12 @@ class Action(StrEnum):
     TEAMS_PREVIOUS = "teams_previous"
     TEAMS_HEATMAP = "teams_heatmap"  # "Heat-map image" on `/compass teams` and App Home; the value is the page
     FORGET_ME = "forget_me"  # the danger button under `/compass forget-me`: delete everything about me
+    # A team session in a channel: votes are session_vote_1 .. _4 and session_vote_na, agreed levels
+    # session_agree_1 .. _4 and session_agree_na (SESSION_VOTE_PATTERN, SESSION_AGREE_PATTERN).
+    SESSION_REVEAL = "session_reveal"  # the facilitator shows the votes
+    SESSION_NEXT = "session_next"  # the facilitator moves to the next question (or the summary)
+    SESSION_ADD_ACTION = "session_add_action"  # opens the action form
+    ACTION_DONE = "action_done"  # on `/compass actions`; the value is the action's id
 
 
 class Work(StrEnum):
@@ -41,10 +47,60 @@ class Work(StrEnum):
     TEAMS_HEATMAP = "teams_heatmap"  # the heat-map image of a page of `/compass teams`, into the DM
     FORGET = "forget"  # the confirmed `/compass forget-me`
     DELIVER = "deliver"  # the rest of a job whose Slack calls had to wait for Retry-After
+    SESSION_VOTE = "session_vote"
+    SESSION_STEP = "session_step"  # the facilitator's reveal, agree and next
+    SESSION_PICK = "session_pick"
+    SESSION_REFRESH = "session_refresh"  # queued by the use case itself (app.team_sessions.REFRESH_WORK)
+    SESSION_ACTION_FORM = "session_action_form"  # open the form
+    SESSION_ACTION_SAVE = "session_action_save"  # the form submitted
+    ACTION_DONE = "action_done"
 
 
 ANSWER_PREFIX = "answer_"
 ANSWER_PATTERN = re.compile(r"^answer_[1-4]$")
+
+
+SESSION_VOTE_PATTERN = re.compile(r"^session_vote_([1-4]|na)$")
+SESSION_AGREE_PATTERN = re.compile(r"^session_agree_([1-4]|na)$")
+# The facilitator picks the dimension: session_pick_0, _1, ... (ids must differ within a block); the value is its id.
+SESSION_PICK_PATTERN = re.compile(r"^session_pick_\d+$")
+ACTION_FORM = "session_action_form"  # the modal's callback_id
+
+
+def session_vote_action(level: int | None) -> str:
+    return f"session_vote_{'na' if level is None else level}"
+
+
+def session_agree_action(level: int | None) -> str:
+    return f"session_agree_{'na' if level is None else level}"
+
+
+def level_of_action(action_id: str) -> int | None:
+    """The level a session_vote_* or session_agree_* button stands for (None: not applicable)."""
+    word = action_id.rsplit("_", 1)[-1]
+    return None if word == "na" else int(word)
+
+
+@dataclass(frozen=True)
+class SessionRef:
+    """What a session button refers to: the session and the question it was shown for."""
+
+    session_id: int
+    question_id: str
+
+
+_SESSION_VALUE = re.compile(r"^s1\|(?P<session>\d+)\|(?P<question>[a-z0-9_.]*)$")
+
+
+def encode_session(session_id: int, question_id: str) -> str:
+    return f"s1|{session_id}|{question_id}"
+
+
+def decode_session(value: str | None) -> SessionRef:
+    match = _SESSION_VALUE.match(value or "")
+    if not match:
+        raise StaleButton(f"unrecognised session button value {value!r}")
+    return SessionRef(int(match.group("session")), match.group("question"))
 
 
 def answer_action(level: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from bot.app.types import Who
@@ -47,3 +48,17 @@ def subcommand(command: dict[str, Any]) -> tuple[str, list[str]]:
     """The subcommand of a `/compass` command (``help`` when there is none) and the words after it."""
     words = (command.get("text") or "").split()
     return (words[0].lower() if words else "help"), words[1:]
+
+
+def action_form_values(view: dict[str, Any]) -> tuple[str, str | None, date | None]:
+    """What, owner and due date as a submitted action form (blocks/session.build_action_form) holds them;
+    a due date Slack's datepicker would never send counts as none."""
+    values = (view.get("state") or {}).get("values") or {}
+    text = str(((values.get("what") or {}).get("what") or {}).get("value") or "")
+    owner = ((values.get("owner") or {}).get("owner") or {}).get("selected_user")
+    raw_due = ((values.get("due") or {}).get("due") or {}).get("selected_date")
+    try:
+        due = date.fromisoformat(raw_due) if raw_due else None
+    except ValueError:
+        due = None
+    return text, owner or None, due

@@ -23,7 +23,7 @@ from bot.slack.ids import Action, Work
 from bot.slack.routes import Button, Routes
 from bot.slack.task import Handler, Task, respond_for
 from bot.slack.tokens import TokenSource, tenant_of
-from bot.slack.work import assessment, commands, home, rights, team
+from bot.slack.work import assessment, commands, home, rights, session, team
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +53,21 @@ BUTTONS: tuple[Button, ...] = (
     Button(Action.TEAMS_PREVIOUS, Work.TEAMS_PAGE, team.teams_page),
     Button(Action.TEAMS_HEATMAP, Work.TEAMS_HEATMAP, team.teams_heatmap),
     Button(Action.FORGET_ME, Work.FORGET, rights.forget_me),
+    Button(ids.SESSION_VOTE_PATTERN, Work.SESSION_VOTE, session.vote),
+    Button(ids.SESSION_AGREE_PATTERN, Work.SESSION_STEP, session.facilitate),
+    Button(Action.SESSION_REVEAL, Work.SESSION_STEP, session.facilitate),
+    Button(Action.SESSION_NEXT, Work.SESSION_STEP, session.facilitate),
+    Button(ids.SESSION_PICK_PATTERN, Work.SESSION_PICK, session.pick_dimension),
+    Button(Action.SESSION_ADD_ACTION, Work.SESSION_ACTION_FORM, session.action_form),
+    Button(Action.ACTION_DONE, Work.ACTION_DONE, session.action_done),
 )
 # The work that comes from no button: a slash command, App Home opened, a deferred delivery.
 OTHER_WORK: dict[Work, Handler] = {
     Work.COMMAND: commands.run_command,
     Work.HOME: home.publish_home,
     Work.DELIVER: assessment.finish_delivery,
+    Work.SESSION_REFRESH: session.refresh,  # queued by a vote's use case, a few seconds later
+    Work.SESSION_ACTION_SAVE: session.action_save,  # the action form submitted (bot/slack/listeners/views.py)
 }
 ROUTES = Routes(commands.SUBCOMMANDS, BUTTONS)
 

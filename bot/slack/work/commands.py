@@ -25,7 +25,7 @@ from bot.slack.ids import Work
 from bot.slack.payloads import subcommand, who_from
 from bot.slack.routes import CommandRun, Request, Subcommand
 from bot.slack.task import Task
-from bot.slack.work import dm, rights, team
+from bot.slack.work import dm, rights, session, team
 from bot.slack.work.assessment import show
 from bot.slack.work.delivery import Delivery, deliver
 
@@ -160,6 +160,14 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     ),
     Subcommand("team", "team", "this channel's team digest right now, shown only to you", team.team_command),
     Subcommand("teams", "teams", "every team with a digest side by side", team.teams_command),
+    Subcommand(
+        "session",
+        "session [dimension | weakest | all]",
+        "assess together in this channel: private votes, a reveal, an agreed level and actions "
+        "(`/compass session end` ends it)",
+        session.session_command,
+    ),
+    Subcommand("actions", "actions", "this channel's open actions from its sessions", session.actions_command),
     Subcommand(
         "signals",
         "signals",

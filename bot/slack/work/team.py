@@ -34,7 +34,7 @@ class NotInChannel(Exception):
     pass
 
 
-def _members(task: Task, who: Who, channel: str) -> list[str] | None:
+def team_members(task: Task, who: Who, channel: str) -> list[str] | None:
     """The team of a channel: None when it has a digest (the members the scheduler keeps), else the
     channel's members as Slack lists them now, without the bot. NotInChannel when Slack refuses."""
     deps = task.deps
@@ -50,14 +50,14 @@ def _members(task: Task, who: Who, channel: str) -> list[str] | None:
     return [m for m in members if m != bot_user]
 
 
-def _invite_me(channel: str) -> Message:
+def invite_me(channel: str) -> Message:
     return build_text_message(
         f"I'm not a member of <#{channel}>, so I can't tell who the team is. "
         "Invite me with `/invite @compass` there, then run the command again."
     )
 
 
-def _channel_only(command: str) -> Message:
+def channel_only(command: str) -> Message:
     return build_text_message(f"Teams are channels: run `/compass {command}` in your team's channel.")
 
 
@@ -69,15 +69,15 @@ def target_command(request: Request) -> Message | None:
     deps = task.deps
     now = deps.clock()
     if not here or here.startswith("D"):
-        return _channel_only("target")
+        return channel_only("target")
     try:
         command = parse_target_command(args, targets.dimension_choices(deps.ctx), now)
     except TargetProblem as problem:
         return build_text_message(problem.detail)
     try:
-        members = _members(task, who, here)
+        members = team_members(task, who, here)
     except NotInChannel:
-        return _invite_me(here)
+        return invite_me(here)
     if isinstance(command, ListTargets):
         return build_targets_message(
             here, targets.list_targets(deps.ctx, who.workspace, here, now, settings=deps.outreach, members=members)
@@ -116,11 +116,11 @@ def team_command(request: Request) -> Message | None:
     task, who, here = request.task, request.who, request.here
     deps = task.deps
     if not here or here.startswith("D"):
-        return _channel_only("team")
+        return channel_only("team")
     try:
-        members = _members(task, who, here)
+        members = team_members(task, who, here)
     except NotInChannel:
-        return _invite_me(here)
+        return invite_me(here)
     now = digests.team_now(deps.ctx, who.workspace, here, deps.clock(), settings=deps.outreach, members=members)
     chart = now.digest.visible and not scope_missing()  # under the threshold: no figures, no chart
     message = build_team_message(now, here, chart_in_dm=chart)
