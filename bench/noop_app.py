@@ -47,6 +47,8 @@ def build_noop_app(settings: Settings) -> App:
 
     app.command(ids.COMMAND)(command)
     app.action(ids.ANSWER_PATTERN)(action)
+    app.action(ids.SESSION_VOTE_PATTERN)(action)  # bench/session_votes.py's floor
+    app.action(ids.SESSION_AGREE_PATTERN)(action)
     for name in ids.Action:
         app.action(name.value)(action)
     return app

@@ -8,6 +8,7 @@ each person voted last (among the clicks the app acked) is what must be counted.
 
 from __future__ import annotations
 
+import copy
 import random
 import re
 import threading
@@ -139,6 +140,7 @@ class Burst:
 def vote(slack: Slack, message: Message, votes: list[Ballot], timeout: float = 30.0) -> Burst:
     """Send every ballot's clicks on ``message``, one thread per person; returns when all are acked."""
     burst = Burst(votes)
+    message = copy.deepcopy(message)  # its buttons as the voters' clients show them when the burst begins
     start = threading.Barrier(len(votes) + 1)
 
     def person(ballot: Ballot) -> None:
@@ -149,7 +151,7 @@ def vote(slack: Slack, message: Message, votes: list[Ballot], timeout: float = 3
                 time.sleep(0.05)
             try:
                 reply = click(slack, ballot.user, message, f"session_vote_{level}")
-            except OSError as exc:
+            except (OSError, AssertionError) as exc:
                 burst.errors.append(f"{ballot.user}: {exc}")
                 continue
             ballot.acked.append((level, time.monotonic(), reply.status))
