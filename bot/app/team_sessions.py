@@ -1,7 +1,8 @@
 """Team sessions in a channel: each interaction one use case, one transaction, the whole view back.
 
 A vote changes one row (the person's vote) and, at most once per ``REFRESH_EVERY``, queues the refresh
-of the live message's count in the same transaction: a burst of votes is one message update, not
+of the live message's count in the same transaction (only that vote writes the session's row, so votes
+do not wait for each other's commits): a burst of votes is one message update, not
 one per click, so a session stays far inside chat.update's Tier 3 budget (docs/team-sessions.md).
 """
 
@@ -213,17 +214,16 @@ def vote(
     """A vote on (session id, question id): kept privately, changed in place until the reveal."""
     session_id, question_id = where
     with ctx.sessions.begin() as session:
-        row = team_sessions.by_id(session, session_id, lock=True)
+        row = team_sessions.for_vote(session, session_id)  # votes side by side; a reveal waits for them
         refused = _vote_refused(ctx, row, question_id)
         if refused is not None:
             return refused
         assert row is not None
         changed = team_sessions.has_voted(session, row.id, question_id, who.user)
         team_sessions.vote(session, row, question_id, who.user, level=vote_value(level), now=now)
-        if response_url:
-            row.live_url, row.live_url_at = response_url, now
-        row.updated_at = now
-        refresh = team_sessions.claim_refresh(session, row, now, stale_after=REFRESH_STALE)
+        refresh = team_sessions.claim_refresh(
+            session, row.id, now, stale_after=REFRESH_STALE, response_url=response_url
+        )
         if refresh:
             payload = json.dumps({"session_id": row.id, "team_id": who.workspace})
             pending_work.append(
@@ -233,8 +233,9 @@ def vote(
 
 
 def refresh(ctx: AppContext, session_id: int, now: datetime) -> tuple[LiveQuestion, str | None, datetime | None] | None:
-    """The live message as it should read now, the newest vote's response_url and when it came; None
-    when the session ended meanwhile. Frees the refresh claim so that the next vote queues another."""
+    """The live message as it should read now, the response_url of the vote that queued the refresh and
+    when it came; None when the session ended meanwhile. Frees the refresh claim so that the next vote
+    queues another."""
     with ctx.sessions.begin() as session:
         row = team_sessions.by_id(session, session_id, lock=True)
         if row is None:

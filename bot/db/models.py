@@ -210,8 +210,9 @@ class TeamSession(Base):
     members: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the channel's people at the start
     opening_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
     message_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the live question message
-    # The newest vote click's response_url: the live message's vote count is refreshed through it
-    # (outside chat.update's Tier 3 budget); refresh_claimed_at: a refresh is queued (coalesces votes).
+    # The response_url of the vote click that queued the pending refresh: the live message's vote count
+    # is refreshed through it (outside chat.update's Tier 3 budget); refresh_claimed_at: a refresh is
+    # queued (coalesces votes).
     live_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     live_url_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     refresh_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, select, true, update
+from sqlalchemy import delete, func, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,15 @@ def live(session: Session, ws_id: int, channel_id: str, *, lock: bool = False) -
 def by_id(session: Session, session_id: int, *, lock: bool = False) -> TeamSession | None:
     query = select(TeamSession).where(TeamSession.id == session_id)
     return session.scalars(query.with_for_update() if lock else query).first()
+
+
+def for_vote(session: Session, session_id: int) -> TeamSession | None:
+    """The session, locked for a vote: other votes go on side by side (PostgreSQL's FOR KEY SHARE), while
+    the facilitator's steps and the refresh (FOR UPDATE) wait for the votes under way and are waited for.
+    A vote must not write the row but through ``claim_refresh``: a write per vote would queue them all
+    behind one another's commits again."""
+    query = select(TeamSession).where(TeamSession.id == session_id).with_for_update(read=True, key_share=True)
+    return session.scalars(query).first()
 
 
 def create(
@@ -104,13 +113,26 @@ def vote_values(session: Session, session_id: int, question_id: str) -> list[int
     )
 
 
-def claim_refresh(session: Session, row: TeamSession, now: datetime, *, stale_after: timedelta) -> bool:
-    """Take the right to queue the next refresh of the live message's count; False while one is queued
-    (a claim older than ``stale_after`` is taken over: its job was lost)."""
-    if row.refresh_claimed_at is not None and now - row.refresh_claimed_at < stale_after:
-        return False
-    row.refresh_claimed_at = now
-    return True
+def claim_refresh(
+    session: Session, session_id: int, now: datetime, *, stale_after: timedelta, response_url: str | None
+) -> bool:
+    """Take the right to queue the next refresh of the live message's count, keeping the claiming vote's
+    response_url for it; False while one is queued (a claim older than ``stale_after`` is taken over: its
+    job was lost). One conditional UPDATE: only the claiming vote writes the session's row, so the votes
+    between two refreshes do not wait for each other."""
+    values: dict[str, object] = {"refresh_claimed_at": now, "updated_at": now}
+    if response_url:
+        values |= {"live_url": response_url, "live_url_at": now}
+    claimed = session.execute(
+        update(TeamSession)
+        .where(
+            TeamSession.id == session_id,
+            or_(TeamSession.refresh_claimed_at.is_(None), TeamSession.refresh_claimed_at <= now - stale_after),
+        )
+        .values(values)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(claimed) == 1
 
 
 def save_outcome(session: Session, row: TeamSession, agreement: Agreement, *, votes: int, now: datetime) -> None:

@@ -171,8 +171,8 @@ def refresh(task: Task) -> None:
     live, url, url_at = found
     if live.ts is None:
         return
-    # The newest vote's response_url replaces the channel message for everyone, outside the Tier 3
-    # budget; chat.update is the fallback once it is spent or older than Slack keeps it.
+    # The response_url of the vote that queued this refresh replaces the channel message for everyone,
+    # outside the Tier 3 budget; chat.update is the fallback once it is spent or older than Slack keeps it.
     body: dict[str, Any] = {"team_id": task.body.get("team_id")}
     if url and url_at is not None:
         body["response_url"] = url
