@@ -3,16 +3,67 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select, true, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.db.models import SessionAction, SessionOutcome, SessionVote, TeamSession
 from bot.db.sql import insert_or_skip, rowcount
 from bot.domain.team_session import Agreement, NewAction, Stage
+
+# A vote's statements, built once and bound per call (as a click's are, bot/db/assessments.py): the
+# upsert's ``excluded`` alone builds a table of proxies each time, and a burst of votes is all the worker
+# does.
+_FOR_VOTE = (
+    select(TeamSession).where(TeamSession.id == bindparam("session_id")).with_for_update(read=True, key_share=True)
+)
+_HAS_VOTED = select(SessionVote.level).where(
+    SessionVote.session_id == bindparam("session_id"),
+    SessionVote.question_id == bindparam("question_id"),
+    SessionVote.user_id == bindparam("user_id"),
+)
+
+
+def _upsert_vote(insert: Callable[..., Any]) -> Any:
+    statement = insert(SessionVote).values(
+        session_id=bindparam("session_id"),
+        question_id=bindparam("question_id"),
+        user_id=bindparam("user_id"),
+        level=bindparam("level"),
+        voted_at=bindparam("voted_at"),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["session_id", "question_id", "user_id"],
+        set_={"level": statement.excluded.level, "voted_at": statement.excluded.voted_at},
+    )
+
+
+_UPSERT_VOTE = {"postgresql": _upsert_vote(postgresql.insert), "sqlite": _upsert_vote(sqlite.insert)}
+_UNCLAIMED = and_(
+    TeamSession.id == bindparam("session_id"),
+    or_(TeamSession.refresh_claimed_at.is_(None), TeamSession.refresh_claimed_at <= bindparam("stale_before")),
+)
+_CLAIM = (
+    update(TeamSession)
+    .where(_UNCLAIMED)
+    .values(refresh_claimed_at=bindparam("now"), updated_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+_CLAIM_WITH_URL = (
+    update(TeamSession)
+    .where(_UNCLAIMED)
+    .values(
+        refresh_claimed_at=bindparam("now"),
+        updated_at=bindparam("now"),
+        live_url=bindparam("url"),
+        live_url_at=bindparam("now"),
+    )
+    .execution_options(synchronize_session=False)
+)
 
 
 def live(session: Session, ws_id: int, channel_id: str, *, lock: bool = False) -> TeamSession | None:
@@ -31,8 +82,7 @@ def for_vote(session: Session, session_id: int) -> TeamSession | None:
     the facilitator's steps and the refresh (FOR UPDATE) wait for the votes under way and are waited for.
     A vote must not write the row but through ``claim_refresh``: a write per vote would queue them all
     behind one another's commits again."""
-    query = select(TeamSession).where(TeamSession.id == session_id).with_for_update(read=True, key_share=True)
-    return session.scalars(query).first()
+    return session.scalars(_FOR_VOTE, {"session_id": session_id}).first()
 
 
 def create(
@@ -75,20 +125,13 @@ def question_ids(row: TeamSession) -> list[str]:
 
 def vote(session: Session, row: TeamSession, question_id: str, user: str, *, level: int, now: datetime) -> None:
     """Record (or change) a person's vote on a question: one row per person and question."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     values = {"session_id": row.id, "question_id": question_id, "user_id": user, "level": level, "voted_at": now}
-    statement = insert(SessionVote).values(**values)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["session_id", "question_id", "user_id"],
-            set_={"level": statement.excluded.level, "voted_at": statement.excluded.voted_at},
-        )
-    )
+    session.execute(_UPSERT_VOTE[session.get_bind().dialect.name], values)
 
 
 def has_voted(session: Session, session_id: int, question_id: str, user: str) -> bool:
-    return session.get(SessionVote, (session_id, question_id, user)) is not None
+    found = session.execute(_HAS_VOTED, {"session_id": session_id, "question_id": question_id, "user_id": user})
+    return found.first() is not None
 
 
 def vote_count(session: Session, session_id: int, question_id: str) -> int:
@@ -120,17 +163,9 @@ def claim_refresh(
     response_url for it; False while one is queued (a claim older than ``stale_after`` is taken over: its
     job was lost). One conditional UPDATE: only the claiming vote writes the session's row, so the votes
     between two refreshes do not wait for each other."""
-    values: dict[str, object] = {"refresh_claimed_at": now, "updated_at": now}
-    if response_url:
-        values |= {"live_url": response_url, "live_url_at": now}
+    statement = _CLAIM_WITH_URL if response_url else _CLAIM
     claimed = session.execute(
-        update(TeamSession)
-        .where(
-            TeamSession.id == session_id,
-            or_(TeamSession.refresh_claimed_at.is_(None), TeamSession.refresh_claimed_at <= now - stale_after),
-        )
-        .values(values)
-        .execution_options(synchronize_session=False)
+        statement, {"session_id": session_id, "now": now, "stale_before": now - stale_after, "url": response_url}
     )
     return rowcount(claimed) == 1
 
