@@ -35,6 +35,7 @@ names a server on which a fresh database is created and dropped):
     .venv/bin/python bench/session_votes.py --voters 45 --runs 1 --sustain 10     # quick
     .venv/bin/python bench/session_votes.py                                     # 45,200 voters x 3 runs, SQLite
     .venv/bin/python bench/session_votes.py --database-url postgresql://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/session_votes.py --worker-tree /tmp/wt-before   # that tree's worker (before/after)
 
 Every wait is bounded (``--timeout`` per run). Output: a markdown table (``--json``: the figures). Exit
 status: 0 PASS (every target met for every size), 1 FAIL, 2 on an error.
@@ -119,7 +120,7 @@ def one_run(args: argparse.Namespace, size: int, run: int) -> dict[str, Any]:
     with scratch_database(args.database_url) as (db_url, label), FakeSlack() as fake:
         result["database"] = label
         team = v.team(fake, size)
-        app = AppProcess(fake.api_url, db_url, SMALL_BANK, cwd=Path(ELSEWHERE))
+        app = AppProcess(fake.api_url, db_url, SMALL_BANK, cwd=Path(args.worker_tree or ELSEWHERE))
         with app:
             slack = Slack(app.url, fake.response_url())
             if v.command(slack, "session data").status != 200:
@@ -283,6 +284,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count-within", type=float, default=3.0, help="target: last vote → count (default 3 s)")
     parser.add_argument("--far-below", type=float, default=0.3, help="ack p99 ceiling in seconds (default 0.3)")
     parser.add_argument("--timeout", type=float, default=120.0, help="bound of each wait in a run (default 120 s)")
+    parser.add_argument(
+        "--worker-tree",
+        default=None,
+        help="before and after: the worker sidecar runs in this source tree and imports its bot/ (the web "
+        "process, which only acks, stays this venv's)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     try:
