@@ -7,7 +7,8 @@ vote. Every vote is stored once (the last of each person), the live message show
 few seconds after the last vote at most, through few message updates and no chat.update over its
 budget; the reveal's counts per level are the last votes'. Question 2: half the team votes, then every
 process gets SIGKILL while the count's refresh is still queued; after a restart the votes and the live
-message are as they were, and the other half votes on the same message."""
+message are as they were, the other half votes on the same message and one of the first half changes
+their vote."""
 
 from __future__ import annotations
 
@@ -111,7 +112,8 @@ def test_forty_five_people_vote_at_once_every_vote_counts_once_and_a_sigkill_los
                 assert v.count_shown(fake, second.ts, want, timeout=SHOWN_WITHIN + 10) is not None, (
                     f"after the restart the live message shows {v.voted(fake.messages[(v.CHANNEL, second.ts)])}"
                 )
-            late = v.vote(slack, second, v.ballots(rest, seed=20))
+            changed_mind = v.Ballot(half[0], [early_votes[half[0]] % 4 + 1], delay=0.5)  # voted before the kill
+            late = v.vote(slack, second, [*v.ballots(rest, seed=20), changed_mind])
             assert not late.errors, late.errors
             shown = v.count_shown(fake, second.ts, (PEOPLE, PEOPLE), timeout=SHOWN_WITHIN + 10)
             assert shown is not None, f"after the restart: {v.voted(fake.messages[(v.CHANNEL, second.ts)])}"
