@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, select, true, update
+from sqlalchemy import Select, delete, func, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -19,12 +19,20 @@ from bot.domain.team_session import Agreement, NewAction, Stage
 def live(session: Session, ws_id: int, channel_id: str, *, lock: bool = False) -> TeamSession | None:
     """The channel's live session (locked for this transaction with ``lock``)."""
     query = select(TeamSession).where(TeamSession.workspace_id == ws_id, TeamSession.live_channel == channel_id)
-    return session.scalars(query.with_for_update() if lock else query).first()
+    return session.scalars(_locked(query) if lock else query).first()
 
 
 def by_id(session: Session, session_id: int, *, lock: bool = False) -> TeamSession | None:
+    """The session (locked for this transaction with ``lock``)."""
     query = select(TeamSession).where(TeamSession.id == session_id)
-    return session.scalars(query.with_for_update() if lock else query).first()
+    return session.scalars(_locked(query) if lock else query).first()
+
+
+def _locked(query: Select[TeamSession]) -> Select[TeamSession]:
+    """The row locked, and read as it is once the lock is held: a row this transaction read before
+    (``idle``'s list) is refreshed in the identity map, so a session another transaction ended while
+    this one waited for the lock is seen ended."""
+    return query.with_for_update().execution_options(populate_existing=True)
 
 
 def create(
