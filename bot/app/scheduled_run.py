@@ -1,4 +1,5 @@
-"""One scheduled run in one workspace: what is due, each message sent once, and what happened.
+"""One scheduled run in one workspace: what is due, each message sent once, and what happened; and,
+across workspaces, the team sessions that end by themselves after ``IDLE_LIMIT`` without activity.
 
 ``run_due`` reads the workspace's directory and each digest channel's members through the
 ``Messenger`` port (bot/app/messenger.py), stores them as the teams, decides what is due at ``now``
@@ -26,7 +27,7 @@ from enum import Enum
 from functools import partial
 from typing import Any
 
-from bot.app import digests
+from bot.app import digests, team_sessions
 from bot.app.context import AppContext
 from bot.app.messenger import DirectoryEntry, Gone, Messenger, PausedNotice, Posted, Refused, Reminder, TrendChart
 from bot.app.outreach import OutreachSettings, claim, digest_period_due, people_due
@@ -34,6 +35,7 @@ from bot.db import digests as stored_digests
 from bot.db import people, sends
 from bot.domain.digest import TREND_PERIODS, Digest, Subscription
 from bot.domain.schedule import SendKey
+from bot.domain.team_session import IDLE_LIMIT
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,7 @@ class RunReport:
     paused_channels: list[str] = field(default_factory=list)
     failures: int = 0
     skipped_outside_hours: int = 0
+    idle_sessions_ended: int = 0
 
     def add(self, other: RunReport) -> None:
         self.digests += other.digests
@@ -73,12 +76,14 @@ class RunReport:
         self.paused_channels.extend(other.paused_channels)
         self.failures += other.failures
         self.skipped_outside_hours += other.skipped_outside_hours
+        self.idle_sessions_ended += other.idle_sessions_ended
 
     def __str__(self) -> str:
         paused = f", paused digests: {', '.join(self.paused_channels)}" if self.paused_channels else ""
         return (
             f"digests posted: {self.digests}, invitations: {self.prompts}, reminders: {self.reminders}, "
-            f"failures: {self.failures}, waiting for working hours: {self.skipped_outside_hours}{paused}"
+            f"failures: {self.failures}, waiting for working hours: {self.skipped_outside_hours}, "
+            f"idle sessions ended: {self.idle_sessions_ended}{paused}"
         )
 
 
@@ -144,6 +149,43 @@ def run_due(ctx: AppContext, messenger: Messenger, settings: OutreachSettings, n
     _send_charts(run)
     _invite_and_remind(run, active)
     return run.report
+
+
+MessengerFor = Callable[[str], Messenger | None]  # a workspace's Slack id -> its port (None: not installed)
+
+
+def end_idle_sessions(ctx: AppContext, messenger_for: MessengerFor, now: datetime) -> RunReport:
+    """Team sessions nobody touched for ``IDLE_LIMIT`` end by themselves: each one's live question
+    message is closed and its summary posted in its channel, and where it went recorded.
+
+    Ended and announced once: ``team_sessions.end_idle`` ends each session in one transaction holding
+    its row, so of two schedulers at once only one gets it back to announce. At most once: a crash
+    between the end and the post leaves the session ended without a summary (its message refuses
+    votes all the same), and a refused summary is logged, not tried again.
+    """
+    report = RunReport()
+    for ended in team_sessions.end_idle(ctx, now, IDLE_LIMIT):
+        report.idle_sessions_ended += 1
+        messenger = messenger_for(ended.team)
+        if messenger is None:
+            log.warning("session %d in %s ended idle, unannounced: no token for %s", *_where(ended), ended.team)
+            continue
+        try:
+            messenger.close_session_message(ended)
+        except Refused as refused:  # deleted, or the bot removed: the summary still goes where it can
+            log.warning("could not close session %d's message in %s: %s", *_where(ended), refused)
+        try:
+            posted = messenger.post_session_summary(ended)
+        except Refused as refused:
+            report.failures += 1
+            log.warning("could not post session %d's summary in %s: %s", *_where(ended), refused)
+            continue
+        team_sessions.summary_posted(ctx, ended.session_id, posted.ts)
+    return report
+
+
+def _where(ended: team_sessions.Ended) -> tuple[int, str]:
+    return ended.session_id, ended.channel
 
 
 def post_digest_now(

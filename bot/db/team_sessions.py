@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, select, true, update
+from sqlalchemy import Select, delete, func, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.db.models import SessionAction, SessionOutcome, SessionVote, TeamSession
+from bot.db.models import SessionAction, SessionOutcome, SessionVote, TeamSession, Workspace
 from bot.db.sql import insert_or_skip, rowcount
 from bot.domain.team_session import Agreement, NewAction, Stage
 
@@ -18,12 +19,20 @@ from bot.domain.team_session import Agreement, NewAction, Stage
 def live(session: Session, ws_id: int, channel_id: str, *, lock: bool = False) -> TeamSession | None:
     """The channel's live session (locked for this transaction with ``lock``)."""
     query = select(TeamSession).where(TeamSession.workspace_id == ws_id, TeamSession.live_channel == channel_id)
-    return session.scalars(query.with_for_update() if lock else query).first()
+    return session.scalars(_locked(query) if lock else query).first()
 
 
 def by_id(session: Session, session_id: int, *, lock: bool = False) -> TeamSession | None:
+    """The session (locked for this transaction with ``lock``)."""
     query = select(TeamSession).where(TeamSession.id == session_id)
-    return session.scalars(query.with_for_update() if lock else query).first()
+    return session.scalars(_locked(query) if lock else query).first()
+
+
+def _locked(query: Select[TeamSession]) -> Select[TeamSession]:
+    """The row locked, and read as it is once the lock is held: a row this transaction read before
+    (``idle``'s list) is refreshed in the identity map, so a session another transaction ended while
+    this one waited for the lock is seen ended."""
+    return query.with_for_update().execution_options(populate_existing=True)
 
 
 def create(
@@ -237,30 +246,52 @@ def overdue(actions: Sequence[SessionAction], today: date) -> list[SessionAction
 # -- a person's rights -----------------------------------------------------------------------
 
 
-def votes_of(session: Session, ws_id: int, user: str) -> list[tuple[TeamSession, SessionVote]]:
+@dataclass(frozen=True)
+class VoteRow:
+    """One of a person's own votes, with where it was cast."""
+
+    session_id: int
+    channel_id: str
+    question_id: str
+    level: int  # 1-4, or 0 for not applicable
+    voted_at: datetime
+
+
+def votes_of(session: Session, workspace: str, user: str) -> list[VoteRow]:
+    """Every vote ``user`` cast in a session of ``workspace`` (a Slack team id), oldest first: one statement."""
     rows = session.execute(
-        select(TeamSession, SessionVote)
+        select(TeamSession.id, TeamSession.channel_id, SessionVote.question_id, SessionVote.level, SessionVote.voted_at)
         .join(SessionVote, SessionVote.session_id == TeamSession.id)
-        .where(TeamSession.workspace_id == ws_id, SessionVote.user_id == user)
-        .order_by(SessionVote.voted_at)
+        .join(Workspace, Workspace.id == TeamSession.workspace_id)
+        .where(Workspace.external_id == workspace, SessionVote.user_id == user)
+        .order_by(SessionVote.voted_at, TeamSession.id, SessionVote.question_id)
     )
-    return [(s, v) for s, v in rows.tuples()]
+    return [VoteRow(*row) for row in rows]
 
 
-def forget(session: Session, ws_id: int, user: str) -> int:
+def forget(session: Session, workspace: str, user: str) -> int:
     """Delete a person's votes and take their name off sessions and actions (which stay: they are the
-    team's). Returns how many votes were deleted."""
+    team's; an action they owned is left without an owner). Returns how many votes were deleted."""
+    ws_id = select(Workspace.id).where(Workspace.external_id == workspace).scalar_subquery()
     mine = select(TeamSession.id).where(TeamSession.workspace_id == ws_id)
     deleted = rowcount(
-        session.execute(delete(SessionVote).where(SessionVote.user_id == user, SessionVote.session_id.in_(mine)))
+        session.execute(
+            delete(SessionVote)
+            .where(SessionVote.user_id == user, SessionVote.session_id.in_(mine.scalar_subquery()))
+            .execution_options(synchronize_session=False)
+        )
     )
     session.execute(
         update(TeamSession)
         .where(TeamSession.workspace_id == ws_id, TeamSession.facilitator == user)
         .values(facilitator=None)
+        .execution_options(synchronize_session=False)
     )
     for column in (SessionAction.owner, SessionAction.created_by, SessionAction.done_by):
         session.execute(
-            update(SessionAction).where(SessionAction.workspace_id == ws_id, column == user).values({column.key: None})
+            update(SessionAction)
+            .where(SessionAction.workspace_id == ws_id, column == user)
+            .values({column.key: None})
+            .execution_options(synchronize_session=False)
         )
     return deleted
