@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Protocol
 
 from bot.domain.digest import Digest, PeriodFigures
+from bot.domain.team_session import SessionScores
 
 
 @dataclass(frozen=True)
@@ -87,12 +88,14 @@ class PausedNotice:
 @dataclass(frozen=True)
 class TrendChart:
     """A digest's trend chart: ``history`` the figures of the digests before it (oldest first),
-    ``digest`` the one in ``thread``, labelled ``today``."""
+    ``digest`` the one in ``thread``, labelled ``today``; ``sessions`` the agreed scores of the team's
+    sessions in that time (oldest first)."""
 
     thread: Posted
     digest: Digest
     history: tuple[PeriodFigures, ...]
     today: str
+    sessions: tuple[SessionScores, ...] = ()
 
 
 class Messenger(Protocol):
