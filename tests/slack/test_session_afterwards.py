@@ -17,13 +17,14 @@ from conftest import T0, store_team
 from fakeslack import BOT_TOKEN, TEAM_ID, FakeSlack
 from harness import Slack, buttons, text_of
 from slack_sdk import WebClient
-from sqlalchemy import event
+from sqlalchemy import event, select
 from test_team_session import CHANNEL, LEAD, SETTINGS, Bot, Clock, assess, people
 
 from bot.app.context import AppContext
 from bot.app.digests import channel_sessions, subscribe_digest
 from bot.app.types import Who
 from bot.db import people as stored_people
+from bot.db.models import TeamTarget
 from bot.db.setup import Database
 from bot.domain.questionnaire import Questionnaire
 from bot.domain.team_session import Agreement, StoredAgreement, agreed_levels, session_scores
@@ -175,7 +176,10 @@ def test_a_small_team_sees_what_it_agreed_and_its_targets_judged_by_it_without_a
     digest = post_digest_now(bot.deps.ctx, client(bot), SETTINGS, CHANNEL, T0 + timedelta(days=1))
     assert not digest.visible
     [ops] = digest.targets
-    assert ops.current == pytest.approx(2.1667, abs=1e-4) and ops.standing == "not judged yet"
+    # Set after the session: its baseline is the agreed score, so the team is judged on the line from it.
+    assert ops.current == pytest.approx(2.1667, abs=1e-4) and ops.standing == "on track"
+    with bot.deps.ctx.sessions() as s:
+        assert s.scalars(select(TeamTarget.baseline)).one() == pytest.approx(2.1667, abs=1e-4)
     text = text_of([m for m in bot.channel() if "MLOps maturity digest" in m.text][-1])
     assert "more needed" in text
     assert ":handshake: *Agreed by the team*" in text and "*Operations*: agreed in session on 2026-11-02" in text
