@@ -243,7 +243,7 @@ def test_each_channels_digest_shows_its_own_sessions_only(bot: Bot, team: list[s
     bot.fake.add_channel(other, [*team, LEAD, "U0BOT"])
     subscribe_digest(bot.deps.ctx, Who(TEAM_ID, LEAD), other, "monthly", T0 - timedelta(days=40))
     store_team(bot.deps.ctx, TEAM_ID, other, dict.fromkeys([*team, LEAD]), T0)
-    session(bot, "data", [3, 3], team, action="Version every training dataset")
+    session(bot, "data", [3, 3], team, action="Tell <!channel> & <@U0VOTER01> about it")
     theirs = post_digest_now(bot.deps.ctx, client(bot), SETTINGS, other, T0 + timedelta(days=1))
     assert (theirs.agreed, theirs.actions, theirs.open_actions) == ((), (), 0)
     assert theirs.targets == () and theirs.dimensions[0].mean == 2.0  # the same people, their own answers
@@ -251,6 +251,9 @@ def test_each_channels_digest_shows_its_own_sessions_only(bot: Bot, team: list[s
     assert "agreed in session" not in text and "Open actions" not in text
     ours = post_digest_now(bot.deps.ctx, client(bot), SETTINGS, CHANNEL, T0 + timedelta(days=1))
     assert [a.dimension_id for a in ours.agreed] == ["data"] and ours.open_actions == 1
+    ours_text = text_of(bot.fake.channel_messages(CHANNEL)[-1])
+    assert "Tell &lt;!channel&gt; &amp; &lt;@U0VOTER01&gt; about it" in ours_text  # shown as typed, pinging nobody
+    assert "<!channel>" not in ours_text
 
 
 def test_agreed_levels_take_each_dimension_from_its_newest_session(small_bank: Any) -> None:
