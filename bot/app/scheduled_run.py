@@ -124,7 +124,8 @@ class Run:
     ws_id: int
     directory: Mapping[str, DirectoryEntry]
     subscriptions: list[Subscription]
-    sessions: digests.WorkspaceSessions = field(default_factory=digests.WorkspaceSessions)
+    # What every channel's sessions agreed and its open actions: read once, by the run's first due digest.
+    sessions: digests.WorkspaceSessions | None = None
     report: RunReport = field(default_factory=RunReport)
     charts: list[PostedDigest] = field(default_factory=list)
 
@@ -223,8 +224,6 @@ def _begin(ctx: AppContext, messenger: Messenger, settings: OutreachSettings, no
         ws_id = people.workspace_id(session, team, now)
         people.update_directory(session, ws_id, {u: (p.tz, p.active) for u, p in directory.items()})
         subscriptions = stored_digests.subscriptions(session, ws_id)
-        # What the channels' sessions agreed and their open actions, for all the run's digests at once.
-        sessions = digests.channel_sessions(session, ws_id) if subscriptions else digests.WorkspaceSessions()
     return Run(
         ctx=ctx,
         messenger=messenger,
@@ -233,7 +232,6 @@ def _begin(ctx: AppContext, messenger: Messenger, settings: OutreachSettings, no
         ws_id=ws_id,
         directory=directory,
         subscriptions=subscriptions,
-        sessions=sessions,
     )
 
 
@@ -274,6 +272,8 @@ def _store_team(
         send_id = claim(session, SendKey("digest", run.ws_id, sub.channel_id, period), run.now)
         if send_id is None:
             return StoredTeam(None)
+        if run.sessions is None:  # every channel's at once: a run's digests add two statements, not two each
+            run.sessions = digests.channel_sessions(session, run.ws_id)
         digest = digests.subscription_digest(
             session,
             run.ctx,

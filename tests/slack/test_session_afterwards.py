@@ -17,13 +17,14 @@ from conftest import T0, store_team
 from fakeslack import BOT_TOKEN, TEAM_ID, FakeSlack
 from harness import Slack, buttons, text_of
 from slack_sdk import WebClient
-from sqlalchemy import event
+from sqlalchemy import event, select
 from test_team_session import CHANNEL, LEAD, SETTINGS, Bot, Clock, assess, people
 
 from bot.app.context import AppContext
 from bot.app.digests import channel_sessions, subscribe_digest
 from bot.app.types import Who
 from bot.db import people as stored_people
+from bot.db.models import TeamTarget
 from bot.db.setup import Database
 from bot.domain.questionnaire import Questionnaire
 from bot.domain.team_session import Agreement, StoredAgreement, agreed_levels, session_scores
@@ -175,7 +176,10 @@ def test_a_small_team_sees_what_it_agreed_and_its_targets_judged_by_it_without_a
     digest = post_digest_now(bot.deps.ctx, client(bot), SETTINGS, CHANNEL, T0 + timedelta(days=1))
     assert not digest.visible
     [ops] = digest.targets
-    assert ops.current == pytest.approx(2.1667, abs=1e-4) and ops.standing == "not judged yet"
+    # Set after the session: its baseline is the agreed score, so the team is judged on the line from it.
+    assert ops.current == pytest.approx(2.1667, abs=1e-4) and ops.standing == "on track"
+    with bot.deps.ctx.sessions() as s:
+        assert s.scalars(select(TeamTarget.baseline)).one() == pytest.approx(2.1667, abs=1e-4)
     text = text_of([m for m in bot.channel() if "MLOps maturity digest" in m.text][-1])
     assert "more needed" in text
     assert ":handshake: *Agreed by the team*" in text and "*Operations*: agreed in session on 2026-11-02" in text
@@ -232,6 +236,24 @@ def test_the_digests_of_every_channel_read_the_sessions_in_two_statements(bot: B
     assert len(statements) == 2
     [(channel, sessions)] = found.channels.items()
     assert channel == CHANNEL and sessions.open_actions == 1 and len(sessions.agreements) == 2
+
+
+def test_each_channels_digest_shows_its_own_sessions_only(bot: Bot, team: list[str]) -> None:
+    other = "C0OTHER"
+    bot.fake.add_channel(other, [*team, LEAD, "U0BOT"])
+    subscribe_digest(bot.deps.ctx, Who(TEAM_ID, LEAD), other, "monthly", T0 - timedelta(days=40))
+    store_team(bot.deps.ctx, TEAM_ID, other, dict.fromkeys([*team, LEAD]), T0)
+    session(bot, "data", [3, 3], team, action="Tell <!channel> & <@U0VOTER01> about it")
+    theirs = post_digest_now(bot.deps.ctx, client(bot), SETTINGS, other, T0 + timedelta(days=1))
+    assert (theirs.agreed, theirs.actions, theirs.open_actions) == ((), (), 0)
+    assert theirs.targets == () and theirs.dimensions[0].mean == 2.0  # the same people, their own answers
+    text = text_of(bot.fake.channel_messages(other)[-1])
+    assert "agreed in session" not in text and "Open actions" not in text
+    ours = post_digest_now(bot.deps.ctx, client(bot), SETTINGS, CHANNEL, T0 + timedelta(days=1))
+    assert [a.dimension_id for a in ours.agreed] == ["data"] and ours.open_actions == 1
+    ours_text = text_of(bot.fake.channel_messages(CHANNEL)[-1])
+    assert "Tell &lt;!channel&gt; &amp; &lt;@U0VOTER01&gt; about it" in ours_text  # shown as typed, pinging nobody
+    assert "<!channel>" not in ours_text
 
 
 def test_agreed_levels_take_each_dimension_from_its_newest_session(small_bank: Any) -> None:
