@@ -347,3 +347,19 @@ def test_an_action_form_handled_twice_adds_one_action(bot: Bot) -> None:
     with bot.deps.ctx.sessions() as session:
         assert [a.text for a in session.scalars(select(SessionAction))] == ["Write the runbook"]
     assert text_of(bot.live()).count("Write the runbook") == 1
+
+
+def test_what_a_person_typed_in_an_action_pings_nobody(bot: Bot) -> None:
+    voters = people(bot, 3)
+    bot.command("session data")
+    bot.click(voters[0], "session_vote_3", bot.live(), Work.SESSION_VOTE)
+    bot.click(LEAD, "session_reveal", bot.live(), Work.SESSION_STEP)
+    bot.click(LEAD, "session_agree_3", bot.live(), Work.SESSION_STEP)
+    bot.click(LEAD, "session_add_action", bot.live(), Work.SESSION_ACTION_FORM)
+    [opened] = bot.fake.calls_to("views.open")
+    view = json.loads(opened.params["view"]) if isinstance(opened.params["view"], str) else opened.params["view"]
+    view["state"] = {"values": {"what": {"what": {"value": "<!channel> fix it & <https://x|this>"}}}}
+    submission = {"type": "view_submission", "team": {"id": TEAM_ID}, "user": {"id": LEAD, "team_id": TEAM_ID}}
+    bot.do(Work.SESSION_ACTION_SAVE, {**submission, "view": view})
+    shown = text_of(bot.live())
+    assert "&lt;!channel&gt; fix it &amp; &lt;https://x|this&gt;" in shown and "<!channel>" not in shown

@@ -26,6 +26,7 @@ from bot.slack.blocks.common import (
     dimension_line,
     emoji,
     level_label,
+    plain,
     section,
 )
 from bot.slack.blocks.targets import targets_blocks
@@ -49,16 +50,11 @@ def agreed_blocks(agreed: Sequence[AgreedLevel]) -> list[Block]:
     return [DividerBlock(), section(":handshake: *Agreed by the team*\n" + "\n".join(lines))]
 
 
-def _plain(text: str) -> str:
-    """Text a person typed, shown as typed: no mention (``<!channel>``), link or user reference of its own."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def action_line(action: TeamAction) -> str:
     owner = f"<@{action.owner}>" if action.owner else "no owner"
     due = f" · due {action.due.isoformat()}" if action.due else ""
     late = " · :warning: *overdue*" if action.overdue else ""
-    return f"• {_plain(action.text)} ({owner}{due}){late}"
+    return f"• {plain(action.text)} ({owner}{due}){late}"
 
 
 def actions_blocks(actions: Sequence[TeamAction], total: int) -> list[Block]:
