@@ -16,6 +16,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
 from bot.domain.digest import Digest, PeriodFigures
+from bot.domain.team_session import SessionScores
 
 if TYPE_CHECKING:  # the use cases' view of an ended session (team_sessions imports outreach, which imports this)
     from bot.app.team_sessions import Ended
@@ -90,12 +91,14 @@ class PausedNotice:
 @dataclass(frozen=True)
 class TrendChart:
     """A digest's trend chart: ``history`` the figures of the digests before it (oldest first),
-    ``digest`` the one in ``thread``, labelled ``today``."""
+    ``digest`` the one in ``thread``, labelled ``today``; ``sessions`` the agreed scores of the team's
+    sessions in that time (oldest first)."""
 
     thread: Posted
     digest: Digest
     history: tuple[PeriodFigures, ...]
     today: str
+    sessions: tuple[SessionScores, ...] = ()
 
 
 class Messenger(Protocol):

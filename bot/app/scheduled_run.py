@@ -124,6 +124,7 @@ class Run:
     ws_id: int
     directory: Mapping[str, DirectoryEntry]
     subscriptions: list[Subscription]
+    sessions: digests.WorkspaceSessions = field(default_factory=digests.WorkspaceSessions)
     report: RunReport = field(default_factory=RunReport)
     charts: list[PostedDigest] = field(default_factory=list)
 
@@ -235,6 +236,8 @@ def _begin(ctx: AppContext, messenger: Messenger, settings: OutreachSettings, no
         ws_id = people.workspace_id(session, team, now)
         people.update_directory(session, ws_id, {u: (p.tz, p.active) for u, p in directory.items()})
         subscriptions = stored_digests.subscriptions(session, ws_id)
+        # What the channels' sessions agreed and their open actions, for all the run's digests at once.
+        sessions = digests.channel_sessions(session, ws_id) if subscriptions else digests.WorkspaceSessions()
     return Run(
         ctx=ctx,
         messenger=messenger,
@@ -243,6 +246,7 @@ def _begin(ctx: AppContext, messenger: Messenger, settings: OutreachSettings, no
         ws_id=ws_id,
         directory=directory,
         subscriptions=subscriptions,
+        sessions=sessions,
     )
 
 
@@ -283,7 +287,15 @@ def _store_team(
         send_id = claim(session, SendKey("digest", run.ws_id, sub.channel_id, period), run.now)
         if send_id is None:
             return StoredTeam(None)
-        digest = digests.subscription_digest(session, run.ctx, sub, ws_id=run.ws_id, now=run.now, settings=run.settings)
+        digest = digests.subscription_digest(
+            session,
+            run.ctx,
+            sub,
+            ws_id=run.ws_id,
+            now=run.now,
+            settings=run.settings,
+            sessions=run.sessions.of(sub.channel_id),
+        )
         return StoredTeam(DueDigest(send_id, period, digest))
 
 
@@ -328,8 +340,12 @@ def _send_charts(run: Run) -> None:
                 settings=run.settings,
                 limit=TREND_PERIODS - 1,
                 current_period=posted.period,
+                now=run.now,
             )
-            run.messenger.send_trend_chart(TrendChart(posted.posted, posted.digest, history, f"{run.now:%Y-%m-%d}"))
+            today = f"{run.now:%Y-%m-%d}"
+            run.messenger.send_trend_chart(
+                TrendChart(posted.posted, posted.digest, history.periods, today, history.sessions)
+            )
         except Exception:  # a chart is never worth a digest: it went out and stays recorded as sent
             log.exception("could not send the trend chart of the digest in %s", posted.channel)
 

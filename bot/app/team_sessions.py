@@ -161,6 +161,11 @@ def start(
     with ctx.sessions.begin() as session:
         ws_id = people.workspace_id(session, who.workspace, now)
         current = team_sessions.live(session, ws_id, channel)
+        if current is not None and current.message_ts is None and current.facilitator == who.user:
+            # Its first messages were never posted (Slack said wait, or the worker died): post them now.
+            earlier = tuple(_action_view(a) for a in team_sessions.open_actions(session, ws_id, channel))
+            scope = scope_label(ctx.bank, current.dimension_id)
+            return Opened(scope, who.user, earlier, _live(session, ctx, current, now))
         if current is not None:
             return AlreadyLive(channel, current.facilitator, current.message_ts)
         dimension: str | None

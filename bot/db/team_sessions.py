@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import SessionAction, SessionOutcome, SessionVote, TeamSession, Workspace
 from bot.db.sql import insert_or_skip, rowcount
-from bot.domain.team_session import Agreement, NewAction, Stage
+from bot.domain.team_session import Agreement, NewAction, Stage, StoredAgreement
 
 
 def live(session: Session, ws_id: int, channel_id: str, *, lock: bool = False) -> TeamSession | None:
@@ -172,6 +172,70 @@ def latest_ended(session: Session, ws_id: int, channel_id: str) -> TeamSession |
     return previous_ended(session, ws_id, channel_id, before_id=None)
 
 
+def latest_agreements(session: Session, ws_id: int, channel_id: str | None = None) -> dict[str, list[StoredAgreement]]:
+    """Per channel (one, or every channel of the workspace: one statement either way), each question's
+    outcome from the newest ended session that agreed it; ``agreed_levels`` picks per dimension."""
+    newest = (
+        func.row_number()
+        .over(
+            partition_by=(TeamSession.channel_id, SessionOutcome.question_id),
+            order_by=(TeamSession.ended_at.desc(), TeamSession.id.desc()),
+        )
+        .label("newest")
+    )
+    ranked = (
+        select(
+            TeamSession.channel_id,
+            TeamSession.id,
+            TeamSession.ended_at,
+            SessionOutcome.question_id,
+            SessionOutcome.level,
+            SessionOutcome.mixed,
+            newest,
+        )
+        .join(SessionOutcome, SessionOutcome.session_id == TeamSession.id)
+        .where(
+            TeamSession.workspace_id == ws_id,
+            TeamSession.ended_at.is_not(None),
+            TeamSession.channel_id == channel_id if channel_id is not None else true(),
+        )
+        .subquery()
+    )
+    found: dict[str, list[StoredAgreement]] = {}
+    for channel, session_id, ended_at, question_id, level, mixed, _ in session.execute(
+        select(ranked).where(ranked.c.newest == 1)
+    ):
+        found.setdefault(channel, []).append(
+            StoredAgreement(session_id, ended_at.date(), Agreement(question_id, level, bool(mixed)))
+        )
+    return found
+
+
+def agreements_since(session: Session, ws_id: int, channel_id: str, since: datetime) -> list[StoredAgreement]:
+    """Every outcome of the channel's sessions that ended at ``since`` or later (the trend's markers)."""
+    rows = session.execute(
+        select(
+            TeamSession.id,
+            TeamSession.ended_at,
+            SessionOutcome.question_id,
+            SessionOutcome.level,
+            SessionOutcome.mixed,
+        )
+        .join(SessionOutcome, SessionOutcome.session_id == TeamSession.id)
+        .where(
+            TeamSession.workspace_id == ws_id,
+            TeamSession.channel_id == channel_id,
+            TeamSession.ended_at >= since,
+        )
+        .order_by(TeamSession.ended_at, SessionOutcome.agreed_at)
+    )
+    return [
+        StoredAgreement(session_id, ended_at.date(), Agreement(question_id, level, bool(mixed)))
+        for session_id, ended_at, question_id, level, mixed in rows
+        if ended_at is not None  # always: the statement takes ended sessions only
+    ]
+
+
 def end(row: TeamSession, reason: str, now: datetime) -> None:
     row.live_channel = None
     row.ended_at = now
@@ -249,6 +313,37 @@ def open_actions(session: Session, ws_id: int, channel_id: str, limit: int = 50)
             .limit(limit)
         )
     )
+
+
+def open_actions_by_channel(
+    session: Session, ws_id: int, channel_id: str | None = None, *, limit: int
+) -> dict[str, tuple[list[SessionAction], int]]:
+    """Per channel (one, or every channel of the workspace: one statement either way), its first
+    ``limit`` open actions (soonest due first, undated last) and how many are open in all."""
+    order = (SessionAction.due.is_(None), SessionAction.due, SessionAction.id)
+    ranked = (
+        select(
+            SessionAction.id,
+            func.row_number().over(partition_by=SessionAction.channel_id, order_by=order).label("place"),
+            func.count().over(partition_by=SessionAction.channel_id).label("open"),
+        )
+        .where(
+            SessionAction.workspace_id == ws_id,
+            SessionAction.done_at.is_(None),
+            SessionAction.channel_id == channel_id if channel_id is not None else true(),
+        )
+        .subquery()
+    )
+    rows = session.execute(
+        select(SessionAction, ranked.c.open)
+        .join(ranked, ranked.c.id == SessionAction.id)
+        .where(ranked.c.place <= limit)
+        .order_by(SessionAction.channel_id, ranked.c.place)
+    )
+    found: dict[str, tuple[list[SessionAction], int]] = {}
+    for action_row, total in rows:
+        found.setdefault(action_row.channel_id, ([], int(total)))[0].append(action_row)
+    return found
 
 
 def action(session: Session, ws_id: int, action_id: int, *, lock: bool = False) -> SessionAction | None:

@@ -28,7 +28,6 @@ from bot.app.types import Click, Who
 from bot.db import pending_work
 from bot.db.models import PendingWork, SessionAction, SessionOutcome, SessionVote, TeamSession
 from bot.db.setup import Database
-from bot.domain.errors import CompassError
 from bot.domain.questionnaire import Questionnaire
 from bot.slack.deps import CONTEXT_KEY, Deps
 from bot.slack.ids import Work
@@ -68,10 +67,10 @@ class Bot:
         return self.do(kind, json.loads(dict(parse_qsl(raw))["payload"]))
 
     def do(self, kind: Work | str, body: dict[str, Any]) -> dict[str, Any]:
-        """Run a job as the worker does: a person's mistake is told to them by the central handler."""
+        """Run a job as the worker does: a failure is told to the person by the central handler."""
         try:
             self.run[str(kind)](json.loads(json.dumps(body)))
-        except CompassError as error:
+        except Exception as error:  # noqa: BLE001 - as queue/worker.py does
             report_failure(error, body)
         assert CHARTS.idle.wait(30)
         return body
@@ -277,3 +276,15 @@ def test_a_team_without_results_picks_the_dimension_and_a_channel_without_the_bo
     assert "/invite @compass" in json.dumps(bot.fake.responses[-1])
     bot.command("session monitoring-of-things")
     assert "I know no dimension" in json.dumps(bot.fake.responses[-1])
+
+
+def test_a_start_whose_messages_slack_refused_posts_them_when_the_facilitator_tries_again(bot: Bot) -> None:
+    people(bot, 3)
+    bot.fake.fail("chat.postMessage", status=200, error="channel_not_found", times=1)
+    bot.command("session data")
+    assert not bot.channel()
+    bot.command("session data", user="U0VOTER00")  # someone else: pointed to the session
+    assert "already running" in json.dumps(bot.fake.responses[-1])
+    bot.command("session data")  # the facilitator again: the messages are posted this time
+    opening, question = bot.channel()
+    assert "Team session: Data" in opening.text and "Question 1 of 2" in text_of(question)

@@ -120,6 +120,18 @@ def pick_dimension(task: Task) -> None:
     _tell(task, reply or build_refusal("Session started: vote on its first question in the channel."), replace=True)
 
 
+def start_from_digest(task: Task) -> None:
+    """ "Start a session" on a digest: as `/compass session` in the digest's channel, the clicker
+    facilitating; whatever is to be said instead (a live session, the invitation hint, the choice of a
+    dimension) goes to the clicker only, and the digest stays as it is."""
+    channel = str((task.body.get("channel") or {}).get("id") or message_of(task.body)[0] or "")
+    if not channel:
+        raise ids.StaleButton("no channel")
+    reply = _start(task, channel, StartSession())
+    if reply is not None:
+        _tell(task, reply)
+
+
 def actions_command(request: Request) -> Message:
     """`/compass actions`: the channel's open actions, each with a Done button."""
     task, who, here = request.task, request.who, request.here
