@@ -151,8 +151,11 @@ def outcome(session: Session, session_id: int, question_id: str) -> Agreement | 
     return None if found is None else Agreement(found.question_id, found.level, found.mixed)
 
 
-def previous_ended(session: Session, ws_id: int, channel_id: str, before_id: int | None) -> TeamSession | None:
-    """The channel's last ended session (before ``before_id``, when given) that agreed anything."""
+def previous_ended(
+    session: Session, ws_id: int, channel_id: str, before_id: int | None, *, with_outcomes: bool = True
+) -> TeamSession | None:
+    """The channel's last ended session (before ``before_id``, when given; with ``with_outcomes``, the
+    last that agreed anything)."""
     agreed = select(SessionOutcome.session_id).where(SessionOutcome.session_id == TeamSession.id).exists()
     return session.scalars(
         select(TeamSession)
@@ -161,15 +164,15 @@ def previous_ended(session: Session, ws_id: int, channel_id: str, before_id: int
             TeamSession.channel_id == channel_id,
             TeamSession.ended_at.is_not(None),
             TeamSession.id < before_id if before_id is not None else true(),
-            agreed,
+            agreed if with_outcomes else true(),
         )
         .order_by(TeamSession.id.desc())
         .limit(1)
     ).first()
 
 
-def latest_ended(session: Session, ws_id: int, channel_id: str) -> TeamSession | None:
-    return previous_ended(session, ws_id, channel_id, before_id=None)
+def latest_ended(session: Session, ws_id: int, channel_id: str, *, with_outcomes: bool = True) -> TeamSession | None:
+    return previous_ended(session, ws_id, channel_id, before_id=None, with_outcomes=with_outcomes)
 
 
 def latest_agreements(session: Session, ws_id: int, channel_id: str | None = None) -> dict[str, list[StoredAgreement]]:
@@ -275,10 +278,23 @@ def unannounced_idle(session: Session, ended_after: datetime, before: datetime, 
 # -- actions ---------------------------------------------------------------------------------
 
 
+def has_action_from(session: Session, session_id: int, source: str) -> bool:
+    found = select(SessionAction.id).where(SessionAction.session_id == session_id, SessionAction.source == source)
+    return session.scalars(found.limit(1)).first() is not None
+
+
 def add_action(
-    session: Session, row: TeamSession, action: NewAction, *, question_id: str | None, created_by: str, now: datetime
+    session: Session,
+    row: TeamSession,
+    action: NewAction,
+    *,
+    question_id: str | None,
+    created_by: str,
+    now: datetime,
+    source: str | None = None,
 ) -> SessionAction:
     added = SessionAction(
+        source=source,
         workspace_id=row.workspace_id,
         channel_id=row.channel_id,
         session_id=row.id,

@@ -84,7 +84,10 @@ def weakest_dimension(bank: Questionnaire, means: Mapping[str, float | None]) ->
 
 
 def scope_label(bank: Questionnaire, dimension_id: str | None) -> str:
-    return "all dimensions" if dimension_id is None else bank.dimension(dimension_id).name
+    if dimension_id is None:
+        return "all dimensions"
+    known = {d.id: d.name for d in bank.dimensions}
+    return known.get(dimension_id, dimension_id)  # a dimension the bank no longer has keeps its id
 
 
 # -- votes and the reveal --------------------------------------------------------------------
@@ -153,7 +156,8 @@ def check_action(text: str, owner: str | None, due: date | None, today: date) ->
         problems["what"] = f"Keep it under {ACTION_TEXT_LIMIT} characters ({len(cleaned)} now)."
     if owner is not None and not _USER.match(owner):
         problems["owner"] = "Choose a person."
-    if due is not None and due < today:
+    # A day of slack: "today" where the person is may still be yesterday in UTC, or already tomorrow.
+    if due is not None and due < today - timedelta(days=1):
         problems["due"] = "Choose today or a later day."
     return NewAction(cleaned, owner, due), problems
 

@@ -288,3 +288,62 @@ def test_a_start_whose_messages_slack_refused_posts_them_when_the_facilitator_tr
     bot.command("session data")  # the facilitator again: the messages are posted this time
     opening, question = bot.channel()
     assert "Team session: Data" in opening.text and "Question 1 of 2" in text_of(question)
+
+
+def agree_all_but_last(bot: Bot, voters: list[str]) -> None:
+    """Vote, reveal and agree every question of the live session; stop before the last *Next*."""
+    while True:
+        bot.click(voters[0], "session_vote_2", bot.live(), Work.SESSION_VOTE)
+        bot.click(LEAD, "session_reveal", bot.live(), Work.SESSION_STEP)
+        bot.click(LEAD, "session_agree_2", bot.live(), Work.SESSION_STEP)
+        if "Finish the session" in text_of(bot.live()):
+            return
+        bot.click(LEAD, "session_next", bot.live(), Work.SESSION_STEP)
+
+
+def test_a_finish_whose_summary_slack_refused_posts_it_once_when_clicked_again(bot: Bot) -> None:
+    voters = people(bot, 3)
+    bot.command("session data")
+    agree_all_but_last(bot, voters)
+    last = copy.deepcopy(bot.live())
+    bot.fake.fail("chat.postMessage", status=200, error="internal_error", times=1)
+    bot.click(LEAD, "session_next", last, Work.SESSION_STEP)  # ended, but the summary was refused
+    assert not any("summary" in m.text for m in bot.channel())
+    bot.click(LEAD, "session_next", last, Work.SESSION_STEP)  # the same click again (a retry, or the person)
+    summaries = [m for m in bot.channel() if "Team session summary" in m.text]
+    assert len(summaries) == 1
+    bot.click(LEAD, "session_next", last, Work.SESSION_STEP)  # once announced, no second summary
+    assert len([m for m in bot.channel() if "Team session summary" in m.text]) == 1
+
+
+def test_a_next_question_slack_refused_to_post_is_posted_when_clicked_again(bot: Bot) -> None:
+    voters = people(bot, 3)
+    bot.command("session data")
+    bot.click(voters[0], "session_vote_3", bot.live(), Work.SESSION_VOTE)
+    bot.click(LEAD, "session_reveal", bot.live(), Work.SESSION_STEP)
+    bot.click(LEAD, "session_agree_3", bot.live(), Work.SESSION_STEP)
+    first = copy.deepcopy(bot.live())
+    bot.fake.fail("chat.postMessage", status=200, error="internal_error", times=1)
+    bot.click(LEAD, "session_next", first, Work.SESSION_STEP)
+    assert "Question 2 of 2" not in json.dumps([text_of(m) for m in bot.channel()])
+    bot.click(LEAD, "session_next", first, Work.SESSION_STEP)
+    assert "Question 2 of 2" in text_of(bot.live())
+
+
+def test_an_action_form_handled_twice_adds_one_action(bot: Bot) -> None:
+    voters = people(bot, 3)
+    bot.command("session data")
+    bot.click(voters[0], "session_vote_3", bot.live(), Work.SESSION_VOTE)
+    bot.click(LEAD, "session_reveal", bot.live(), Work.SESSION_STEP)
+    bot.click(LEAD, "session_agree_3", bot.live(), Work.SESSION_STEP)
+    bot.click(LEAD, "session_add_action", bot.live(), Work.SESSION_ACTION_FORM)
+    [opened] = bot.fake.calls_to("views.open")
+    view = json.loads(opened.params["view"]) if isinstance(opened.params["view"], str) else opened.params["view"]
+    view["id"] = "V0FORM1"
+    view["state"] = {"values": {"what": {"what": {"type": "plain_text_input", "value": "Write the runbook"}}}}
+    submission = {"type": "view_submission", "team": {"id": TEAM_ID}, "user": {"id": LEAD, "team_id": TEAM_ID}}
+    bot.do(Work.SESSION_ACTION_SAVE, {**submission, "view": view})
+    bot.do(Work.SESSION_ACTION_SAVE, {**submission, "view": view})
+    with bot.deps.ctx.sessions() as session:
+        assert [a.text for a in session.scalars(select(SessionAction))] == ["Write the runbook"]
+    assert text_of(bot.live()).count("Write the runbook") == 1

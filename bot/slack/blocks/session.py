@@ -156,6 +156,9 @@ def build_summary_message(ended: Ended) -> Message:
     ]
     if not s.questions:
         blocks.append(section("No question was agreed, so there is nothing to score."))
+        if ended.actions:
+            listed = "\n".join(_action_line(a) for a in ended.actions[:MAX_ACTIONS_LISTED])
+            blocks.append(section(f"*Actions*\n{listed}", "summary_actions"))
         return Message(f"Team session summary: {ended.scope}", tuple(blocks))
     dims = []
     for d in s.dimensions:
