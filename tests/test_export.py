@@ -444,7 +444,7 @@ def _session_over_ops(ctx: AppContext, channel: str, voters: list[str], start: d
         team_sessions.agree(ctx, lead, where, agreed, at, settings=settings, members=None)
         if question == "ops.monitoring":
             action = NewAction("Alert on =SUM(latency)", "U0OWNER", date(2027, 1, 15))
-            team_sessions.add_action(ctx, lead, where, action, at)
+            team_sessions.add_action(ctx, lead, where, action, at, source=None, settings=settings, members=None)
         moved = team_sessions.next_question(ctx, lead, where, start + timedelta(hours=1))
     assert isinstance(moved, team_sessions.Ended)
     return session_id

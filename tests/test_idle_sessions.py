@@ -133,6 +133,32 @@ def test_a_channel_that_is_gone_or_a_workspace_without_a_token_still_ends_its_se
     assert end_idle_sessions(ctx, lambda team: fake, T0 + IDLE_LIMIT + 2 * MINUTE).idle_sessions_ended == 0
 
 
+def test_a_summary_refused_for_now_or_lost_with_its_scheduler_is_posted_by_a_later_tick_once(database, ctx):
+    fake = FakeMessenger()
+    limited = open_session(ctx, "C0LIMITED", T0)
+    fake.rate_limited = 1
+    first = end_idle_sessions(ctx, lambda team: fake, T0 + IDLE_LIMIT + MINUTE)
+    assert (first.idle_sessions_ended, first.failures, fake.sent) == (1, 1, [])
+
+    # A scheduler that died between ending a session and posting its summary.
+    lost = open_session(ctx, "C0LOST", T0 + timedelta(hours=1))
+    (ended,) = team_sessions.end_idle(ctx, T0 + IDLE_LIMIT + timedelta(hours=1, minutes=1), IDLE_LIMIT)
+    assert ended.session_id == lost
+
+    later = end_idle_sessions(ctx, lambda team: fake, T0 + IDLE_LIMIT + timedelta(hours=2))
+    assert (later.idle_sessions_ended, later.failures) == (0, 0)
+    assert sorted(s.target for s in fake.messages("summary")) == ["C0LIMITED", "C0LOST"]
+    assert sorted(fake.closed) == [
+        ("C0LIMITED", "C0LIMITED.live"),
+        ("C0LIMITED", "C0LIMITED.live"),
+        ("C0LOST", "C0LOST.live"),
+    ]  # fmt: skip  (closing twice changes nothing)
+    for session_id in (limited, lost):
+        assert stored(database, session_id).summary_ts is not None
+    end_idle_sessions(ctx, lambda team: fake, T0 + IDLE_LIMIT + timedelta(hours=3))
+    assert len(fake.messages("summary")) == 2
+
+
 def test_jobs_run_due_ends_an_idle_session_in_slack(database_url, database, ctx, fake: FakeSlack):
     fake.add_channel("C0TEAM", ["U0A", "U0B", "U0C", "U0BOT"])
     client = WebClient(token=BOT_TOKEN, base_url=fake.api_url)

@@ -155,7 +155,8 @@ def _team_session(ctx: AppContext) -> int:
     team_sessions.vote(ctx, BEN, where, 2, T0 + 2 * MINUTE, response_url=None)
     team_sessions.reveal_votes(ctx, ANA, where, T0 + 3 * MINUTE, settings=settings, members=None)
     team_sessions.agree(ctx, ANA, where, 3, T0 + 4 * MINUTE, settings=settings, members=None)
-    team_sessions.add_action(ctx, BEN, where, NewAction("Test the rollback", "U0ANA", date(2027, 1, 15)), T0)
+    action = NewAction("Test the rollback", "U0ANA", date(2027, 1, 15))
+    team_sessions.add_action(ctx, BEN, where, action, T0, source=None, settings=settings, members=None)
     moved = team_sessions.next_question(ctx, ANA, where, T0 + 5 * MINUTE)
     assert isinstance(moved, team_sessions.NextQuestion) and moved.live.question.id == "ops.abtest"
     team_sessions.vote(ctx, ANA, (where[0], "ops.abtest"), None, T0 + 6 * MINUTE, response_url=None)

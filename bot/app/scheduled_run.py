@@ -160,30 +160,43 @@ def end_idle_sessions(ctx: AppContext, messenger_for: MessengerFor, now: datetim
     """Team sessions nobody touched for ``IDLE_LIMIT`` end by themselves: each one's live question
     message is closed and its summary posted in its channel, and where it went recorded.
 
-    Ended and announced once: ``team_sessions.end_idle`` ends each session in one transaction holding
-    its row, so of two schedulers at once only one gets it back to announce. At most once: a crash
-    between the end and the post leaves the session ended without a summary (its message refuses
-    votes all the same), and a refused summary is logged, not tried again.
+    Ended once: ``team_sessions.end_idle`` ends each session in one transaction holding its row, so of
+    two schedulers at once only one gets it back. Announced once: the summary is claimed in the sends
+    ledger before it is posted, so a summary refused for now, or not posted because the scheduler
+    died after the end, is posted by a later tick (within ``ANNOUNCE_WITHIN``) and never twice.
     """
     report = RunReport()
     for ended in team_sessions.end_idle(ctx, now, IDLE_LIMIT):
         report.idle_sessions_ended += 1
-        messenger = messenger_for(ended.team)
-        if messenger is None:
-            log.warning("session %d in %s ended idle, unannounced: no token for %s", *_where(ended), ended.team)
-            continue
-        try:
-            messenger.close_session_message(ended)
-        except Refused as refused:  # deleted, or the bot removed: the summary still goes where it can
-            log.warning("could not close session %d's message in %s: %s", *_where(ended), refused)
-        try:
-            posted = messenger.post_session_summary(ended)
-        except Refused as refused:
-            report.failures += 1
-            log.warning("could not post session %d's summary in %s: %s", *_where(ended), refused)
-            continue
-        team_sessions.summary_posted(ctx, ended.session_id, posted.ts)
+        _announce(ctx, messenger_for, ended, now, report)
+    for ended in team_sessions.unannounced_idle(ctx, now):  # ended by an earlier tick
+        _announce(ctx, messenger_for, ended, now, report)
     return report
+
+
+def _announce(
+    ctx: AppContext, messenger_for: MessengerFor, ended: team_sessions.Ended, now: datetime, report: RunReport
+) -> None:
+    """Close the ended session's live message and post its summary, when this run claims it."""
+    messenger = messenger_for(ended.team)
+    if messenger is None:
+        log.warning("session %d in %s ended idle, unannounced: no token for %s", *_where(ended), ended.team)
+        return
+    send_id = team_sessions.claim_summary(ctx, ended.session_id, now)
+    if send_id is None:
+        return  # posted, or another scheduler is posting it
+    try:
+        messenger.close_session_message(ended)
+    except Refused as refused:  # deleted, or the bot removed: the summary still goes where it can
+        log.warning("could not close session %d's message in %s: %s", *_where(ended), refused)
+    try:
+        posted = messenger.post_session_summary(ended)
+    except Refused as refused:
+        report.failures += 1
+        log.warning("could not post session %d's summary in %s: %s", *_where(ended), refused)
+        team_sessions.summary_refused(ctx, send_id, refused.error, now, final=refused.gone is not None)
+        return
+    team_sessions.summary_sent(ctx, send_id, ended.session_id, (posted.channel, posted.ts), now)
 
 
 def _where(ended: team_sessions.Ended) -> tuple[int, str]:

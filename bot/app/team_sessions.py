@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from bot.app.context import AppContext
 from bot.app.digests import team_aggregate_now
 from bot.app.evidence import WINDOW_DAYS
-from bot.app.outreach import OutreachSettings
+from bot.app.outreach import OutreachSettings, claim
 from bot.app.types import Who
 from bot.db import pending_work, people, sends, team_sessions
 from bot.db.models import SessionAction, TeamSession, Workspace
@@ -25,6 +25,7 @@ from bot.domain.digest import respondent_threshold
 from bot.domain.errors import CompassError
 from bot.domain.evidence import Evidence, weigh
 from bot.domain.questionnaire import Question
+from bot.domain.schedule import SendKey
 from bot.domain.targets import DimensionChoice
 from bot.domain.team_session import (
     Agreement,
@@ -45,6 +46,8 @@ REFRESH_WORK = "session_refresh"  # the queued job that shows the live message's
 REFRESH_EVERY = timedelta(seconds=2)  # at most one refresh of a live message per this long
 REFRESH_STALE = timedelta(seconds=30)  # a queued refresh not done by then is taken over
 IDLE_BATCH = 50
+ANNOUNCE_WITHIN = timedelta(days=1)  # an idle session's summary not posted is tried again this long
+SUMMARY = "summary"  # the sends ledger's kind for an idle session's summary (target: its channel)
 RECOVER_WITHIN = timedelta(minutes=10)  # a job run again this soon after its end shows the same end
 
 
@@ -365,6 +368,40 @@ def summary_posted(ctx: AppContext, session_id: int, ts: str | None) -> None:
             row.summary_ts = ts
 
 
+def unannounced_idle(ctx: AppContext, now: datetime) -> list[Ended]:
+    """Sessions that ended idle before ``now`` (within ``ANNOUNCE_WITHIN``) and whose summary is not
+    posted: the scheduler that ended one died before it posted, or Slack refused it for now."""
+    with ctx.sessions.begin() as session:
+        rows = team_sessions.unannounced_idle(session, now - ANNOUNCE_WITHIN, now, IDLE_BATCH)
+        return [_ended_view(session, ctx, row) for row in rows]
+
+
+def claim_summary(ctx: AppContext, session_id: int, now: datetime) -> int | None:
+    """The right to post an ended session's summary (its claim in the sends ledger), or None when it
+    was posted, another scheduler is posting it, or it failed too often."""
+    with ctx.sessions.begin() as session:
+        row = team_sessions.by_id(session, session_id, lock=True)
+        if row is None or row.live_channel is not None or row.summary_ts is not None:
+            return None
+        return claim(session, SendKey(SUMMARY, row.workspace_id, row.channel_id, f"session:{row.id}"), now)
+
+
+def summary_sent(ctx: AppContext, send_id: int, session_id: int, where: tuple[str, str | None], now: datetime) -> None:
+    """A claimed summary went out: ``where`` is its (channel, ts)."""
+    with ctx.sessions.begin() as session:
+        channel, ts = where
+        sends.finish_send(session, send_id, "sent", now, channel_id=channel, ts=ts)
+        row = team_sessions.by_id(session, session_id, lock=True)
+        if row is not None and ts:
+            row.summary_ts = ts
+
+
+def summary_refused(ctx: AppContext, send_id: int, error: str, now: datetime, *, final: bool) -> None:
+    """A claimed summary did not go out: tried again on a later tick unless ``final`` (the channel is gone)."""
+    with ctx.sessions.begin() as session:
+        sends.finish_send(session, send_id, "skipped" if final else "failed", now, error=error)
+
+
 def add_action(
     ctx: AppContext,
     who: Who,
@@ -582,8 +619,7 @@ def _end(session: Session, ctx: AppContext, row: TeamSession, reason: str, now: 
 
 
 def _ended_view(session: Session, ctx: AppContext, row: TeamSession) -> Ended:
-    live_ts = row.message_ts
-    reason = row.end_reason or "ended"
+    """The view of an ended session: its summary, actions and last live message (kept on the row)."""
     previous = team_sessions.previous_ended(session, row.workspace_id, row.channel_id, row.id)
     before = summarise(ctx.bank, team_sessions.outcomes(session, previous.id)).snapshot() if previous else None
     summary = summarise(ctx.bank, team_sessions.outcomes(session, row.id), before)
@@ -594,10 +630,10 @@ def _ended_view(session: Session, ctx: AppContext, row: TeamSession) -> Ended:
         channel=row.channel_id,
         facilitator=row.facilitator,
         scope=scope_label(ctx.bank, row.dimension_id),
-        reason=reason,
+        reason=row.end_reason or "ended",
         summary=summary,
         actions=actions,
-        live_ts=live_ts,
+        live_ts=row.message_ts,
         team=team,
     )
 

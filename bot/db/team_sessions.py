@@ -258,6 +258,23 @@ def idle(session: Session, before: datetime, limit: int) -> list[TeamSession]:
     )
 
 
+def unannounced_idle(session: Session, ended_after: datetime, before: datetime, limit: int) -> list[TeamSession]:
+    """Sessions that ended idle between ``ended_after`` and ``before`` whose summary was not posted."""
+    return list(
+        session.scalars(
+            select(TeamSession)
+            .where(
+                TeamSession.end_reason == "idle",
+                TeamSession.summary_ts.is_(None),
+                TeamSession.ended_at >= ended_after,
+                TeamSession.ended_at < before,
+            )
+            .order_by(TeamSession.ended_at, TeamSession.id)
+            .limit(limit)
+        )
+    )
+
+
 # -- actions ---------------------------------------------------------------------------------
 
 
