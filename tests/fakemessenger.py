@@ -1,7 +1,8 @@
 """A fake of the scheduler's port (bot/app/messenger.Messenger), for driving the scheduled run
 (bot/app/scheduled_run.py) without Slack: one workspace's directory and channels in memory, every
-message and chart recorded. It can refuse a channel or a person (as gone for good) or turn the next
-sends down as rate-limited (worth another try on a later tick), and is safe to share between threads.
+message and chart recorded (a team session's closed message and summary too). It can refuse a
+channel or a person (as gone for good) or turn the next sends down as rate-limited (worth another
+try on a later tick), and is safe to share between threads.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.app.messenger import (
     Reminder,
     TrendChart,
 )
+from bot.app.team_sessions import Ended
 from bot.domain.digest import Digest
 
 TEAM = "T0FAKE"
@@ -28,9 +30,9 @@ TEAM = "T0FAKE"
 
 @dataclass(frozen=True)
 class Sent:
-    kind: str  # "digest", "invitation", "reminder" or "notice"
+    kind: str  # "digest", "invitation", "reminder", "notice" or "summary" (a team session's)
     target: str  # the channel, or the person
-    message: Digest | Invitation | Reminder | PausedNotice
+    message: Digest | Invitation | Reminder | PausedNotice | Ended
     ts: str
 
 
@@ -42,6 +44,7 @@ class FakeMessenger:
         self.sent: list[Sent] = []
         self.attempts: list[tuple[str, str]] = []  # (kind, target) of every post, sent or not
         self.charts: list[TrendChart] = []
+        self.closed: list[tuple[str, str]] = []  # (channel, ts) of each session message closed
         self.unreadable: dict[str, str] = {}  # channel -> the error reading its members is refused with
         self.gone_channels: dict[str, str] = {}  # channel -> the error posting to it is refused with
         self.gone_users: dict[str, str] = {}
@@ -105,7 +108,18 @@ class FakeMessenger:
         with self._lock:
             self.charts.append(chart)
 
-    def _post(self, kind: str, target: str, message: Digest | Invitation | Reminder | PausedNotice) -> Posted:
+    def close_session_message(self, ended: Ended) -> None:
+        if not ended.live_ts:
+            return
+        with self._lock:
+            if ended.channel in self.gone_channels:
+                raise Refused(self.gone_channels[ended.channel], Gone.CHANNEL)
+            self.closed.append((ended.channel, ended.live_ts))
+
+    def post_session_summary(self, ended: Ended) -> Posted:
+        return self._post("summary", ended.channel, ended)
+
+    def _post(self, kind: str, target: str, message: Digest | Invitation | Reminder | PausedNotice | Ended) -> Posted:
         with self._lock:
             self.attempts.append((kind, target))
             if self.rate_limited > 0:
@@ -117,4 +131,4 @@ class FakeMessenger:
                 raise Refused(self.gone_users[target], Gone.USER)
             ts = f"{next(self._ts)}.000100"
             self.sent.append(Sent(kind, target, message, ts))
-        return Posted(target if kind == "digest" else f"D{target}", ts)
+        return Posted(target if kind in ("digest", "summary") else f"D{target}", ts)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import struct
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -24,9 +24,12 @@ from bot.charts.data import (
     heatmap_pages,
     radar_for_report,
     trend_for_reports,
+    trend_for_team,
 )
+from bot.domain.digest import Digest, PeriodFigures, TeamDimension
 from bot.domain.levels import LEVEL_COLOURS, LEVEL_EMOJI
 from bot.domain.report import DimensionResult, Report
+from bot.domain.team_session import SessionScores
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DIMENSIONS = (
@@ -129,6 +132,33 @@ def test_a_trend_of_one_period_or_none_renders() -> None:
     assert png_size(one.png) == (800, 800) and "Overall: 2.50" in one.alt_text
     empty = render.trend(TrendData("None", (), ()))
     assert png_size(empty.png) == (800, 800) and "No results yet" in empty.alt_text
+
+
+def test_a_teams_trend_marks_each_sessions_agreed_scores_at_the_period_it_falls_in() -> None:
+    dims = (
+        TeamDimension("data", "Data", 2.0, 2, (0, 4, 0, 0), None),
+        TeamDimension("ops", "Ops", 3.0, 3, (0, 0, 4, 0), None),
+    )
+    digest = Digest("December", 5, 4, 3, overall=2.5, level=3, dimensions=dims)
+    history = (PeriodFigures("2026-11-01", True, 2.0, (("data", 1.5),)), PeriodFigures("2026-11-15", False))
+    sessions = (
+        SessionScores(date(2026, 10, 20), (("data", 1.0),)),  # before the first period: drawn at it
+        SessionScores(date(2026, 11, 10), (("data", 2.5), ("gone", 4.0))),  # a dimension the digest lacks
+        SessionScores(date(2026, 11, 20), (("ops", 2.0),)),
+        SessionScores(date(2026, 11, 25), (("ops", 3.5),)),  # the same period: the newer one is drawn
+    )
+    data = trend_for_team(digest, history, "2026-12-01", sessions=sessions)
+    assert [(m.dimension_id, m.period, m.score, m.on) for m in data.agreed] == [
+        ("data", 0, 1.0, "2026-10-20"),
+        ("data", 1, 2.5, "2026-11-10"),
+        ("ops", 2, 3.5, "2026-11-25"),
+    ]
+    chart = render.trend(data)
+    assert png_size(chart.png) == (800, 800)
+    assert (
+        "Agreed in sessions (diamonds): Data 1.00 on 2026-10-20, Data 2.50 on 2026-11-10, Ops 3.50 on 2026-11-25;"
+        in chart.alt_text
+    )
 
 
 def test_a_persons_trend_from_reports_has_overall_and_each_dimension() -> None:

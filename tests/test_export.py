@@ -8,7 +8,7 @@ import hashlib
 import io
 import json
 import stat
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from fakeslack import BOT_TOKEN, TEAM_ID, FakeSlack
 from slack_sdk import WebClient
 from sqlalchemy import event, select
 
+from bot.app import team_sessions
 from bot.app.assessment import restart_assessment
 from bot.app.context import AppContext
 from bot.app.digests import subscribe_digest
@@ -30,6 +31,8 @@ from bot.db.models import Answer, Assessment, DeploymentSecret, DimensionScore, 
 from bot.db.setup import Database
 from bot.domain.questionnaire import Questionnaire, load_questionnaire
 from bot.domain.schedule import WorkingHours
+from bot.domain.targets import DimensionChoice
+from bot.domain.team_session import NewAction, StartSession
 from bot.slack.scheduled import post_digest_now
 
 ANA = Who("T0001", "U0ANA")
@@ -419,3 +422,60 @@ def test_teams_keeps_digests_from_before_the_snapshot_counted_respondents(databa
     assert (period.period, period.respondents, period.overall) == ("2026-10", None, 2.5)
     assert history.dimensions == ("data", "ops", "retired")
     assert period.dimensions == (("data", 2.0), ("ops", 3.0), ("retired", 1.5))
+
+
+# --- the teams' sessions ------------------------------------------------------------------
+
+
+def _session_over_ops(ctx: AppContext, channel: str, voters: list[str], start: datetime) -> int:
+    """A session in ``channel`` over ops run to its end: rollback agreed 3 (mixed votes), A/B tests
+    agreed not applicable, monitoring agreed 2 with an action owned by U0OWNER."""
+    settings = outreach_settings(3)
+    lead = Who(TEAM_ID, voters[0])
+    opened = team_sessions.start(ctx, lead, channel, StartSession(DimensionChoice("ops", "Ops")), start, members=4)
+    assert isinstance(opened, team_sessions.Opened)
+    session_id = opened.first.session_id
+    for i, (question, votes, agreed) in enumerate((("ops.rollback", [1, 4, 3], 3), ("ops.abtest", [2, 2, 2], None),
+                                                   ("ops.monitoring", [2, 2, 3], 2))):  # fmt: skip
+        where, at = (session_id, question), start + timedelta(minutes=i)
+        for user, level in zip(voters, votes, strict=True):
+            team_sessions.vote(ctx, Who(TEAM_ID, user), where, level, at, response_url=None)
+        team_sessions.reveal_votes(ctx, lead, where, at, settings=settings, members=None)
+        team_sessions.agree(ctx, lead, where, agreed, at, settings=settings, members=None)
+        if question == "ops.monitoring":
+            action = NewAction("Alert on =SUM(latency)", "U0OWNER", date(2027, 1, 15))
+            team_sessions.add_action(ctx, lead, where, action, at, source=None, settings=settings, members=None)
+        moved = team_sessions.next_question(ctx, lead, where, start + timedelta(hours=1))
+    assert isinstance(moved, team_sessions.Ended)
+    return session_id
+
+
+def test_teams_exports_each_session_with_its_agreed_levels_and_actions_and_no_vote(database_url, database, ctx):
+    voters = ["U0VOTERA", "U0VOTERB", "U0VOTERC"]
+    first = _session_over_ops(ctx, TEAM_A, voters, T0)
+    team_sessions.start(ctx, Who(TEAM_ID, "U0VOTERA"), TEAM_B, StartSession(everything=True), T0, members=3)
+
+    doc = document(compass(database_url, "--teams", "--format", "json"))
+
+    ended, live = doc["sessions"]
+    assert (ended["session_id"], ended["channel"], ended["workspace"]) == (first, TEAM_A, TEAM_ID)
+    assert (ended["started_at"], ended["ended_at"]) == (T0.isoformat(), (T0 + timedelta(hours=1)).isoformat())
+    assert ended["end_reason"] == "finished" and ended["scope"] == {"dimension_id": "ops", "label": "Operations"}
+    assert [(q["question_id"], q["agreed_level"], q["mixed"], q["votes"]) for q in ended["questions"]] == [
+        ("ops.rollback", 3, True, 3),
+        ("ops.abtest", None, False, 3),
+        ("ops.monitoring", 2, False, 3),
+    ]
+    (ops,) = ended["dimensions"]  # rollback 3 (weight 3) and monitoring 2 (weight 1); A/B tests not applicable
+    assert (ops["id"], ops["score"]) == ("ops", 2.75)
+    assert ended["actions"] == [
+        {"text": "Alert on =SUM(latency)", "owner": "U0OWNER", "due": "2027-01-15", "done": False, "done_at": None}
+    ]
+    assert (live["channel"], live["ended_at"], live["questions"], live["scope"]["dimension_id"]) == (
+        TEAM_B, None, [], None,
+    )  # fmt: skip
+    assert not any(voter in json.dumps(doc) for voter in voters)  # nobody's vote, nor who facilitated
+    assert doc["teams"] == []  # no digest was sent
+
+    assert [s.session_id for s in export_teams(ctx, min_respondents=3, since=T0 + timedelta(days=1)).sessions] == []
+    assert export_teams(ctx, min_respondents=3, workspace="T9999").sessions == ()

@@ -23,6 +23,7 @@ SCOPES_BY_METHOD = {
     "conversations_open": {"im:write"},
     "conversations_history": {"im:history"},  # only ever on the bot's DMs
     "views_publish": set(),
+    "views_open": set(),  # needs no scope: the trigger_id of a click authorises it
     "users_info": {"users:read"},
     "users_list": {"users:read"},
     "conversations_members": {"channels:read", "groups:read"},

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from conftest import T0, complete_assessment
 from sqlalchemy import event, func, insert, select
 
+from bot.app import team_sessions
 from bot.app.assessment import record_answer, restart_assessment
 from bot.app.context import AppContext
+from bot.app.outreach import OutreachSettings
 from bot.app.rights import export_person, forget_person, forget_workspace_people, purge_expired
 from bot.app.types import Click, Who
 from bot.db import people
@@ -23,10 +25,16 @@ from bot.db.models import (
     PendingWork,
     Respondent,
     Send,
+    SessionAction,
+    SessionOutcome,
+    SessionVote,
+    TeamSession,
 )
 from bot.db.setup import Database
 from bot.domain.questionnaire import Questionnaire
 from bot.domain.rights import Deleted, Retention, deleted_summary, export_summary, personal_json
+from bot.domain.targets import DimensionChoice
+from bot.domain.team_session import NewAction, StartSession
 
 ANA = Who("T0001", "U0ANA")
 BEN = Who("T0001", "U0BEN")
@@ -84,7 +92,9 @@ def test_the_export_holds_the_persons_answers_with_the_questions_and_nothing_of_
     assert first["report"] is not None and first["dimensions"]
     assert document["digest_channels"] == ["C0TEAM"]
     assert [s["kind"] for s in document["scheduled_messages"]] == ["prompt"]
-    assert export_summary(found) == "3 assessments, 10 answers, 2 reports, 1 scheduled message, 1 digest channel"
+    assert export_summary(found) == (
+        "3 assessments, 10 answers, 2 reports, 1 scheduled message, 1 digest channel, 0 session votes"
+    )
     # Nothing of Ben's or of the other workspace's Ana.
     levels = [x["level"] for a in document["assessments"] for x in a["answers"]]
     assert 4 not in levels[5:] and 3 not in levels[5:]
@@ -102,7 +112,7 @@ def test_the_export_reads_in_a_constant_number_of_statements(database, ctx):
         complete_assessment(ctx, ANA, [2, 2, 2, 2, 2], T0 + timedelta(days=day))
     statements.clear()
     assert len(export_person(ctx, ANA).assessments) == 5
-    assert len(statements) == few <= 8  # six reads, and the transaction's own
+    assert len(statements) == few <= 9  # seven reads, and the transaction's own
 
 
 def test_forgetting_deletes_everything_about_the_person_once_and_nothing_of_anyone_else(database, ctx):
@@ -131,6 +141,71 @@ def test_forgetting_deletes_everything_about_the_person_once_and_nothing_of_anyo
     # Again: nothing more.
     assert forget_person(ctx.sessions, ANA, T0 + timedelta(days=3)).nothing
     assert deleted_summary(Deleted()) == "nothing"
+
+
+def _team_session(ctx: AppContext) -> int:
+    """A session in C0TEAM facilitated by Ana over ops: Ana and Ben vote on rollback (agreed 3, an action
+    owned by Ana), then Ana votes "not applicable" on A/B tests."""
+    settings = OutreachSettings()
+    opened = team_sessions.start(ctx, ANA, "C0TEAM", StartSession(DimensionChoice("ops", "Ops")), T0, members=2)
+    assert isinstance(opened, team_sessions.Opened)
+    where = (opened.first.session_id, opened.first.question.id)
+    assert where[1] == "ops.rollback"
+    team_sessions.vote(ctx, ANA, where, 3, T0 + MINUTE, response_url=None)
+    team_sessions.vote(ctx, BEN, where, 2, T0 + 2 * MINUTE, response_url=None)
+    team_sessions.reveal_votes(ctx, ANA, where, T0 + 3 * MINUTE, settings=settings, members=None)
+    team_sessions.agree(ctx, ANA, where, 3, T0 + 4 * MINUTE, settings=settings, members=None)
+    action = NewAction("Test the rollback", "U0ANA", date(2027, 1, 15))
+    team_sessions.add_action(ctx, BEN, where, action, T0, source=None, settings=settings, members=None)
+    moved = team_sessions.next_question(ctx, ANA, where, T0 + 5 * MINUTE)
+    assert isinstance(moved, team_sessions.NextQuestion) and moved.live.question.id == "ops.abtest"
+    team_sessions.vote(ctx, ANA, (where[0], "ops.abtest"), None, T0 + 6 * MINUTE, response_url=None)
+    return where[0]
+
+
+def test_the_export_holds_the_persons_own_session_votes_and_nobody_elses(database, ctx):
+    session_id = _team_session(ctx)
+    found = export_person(ctx, ANA)  # Ana never assessed in her DM: her votes are all there is
+    assert found.known_since is None
+    document = personal_json(found, T0 + timedelta(days=1))
+    assert document["session_votes"] == [
+        {
+            "session_id": session_id,
+            "channel": "C0TEAM",
+            "question_id": "ops.rollback",
+            "question_text": ctx.bank.question("ops.rollback").text,
+            "level": 3,
+            "voted_at": (T0 + MINUTE).isoformat(),
+        },
+        {
+            "session_id": session_id,
+            "channel": "C0TEAM",
+            "question_id": "ops.abtest",
+            "question_text": ctx.bank.question("ops.abtest").text,
+            "level": "N/A",
+            "voted_at": (T0 + 6 * MINUTE).isoformat(),
+        },
+    ]
+    assert export_summary(found).endswith(", 2 session votes")
+    assert [v.level for v in export_person(ctx, BEN).session_votes] == [2]
+    assert export_person(ctx, ANA_ELSEWHERE).session_votes == ()
+
+
+def test_forgetting_deletes_the_persons_votes_and_keeps_the_teams_levels_and_actions(database, ctx):
+    session_id = _team_session(ctx)
+    complete_assessment(ctx, ANA, [1, 2, 3, None, 4], T0)
+
+    deleted = forget_person(ctx.sessions, ANA, T0 + timedelta(days=1))
+    assert deleted.session_votes == 2 and deleted.assessments == 1
+    assert deleted_summary(deleted).endswith(", 2 session votes, 1 directory entry")
+    assert export_person(ctx, ANA).session_votes == ()
+    assert _count(database, SessionVote, SessionVote.user_id == "U0BEN") == 1  # Ben's vote stays
+    assert _count(database, SessionOutcome, SessionOutcome.session_id == session_id) == 1  # the team's level
+    with database.sessions() as session:
+        action = session.scalars(select(SessionAction)).one()
+        assert (action.text, action.owner, action.created_by) == ("Test the rollback", None, "U0BEN")
+        assert session.get(TeamSession, session_id).facilitator is None  # type: ignore[union-attr]
+    assert forget_person(ctx.sessions, ANA, T0 + timedelta(days=1)).nothing
 
 
 def test_a_workspace_purge_is_the_same_deletion_for_everyone_in_it(database, ctx):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
@@ -12,7 +12,7 @@ from bot.app.context import AppContext
 from bot.app.evidence import WINDOW_DAYS
 from bot.app.outreach import OutreachSettings
 from bot.app.types import DigestSetting, Who
-from bot.db import digests, people, sends, signal_metrics, targets
+from bot.db import digests, people, sends, signal_metrics, targets, team_sessions
 from bot.domain.digest import (
     Digest,
     PeriodFigures,
@@ -26,6 +26,46 @@ from bot.domain.digest import (
 )
 from bot.domain.measured import measurements
 from bot.domain.schedule import Cadence, period_label
+from bot.domain.team_session import SessionScores, StoredAgreement, agreed_levels, session_scores, team_action
+
+DIGEST_ACTIONS = 5  # open actions a digest lists; `/compass actions` lists them all
+
+
+@dataclass(frozen=True)
+class ChannelSessions:
+    """What a channel's team sessions add to its digest, as stored: each question's newest agreed
+    outcome, and its first open actions (text, owner, due) of ``open_actions`` in all."""
+
+    agreements: tuple[StoredAgreement, ...] = ()
+    actions: tuple[tuple[str, str | None, date | None], ...] = ()
+    open_actions: int = 0
+
+
+NO_SESSIONS = ChannelSessions()
+
+
+@dataclass(frozen=True)
+class WorkspaceSessions:
+    """``ChannelSessions`` of every channel of a workspace, read in two statements (a scheduled run
+    reads them once for all its digests)."""
+
+    channels: dict[str, ChannelSessions] = field(default_factory=dict)
+
+    def of(self, channel_id: str) -> ChannelSessions:
+        return self.channels.get(channel_id, NO_SESSIONS)
+
+
+def channel_sessions(session: Session, ws_id: int, channel_id: str | None = None) -> WorkspaceSessions:
+    """The sessions' part of the digests of one channel, or of every channel (None): two statements."""
+    agreed = team_sessions.latest_agreements(session, ws_id, channel_id)
+    actions = team_sessions.open_actions_by_channel(session, ws_id, channel_id, limit=DIGEST_ACTIONS)
+    channels = {}
+    for channel in set(agreed) | set(actions):
+        listed, total = actions.get(channel, ([], 0))
+        channels[channel] = ChannelSessions(
+            tuple(agreed.get(channel, ())), tuple((a.text, a.owner, a.due) for a in listed), total
+        )
+    return WorkspaceSessions(channels)
 
 
 def subscribe_digest(ctx: AppContext, who: Who, channel_id: str, cadence: str, now: datetime) -> DigestSetting:
@@ -54,9 +94,17 @@ def team_digest(ctx: AppContext, ws_id: int, sub: Subscription, now: datetime, s
 
 
 def subscription_digest(
-    session: Session, ctx: AppContext, sub: Subscription, *, ws_id: int, now: datetime, settings: OutreachSettings
+    session: Session,
+    ctx: AppContext,
+    sub: Subscription,
+    *,
+    ws_id: int,
+    now: datetime,
+    settings: OutreachSettings,
+    sessions: ChannelSessions | None = None,
 ) -> Digest:
-    """``team_digest`` inside the caller's transaction (the scheduled run's, which stored the members)."""
+    """``team_digest`` inside the caller's transaction (the scheduled run's, which stored the members);
+    ``sessions``: the channel's sessions when the caller read them already (for every channel at once)."""
     aggregate = digests.team_aggregate(session, sub.id, ws_id, now - settings.cadence, now)
     members = digests.member_count(session, sub.id)
     return _digest(
@@ -69,6 +117,7 @@ def subscription_digest(
         now=now,
         settings=settings,
         sub=sub,
+        sessions=sessions,
     )
 
 
@@ -83,8 +132,12 @@ def _digest(
     now: datetime,
     settings: OutreachSettings,
     sub: Subscription | None,
+    sessions: ChannelSessions | None = None,
 ) -> Digest:
-    """The digest of a channel's team from its aggregate: the last digest, signals and targets added."""
+    """The digest of a channel's team from its aggregate: the last digest, signals, targets and what
+    its sessions agreed added."""
+    if sessions is None:
+        sessions = channel_sessions(session, ws_id, channel_id).of(channel_id)
     last = sends.last_digest(session, ws_id, channel_id)
     signals = None
     if signal_metrics.has_signals(session, channel_id):
@@ -101,18 +154,41 @@ def _digest(
         signals=signals,
         targets=targets.targets(session, ws_id, channel_id),
         now=now,
+        agreed=agreed_levels(ctx.bank, sessions.agreements),
+        actions=tuple(team_action(text, owner, due, now.date()) for text, owner, due in sessions.actions),
+        open_actions=sessions.open_actions,
     )
 
 
+@dataclass(frozen=True)
+class TeamHistory:
+    """The trend chart's past: the figures of the channel's last digests (oldest first), and the agreed
+    scores of the sessions that ended since the first of them (oldest first)."""
+
+    periods: tuple[PeriodFigures, ...]
+    sessions: tuple[SessionScores, ...] = ()
+
+
 def digest_history(
-    ctx: AppContext, ws_id: int, channel_id: str, *, settings: OutreachSettings, limit: int, current_period: str
-) -> tuple[PeriodFigures, ...]:
+    ctx: AppContext,
+    ws_id: int,
+    channel_id: str,
+    *,
+    settings: OutreachSettings,
+    limit: int,
+    current_period: str,
+    now: datetime,
+) -> TeamHistory:
     """The figures of the channel's last ``limit`` digests before the one for ``current_period``, oldest
-    first, labelled by the day each went out (the trend chart's periods): one statement. A digest
-    under the respondent threshold comes back without figures."""
+    first, labelled by the day each went out (the trend chart's periods), and the sessions that ended
+    from the first of those days (without past digests: within the last cadence): two statements. A
+    digest under the respondent threshold comes back without figures."""
     with ctx.sessions.begin() as session:
         past = sends.recent_digests(session, ws_id, channel_id, limit, current_period)
-    return tuple(period_figures(f"{d.sent_at:%Y-%m-%d}", d.payload, settings.min_respondents) for d in past)
+        since = past[0].sent_at.replace(hour=0, minute=0, second=0, microsecond=0) if past else now - settings.cadence
+        agreed = team_sessions.agreements_since(session, ws_id, channel_id, since)
+    periods = tuple(period_figures(f"{d.sent_at:%Y-%m-%d}", d.payload, settings.min_respondents) for d in past)
+    return TeamHistory(periods, session_scores(ctx.bank, agreed))
 
 
 @dataclass(frozen=True)

@@ -21,15 +21,19 @@ from bot.db import export as store
 from bot.domain.digest import respondent_threshold
 from bot.domain.export import (
     AssessmentExport,
+    ExportedAction,
     ExportedAnswer,
     ExportedAssessment,
+    ExportedOutcome,
     ExportedScore,
     TeamExport,
     TeamPeriod,
+    TeamSessionExport,
     dimension_columns,
     person_key,
 )
 from bot.domain.questionnaire import Questionnaire
+from bot.domain.team_session import Agreement, scope_label, summarise
 
 PERSON_KEY_SECRET = "export-person-key"
 
@@ -106,7 +110,9 @@ def answer_with_wording(bank: Questionnaire, row: store.AnswerRow, bank_hash: st
 def export_teams(
     ctx: AppContext, *, min_respondents: int, since: datetime | None = None, workspace: str | None = None
 ) -> TeamExport:
-    """The history of every digest channel: each digest sent (at or after ``since``) with its figures.
+    """The history of every digest channel: each digest sent (at or after ``since``) with its figures,
+    and each team session started then with its agreed levels and actions (never a vote): seven
+    statements in one transaction.
 
     Never anything under the respondent threshold: a digest under it stored no figures (its
     snapshot is empty, ``Digest.snapshot``), and one that had fewer respondents than today's
@@ -115,6 +121,9 @@ def export_teams(
     """
     with ctx.sessions.begin() as session:
         rows = store.sent_digests(session, since, workspace)
+        held = store.team_sessions(session, since, workspace)
+        agreed = store.session_outcomes(session, since, workspace)
+        done = store.session_actions(session, since, workspace)
     threshold = respondent_threshold(min_respondents)
     periods = []
     for row in rows:
@@ -143,7 +152,58 @@ def export_teams(
         TeamPeriod(p.workspace, p.channel, p.period, p.sent_at, p.respondents, p.overall, _in_order(p, columns))
         for p in periods
     )
-    return TeamExport(columns, ordered)
+    return TeamExport(columns, ordered, _sessions(ctx.bank, held, agreed, done))
+
+
+def _sessions(
+    bank: Questionnaire,
+    held: list[store.SessionRow],
+    agreed: list[store.OutcomeRow],
+    done: list[store.ActionRow],
+) -> tuple[TeamSessionExport, ...]:
+    """Each session with its agreed levels (per question, and per dimension as the summary weighs them)
+    and its actions. Rows of a session started between the statements belong to none and are dropped."""
+    outcomes_of: dict[int, list[store.OutcomeRow]] = defaultdict(list)
+    for o in agreed:
+        outcomes_of[o.session_id].append(o)
+    actions_of: dict[int, list[store.ActionRow]] = defaultdict(list)
+    for a in done:
+        actions_of[a.session_id].append(a)
+    exported = []
+    for s in held:
+        outcomes = outcomes_of[s.session_id]
+        summary = summarise(bank, [Agreement(o.question_id, o.level, o.mixed) for o in outcomes])
+        exported.append(
+            TeamSessionExport(
+                workspace=s.workspace,
+                channel=s.channel_id,
+                session_id=s.session_id,
+                started_at=s.started_at,
+                ended_at=s.ended_at,
+                end_reason=s.end_reason,
+                dimension_id=s.dimension_id,
+                scope=_scope(bank, s.dimension_id),
+                questions=tuple(
+                    ExportedOutcome(
+                        o.question_id,
+                        bank.question(o.question_id).dimension if bank.has_question(o.question_id) else None,
+                        o.level,
+                        o.mixed,
+                        o.votes,
+                    )
+                    for o in outcomes
+                ),
+                dimensions=tuple(ExportedScore(d.dimension_id, d.score, d.level) for d in summary.dimensions),
+                actions=tuple(ExportedAction(a.text, a.owner, a.due, a.done_at) for a in actions_of[s.session_id]),
+            )
+        )
+    return tuple(exported)
+
+
+def _scope(bank: Questionnaire, dimension_id: str | None) -> str:
+    if dimension_id is not None and dimension_id not in {d.id for d in bank.dimensions}:
+        return dimension_id  # a dimension the bank no longer has
+    return scope_label(bank, dimension_id)
 
 
 def _in_order(period: TeamPeriod, columns: tuple[str, ...]) -> tuple[tuple[str, float | None], ...]:

@@ -13,9 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.domain.digest import Digest, PeriodFigures
+from bot.domain.team_session import SessionScores
+
+if TYPE_CHECKING:  # the use cases' view of an ended session (team_sessions imports outreach, which imports this)
+    from bot.app.team_sessions import Ended
 
 
 @dataclass(frozen=True)
@@ -87,12 +91,14 @@ class PausedNotice:
 @dataclass(frozen=True)
 class TrendChart:
     """A digest's trend chart: ``history`` the figures of the digests before it (oldest first),
-    ``digest`` the one in ``thread``, labelled ``today``."""
+    ``digest`` the one in ``thread``, labelled ``today``; ``sessions`` the agreed scores of the team's
+    sessions in that time (oldest first)."""
 
     thread: Posted
     digest: Digest
     history: tuple[PeriodFigures, ...]
     today: str
+    sessions: tuple[SessionScores, ...] = ()
 
 
 class Messenger(Protocol):
@@ -121,4 +127,12 @@ class Messenger(Protocol):
 
     def send_trend_chart(self, chart: TrendChart) -> None:
         """Best-effort: a chart that cannot be drawn or uploaded is logged by the adapter, never raised."""
+        ...
+
+    def close_session_message(self, ended: Ended) -> None:
+        """Turn an ended session's live question message (``ended.live_ts``) into one that takes no more votes."""
+        ...
+
+    def post_session_summary(self, ended: Ended) -> Posted:
+        """The ended session's summary, in its channel."""
         ...

@@ -16,18 +16,22 @@ from bot.app.context import AppContext
 from bot.app.export import answer_with_wording
 from bot.app.types import Who
 from bot.db import rights as store
+from bot.db import team_sessions
 from bot.db.export import AnswerRow, ScoreRow
 from bot.db.session import SessionFactory
 from bot.domain.export import ExportedScore
-from bot.domain.rights import Deleted, PersonalAssessment, PersonalExport, PersonalSend, Retention
+from bot.domain.rights import Deleted, PersonalAssessment, PersonalExport, PersonalSend, PersonalVote, Retention
+from bot.domain.team_session import NA
 
 
 def export_person(ctx: AppContext, who: Who) -> PersonalExport:
-    """Everything stored about ``who`` (in their workspace only): six statements in one transaction."""
+    """Everything stored about ``who`` (in their workspace only), their votes in team sessions included:
+    seven statements in one transaction."""
     with ctx.sessions.begin() as session:
+        votes = tuple(_vote(ctx, v) for v in team_sessions.votes_of(session, who.workspace, who.user))
         found = store.person(session, who.workspace, who.user)
-        if found is None:
-            return PersonalExport(who.workspace, who.user, None)
+        if found is None:  # never assessed, though they may have voted in a team session
+            return PersonalExport(who.workspace, who.user, None, session_votes=votes)
         rows = store.assessments(session, found.respondent_id)
         given = store.answers(session, found.respondent_id)
         scores = store.dimension_scores(session, found.respondent_id)
@@ -66,14 +70,23 @@ def export_person(ctx: AppContext, who: Who) -> PersonalExport:
         ),
         sends=tuple(PersonalSend(s.kind, s.period, s.status, s.sent_at) for s in sends),
         digest_channels=tuple(channels),
+        session_votes=votes,
     )
+
+
+def _vote(ctx: AppContext, vote: team_sessions.VoteRow) -> PersonalVote:
+    text = ctx.bank.question(vote.question_id).text if ctx.bank.has_question(vote.question_id) else None
+    level = None if vote.level == NA else vote.level
+    return PersonalVote(vote.session_id, vote.channel_id, vote.question_id, text, level, vote.voted_at)
 
 
 def forget_person(sessions: SessionFactory, who: Who, now: datetime) -> Deleted:
     """Delete everything stored about ``who`` in their workspace, in one transaction; what was deleted
-    (nothing, the second time)."""
+    (nothing, the second time). Their votes in team sessions go too; the sessions' agreed levels and
+    actions stay (they are the team's), without the person's name on them."""
     with sessions.begin() as session:
-        return store.delete_people(session, who.workspace, [who.user], now)
+        deleted = store.delete_people(session, who.workspace, [who.user], now)
+        return deleted + Deleted(session_votes=team_sessions.forget(session, who.workspace, who.user))
 
 
 def forget_workspace_people(sessions: SessionFactory, workspace: str, now: datetime) -> Deleted:

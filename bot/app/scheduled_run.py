@@ -1,4 +1,5 @@
-"""One scheduled run in one workspace: what is due, each message sent once, and what happened.
+"""One scheduled run in one workspace: what is due, each message sent once, and what happened; and,
+across workspaces, the team sessions that end by themselves after ``IDLE_LIMIT`` without activity.
 
 ``run_due`` reads the workspace's directory and each digest channel's members through the
 ``Messenger`` port (bot/app/messenger.py), stores them as the teams, decides what is due at ``now``
@@ -26,7 +27,7 @@ from enum import Enum
 from functools import partial
 from typing import Any
 
-from bot.app import digests
+from bot.app import digests, team_sessions
 from bot.app.context import AppContext
 from bot.app.messenger import DirectoryEntry, Gone, Messenger, PausedNotice, Posted, Refused, Reminder, TrendChart
 from bot.app.outreach import OutreachSettings, claim, digest_period_due, people_due
@@ -34,6 +35,7 @@ from bot.db import digests as stored_digests
 from bot.db import people, sends
 from bot.domain.digest import TREND_PERIODS, Digest, Subscription
 from bot.domain.schedule import SendKey
+from bot.domain.team_session import IDLE_LIMIT
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,7 @@ class RunReport:
     paused_channels: list[str] = field(default_factory=list)
     failures: int = 0
     skipped_outside_hours: int = 0
+    idle_sessions_ended: int = 0
 
     def add(self, other: RunReport) -> None:
         self.digests += other.digests
@@ -73,12 +76,14 @@ class RunReport:
         self.paused_channels.extend(other.paused_channels)
         self.failures += other.failures
         self.skipped_outside_hours += other.skipped_outside_hours
+        self.idle_sessions_ended += other.idle_sessions_ended
 
     def __str__(self) -> str:
         paused = f", paused digests: {', '.join(self.paused_channels)}" if self.paused_channels else ""
         return (
             f"digests posted: {self.digests}, invitations: {self.prompts}, reminders: {self.reminders}, "
-            f"failures: {self.failures}, waiting for working hours: {self.skipped_outside_hours}{paused}"
+            f"failures: {self.failures}, waiting for working hours: {self.skipped_outside_hours}, "
+            f"idle sessions ended: {self.idle_sessions_ended}{paused}"
         )
 
 
@@ -119,6 +124,8 @@ class Run:
     ws_id: int
     directory: Mapping[str, DirectoryEntry]
     subscriptions: list[Subscription]
+    # What every channel's sessions agreed and its open actions: read once, by the run's first due digest.
+    sessions: digests.WorkspaceSessions | None = None
     report: RunReport = field(default_factory=RunReport)
     charts: list[PostedDigest] = field(default_factory=list)
 
@@ -144,6 +151,56 @@ def run_due(ctx: AppContext, messenger: Messenger, settings: OutreachSettings, n
     _send_charts(run)
     _invite_and_remind(run, active)
     return run.report
+
+
+MessengerFor = Callable[[str], Messenger | None]  # a workspace's Slack id -> its port (None: not installed)
+
+
+def end_idle_sessions(ctx: AppContext, messenger_for: MessengerFor, now: datetime) -> RunReport:
+    """Team sessions nobody touched for ``IDLE_LIMIT`` end by themselves: each one's live question
+    message is closed and its summary posted in its channel, and where it went recorded.
+
+    Ended once: ``team_sessions.end_idle`` ends each session in one transaction holding its row, so of
+    two schedulers at once only one gets it back. Announced once: the summary is claimed in the sends
+    ledger before it is posted, so a summary refused for now, or not posted because the scheduler
+    died after the end, is posted by a later tick (within ``ANNOUNCE_WITHIN``) and never twice.
+    """
+    report = RunReport()
+    for ended in team_sessions.end_idle(ctx, now, IDLE_LIMIT):
+        report.idle_sessions_ended += 1
+        _announce(ctx, messenger_for, ended, now, report)
+    for ended in team_sessions.unannounced_idle(ctx, now):  # ended by an earlier tick
+        _announce(ctx, messenger_for, ended, now, report)
+    return report
+
+
+def _announce(
+    ctx: AppContext, messenger_for: MessengerFor, ended: team_sessions.Ended, now: datetime, report: RunReport
+) -> None:
+    """Close the ended session's live message and post its summary, when this run claims it."""
+    messenger = messenger_for(ended.team)
+    if messenger is None:
+        log.warning("session %d in %s ended idle, unannounced: no token for %s", *_where(ended), ended.team)
+        return
+    send_id = team_sessions.claim_summary(ctx, ended.session_id, now)
+    if send_id is None:
+        return  # posted, or another scheduler is posting it
+    try:
+        messenger.close_session_message(ended)
+    except Refused as refused:  # deleted, or the bot removed: the summary still goes where it can
+        log.warning("could not close session %d's message in %s: %s", *_where(ended), refused)
+    try:
+        posted = messenger.post_session_summary(ended)
+    except Refused as refused:
+        report.failures += 1
+        log.warning("could not post session %d's summary in %s: %s", *_where(ended), refused)
+        team_sessions.summary_refused(ctx, send_id, refused.error, now, final=refused.gone is not None)
+        return
+    team_sessions.summary_sent(ctx, send_id, ended.session_id, (posted.channel, posted.ts), now)
+
+
+def _where(ended: team_sessions.Ended) -> tuple[int, str]:
+    return ended.session_id, ended.channel
 
 
 def post_digest_now(
@@ -228,7 +285,17 @@ def _store_team(
         send_id = claim(session, SendKey("digest", run.ws_id, sub.channel_id, period), run.now)
         if send_id is None:
             return StoredTeam(None)
-        digest = digests.subscription_digest(session, run.ctx, sub, ws_id=run.ws_id, now=run.now, settings=run.settings)
+        if run.sessions is None:  # every channel's at once: a run's digests add two statements, not two each
+            run.sessions = digests.channel_sessions(session, run.ws_id)
+        digest = digests.subscription_digest(
+            session,
+            run.ctx,
+            sub,
+            ws_id=run.ws_id,
+            now=run.now,
+            settings=run.settings,
+            sessions=run.sessions.of(sub.channel_id),
+        )
         return StoredTeam(DueDigest(send_id, period, digest))
 
 
@@ -273,8 +340,12 @@ def _send_charts(run: Run) -> None:
                 settings=run.settings,
                 limit=TREND_PERIODS - 1,
                 current_period=posted.period,
+                now=run.now,
             )
-            run.messenger.send_trend_chart(TrendChart(posted.posted, posted.digest, history, f"{run.now:%Y-%m-%d}"))
+            today = f"{run.now:%Y-%m-%d}"
+            run.messenger.send_trend_chart(
+                TrendChart(posted.posted, posted.digest, history.periods, today, history.sessions)
+            )
         except Exception:  # a chart is never worth a digest: it went out and stays recorded as sent
             log.exception("could not send the trend chart of the digest in %s", posted.channel)
 

@@ -11,10 +11,11 @@ from bot.app.context import AppContext
 from bot.app.digests import team_aggregate_now, team_now
 from bot.app.outreach import OutreachSettings
 from bot.app.types import Who
-from bot.db import people, sends, targets
+from bot.db import people, sends, targets, team_sessions
 from bot.domain.digest import build_digest
 from bot.domain.schedule import SendKey
 from bot.domain.targets import DimensionChoice, SetTarget, Target, TargetProgress
+from bot.domain.team_session import agreed_levels
 
 ANNOUNCEMENT = "target"  # the sends ledger's kind for a target change posted to its channel
 
@@ -41,12 +42,16 @@ def set_target(
     members: Sequence[str] | None = None,
 ) -> TargetSet:
     """Set (or replace) the channel's target for one dimension, keeping the team's score in it now as
-    the baseline when the team meets the respondent threshold (else no baseline)."""
+    the baseline: the level a session agreed for it where one did (the target is judged against that),
+    else the team mean when the team meets the respondent threshold (else no baseline)."""
     with ctx.sessions.begin() as session:
         ws_id = people.workspace_id(session, who.workspace, now)
         aggregate, size, _ = team_aggregate_now(session, ws_id, channel_id, now, members=members, settings=settings)
         digest = build_digest(ctx.bank, aggregate, members=size, min_respondents=settings.min_respondents, period="now")
-        baseline = next((d.mean for d in digest.dimensions if d.id == command.dimension.id), None)
+        means = {d.id: d.mean for d in digest.dimensions}
+        stored = team_sessions.latest_agreements(session, ws_id, channel_id).get(channel_id, [])
+        agreed = {a.dimension_id: a.score for a in agreed_levels(ctx.bank, stored)}
+        baseline = agreed.get(command.dimension.id, means.get(command.dimension.id))
         before = {t.dimension_id: t for t in targets.targets(session, ws_id, channel_id)}
         target = targets.save_target(
             session,

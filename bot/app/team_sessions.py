@@ -9,7 +9,7 @@ one per click, so a session stays far inside chat.update's Tier 3 budget (docs/t
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot.app.context import AppContext
 from bot.app.digests import team_aggregate_now
 from bot.app.evidence import WINDOW_DAYS
-from bot.app.outreach import OutreachSettings
+from bot.app.outreach import OutreachSettings, claim
 from bot.app.types import Who
 from bot.db import pending_work, people, sends, team_sessions
 from bot.db.models import SessionAction, TeamSession, Workspace
@@ -26,6 +26,7 @@ from bot.domain.digest import respondent_threshold
 from bot.domain.errors import CompassError
 from bot.domain.evidence import Evidence, weigh
 from bot.domain.questionnaire import Question
+from bot.domain.schedule import SendKey
 from bot.domain.targets import DimensionChoice
 from bot.domain.team_session import (
     Agreement,
@@ -46,6 +47,9 @@ REFRESH_WORK = "session_refresh"  # the queued job that shows the live message's
 REFRESH_EVERY = timedelta(seconds=2)  # at most one refresh of a live message per this long
 REFRESH_STALE = timedelta(seconds=30)  # a queued refresh not done by then is taken over
 IDLE_BATCH = 50
+ANNOUNCE_WITHIN = timedelta(days=1)  # an idle session's summary not posted is tried again this long
+SUMMARY = "summary"  # the sends ledger's kind for an idle session's summary (target: its channel)
+RECOVER_WITHIN = timedelta(minutes=10)  # a job run again this soon after its end shows the same end
 
 
 class NotFacilitator(CompassError):
@@ -112,6 +116,7 @@ class Opened:
     facilitator: str
     open_actions: tuple[ActionView, ...]  # the channel's actions still open, from earlier sessions
     first: LiveQuestion
+    post_opening: bool = True  # False when the opening is in the channel already (posting again)
 
 
 @dataclass(frozen=True)
@@ -159,6 +164,11 @@ def start(
     with ctx.sessions.begin() as session:
         ws_id = people.workspace_id(session, who.workspace, now)
         current = team_sessions.live(session, ws_id, channel)
+        if current is not None and current.message_ts is None and current.facilitator == who.user:
+            # Its first messages were never posted (Slack said wait, or the worker died): post them now.
+            earlier = tuple(_action_view(a) for a in team_sessions.open_actions(session, ws_id, channel))
+            scope = scope_label(ctx.bank, current.dimension_id)
+            return Opened(scope, who.user, earlier, _live(session, ctx, current, now), current.opening_ts is None)
         if current is not None:
             return AlreadyLive(channel, current.facilitator, current.message_ts)
         dimension: str | None
@@ -210,6 +220,7 @@ def vote(
     now: datetime,
     *,
     response_url: str | None,
+    refresh_with: Mapping[str, object] | None = None,
 ) -> VoteTaken | VoteRefused:
     """A vote on (session id, question id): kept privately, changed in place until the reveal."""
     session_id, question_id = where
@@ -225,20 +236,24 @@ def vote(
             session, row.id, now, stale_after=REFRESH_STALE, response_url=response_url
         )
         if refresh:
-            payload = json.dumps({"session_id": row.id, "team_id": who.workspace})
+            # ``refresh_with``: what the caller needs to run the job (its workspace's ids), kept as given.
+            job = {**(refresh_with or {}), "team_id": who.workspace, "session_id": row.id, "position": row.position}
+            payload = json.dumps(job)
             pending_work.append(
                 session, [(REFRESH_WORK, f"session:{row.id}", payload)], now, not_before=now + REFRESH_EVERY
             )
     return VoteTaken(changed=changed, level=level, refresh=refresh)
 
 
-def refresh(ctx: AppContext, session_id: int, now: datetime) -> tuple[LiveQuestion, str | None, datetime | None] | None:
+def refresh(
+    ctx: AppContext, session_id: int, position: int | None, now: datetime
+) -> tuple[LiveQuestion, str | None, datetime | None] | None:
     """The live message as it should read now, the response_url of the vote that queued the refresh and
-    when it came; None when the session ended meanwhile. Frees the refresh claim so that the next vote
-    queues another."""
+    when it came; None when the session ended, was revealed or moved on from ``position`` (the question
+    the refresh was queued for) meanwhile. Frees the refresh claim so that the next vote queues another."""
     with ctx.sessions.begin() as session:
         row = team_sessions.by_id(session, session_id, lock=True)
-        if row is None:
+        if row is None or (position is not None and row.position != position):
             return None
         row.refresh_claimed_at = None
         if row.live_channel is None or row.stage != Stage.VOTING.value:
@@ -301,6 +316,9 @@ class NextQuestion:
 def next_question(ctx: AppContext, who: Who, where: tuple[int, str], now: datetime) -> NextQuestion | Ended:
     """The facilitator moves on: the next question, or the summary after the last one."""
     with ctx.sessions.begin() as session:
+        again = _moved_already(session, ctx, who, where, now)
+        if again is not None:
+            return again
         row = _facilitated(session, who, where)
         if row.stage != Stage.AGREED.value:
             raise SessionProblemAtStage("Agree a level first: the question's summary needs one.")
@@ -311,6 +329,8 @@ def next_question(ctx: AppContext, who: Who, where: tuple[int, str], now: dateti
         row.stage = Stage.VOTING.value
         row.updated_at = now
         row.message_ts = None  # the next question is a new message; the finished one is closed
+        # The votes' response_urls and a queued refresh belong to the finished question's message.
+        row.live_url = row.live_url_at = row.refresh_claimed_at = None
         return NextQuestion(finished, _live(session, ctx, row, now))
 
 
@@ -320,6 +340,10 @@ def end(ctx: AppContext, who: Who, channel: str, now: datetime) -> Ended | None:
         ws_id = people.workspace_id(session, who.workspace, now)
         row = team_sessions.live(session, ws_id, channel, lock=True)
         if row is None:
+            # The same command run again after Slack refused its summary: the session it ended, once more.
+            last = team_sessions.latest_ended(session, ws_id, channel, with_outcomes=False)
+            if last is not None and _unannounced(last, who, now):
+                return _ended_view(session, ctx, last)
             return None
         if row.facilitator is not None and row.facilitator != who.user:
             raise NotFacilitator(f"Only <@{row.facilitator}>, who facilitates this session, can end it.")
@@ -344,8 +368,50 @@ def summary_posted(ctx: AppContext, session_id: int, ts: str | None) -> None:
             row.summary_ts = ts
 
 
+def unannounced_idle(ctx: AppContext, now: datetime) -> list[Ended]:
+    """Sessions that ended idle before ``now`` (within ``ANNOUNCE_WITHIN``) and whose summary is not
+    posted: the scheduler that ended one died before it posted, or Slack refused it for now."""
+    with ctx.sessions.begin() as session:
+        rows = team_sessions.unannounced_idle(session, now - ANNOUNCE_WITHIN, now, IDLE_BATCH)
+        return [_ended_view(session, ctx, row) for row in rows]
+
+
+def claim_summary(ctx: AppContext, session_id: int, now: datetime) -> int | None:
+    """The right to post an ended session's summary (its claim in the sends ledger), or None when it
+    was posted, another scheduler is posting it, or it failed too often."""
+    with ctx.sessions.begin() as session:
+        row = team_sessions.by_id(session, session_id, lock=True)
+        if row is None or row.live_channel is not None or row.summary_ts is not None:
+            return None
+        return claim(session, SendKey(SUMMARY, row.workspace_id, row.channel_id, f"session:{row.id}"), now)
+
+
+def summary_sent(ctx: AppContext, send_id: int, session_id: int, where: tuple[str, str | None], now: datetime) -> None:
+    """A claimed summary went out: ``where`` is its (channel, ts)."""
+    with ctx.sessions.begin() as session:
+        channel, ts = where
+        sends.finish_send(session, send_id, "sent", now, channel_id=channel, ts=ts)
+        row = team_sessions.by_id(session, session_id, lock=True)
+        if row is not None and ts:
+            row.summary_ts = ts
+
+
+def summary_refused(ctx: AppContext, send_id: int, error: str, now: datetime, *, final: bool) -> None:
+    """A claimed summary did not go out: tried again on a later tick unless ``final`` (the channel is gone)."""
+    with ctx.sessions.begin() as session:
+        sends.finish_send(session, send_id, "skipped" if final else "failed", now, error=error)
+
+
 def add_action(
-    ctx: AppContext, who: Who, where: tuple[int, str], action: NewAction, now: datetime
+    ctx: AppContext,
+    who: Who,
+    where: tuple[int, str],
+    action: NewAction,
+    now: datetime,
+    *,
+    source: str | None,
+    settings: OutreachSettings,
+    members: Sequence[str] | None,
 ) -> LiveQuestion | None:
     """An action agreed in the session (any member may add one); the live question to show it on, or
     None when the session ended meanwhile (the action is kept all the same)."""
@@ -354,11 +420,22 @@ def add_action(
         row = team_sessions.by_id(session, session_id, lock=True)
         if row is None:
             raise SessionGone()
-        team_sessions.add_action(session, row, action, question_id=question_id or None, created_by=who.user, now=now)
+        # The form's view id names the submission: a job run again adds nothing twice (the row lock
+        # above serialises two runs).
+        if source is None or not team_sessions.has_action_from(session, row.id, source):
+            team_sessions.add_action(
+                session, row, action, question_id=question_id or None, created_by=who.user, now=now, source=source
+            )
         row.updated_at = now
         if row.live_channel is None:
             return None
-        return _live(session, ctx, row, now, revealed=row.stage != Stage.VOTING.value)
+        return _live(session, ctx, row, now, settings=settings, members=members)
+
+
+def channel_of(ctx: AppContext, session_id: int) -> str | None:
+    with ctx.sessions() as session:
+        row = team_sessions.by_id(session, session_id)
+        return row.channel_id if row else None
 
 
 def open_actions(ctx: AppContext, team: str, channel: str, now: datetime) -> tuple[ActionView, ...]:
@@ -420,6 +497,37 @@ def _vote_refused(ctx: AppContext, row: TeamSession | None, question_id: str) ->
     return None
 
 
+def _unannounced(row: TeamSession, who: Who, now: datetime) -> bool:
+    """An ended session whose summary never reached the channel, ended by ``who`` moments ago: a job
+    run again after Slack said wait (or after a crash) shows the same end instead of an error."""
+    return (
+        row.summary_ts is None
+        and row.ended_at is not None
+        and now - row.ended_at <= RECOVER_WITHIN
+        and row.facilitator in (None, who.user)
+    )
+
+
+def _moved_already(
+    session: Session, ctx: AppContext, who: Who, where: tuple[int, str], now: datetime
+) -> NextQuestion | Ended | None:
+    """*Next* on a question the session already moved past, whose next message never got posted (the
+    job runs again): the same move once more; None when this is a new move."""
+    session_id, question_id = where
+    row = team_sessions.by_id(session, session_id, lock=True)
+    if row is None:
+        return None
+    if row.live_channel is None:
+        return _ended_view(session, ctx, row) if _unannounced(row, who, now) else None
+    asked = team_sessions.question_ids(row)
+    moved = row.position > 0 and asked[row.position - 1] == question_id
+    if not (moved and row.message_ts is None and row.stage == Stage.VOTING.value):
+        return None
+    if row.facilitator is not None and row.facilitator != who.user:
+        return None
+    return NextQuestion(_live(session, ctx, row, now, position=row.position - 1), _live(session, ctx, row, now))
+
+
 def _facilitated(session: Session, who: Who, where: tuple[int, str]) -> TeamSession:
     """The session, locked, when ``who`` facilitates it and ``where`` is its live question."""
     session_id, question_id = where
@@ -442,31 +550,41 @@ def _live(
     settings: OutreachSettings | None = None,
     members: Sequence[str] | None = None,
     revealed: bool = False,
+    position: int | None = None,
 ) -> LiveQuestion:
+    """The question at ``position`` (default: the live one) as its message shows it; an earlier one as
+    agreed."""
     asked = team_sessions.question_ids(row)
-    question = ctx.bank.question(asked[row.position])
+    at = row.position if position is None else position
+    stage = Stage(row.stage) if at == row.position else Stage.AGREED
+    if not ctx.bank.has_question(asked[at]):
+        raise SessionGone(
+            "The questionnaire changed and this question is no longer in it: end the session "
+            "with `/compass session end` (what was agreed is kept) and start another."
+        )
+    question = ctx.bank.question(asked[at])
     measured = ctx.measured.of(session, row.channel_id, now)
     evidence = weigh(question.evidence, measured, row.channel_id, WINDOW_DAYS) if measured else None
     votes = team_sessions.vote_values(session, row.id, question.id)
     spread = mean = None
-    show = revealed or row.stage != Stage.VOTING.value
+    show = revealed or stage != Stage.VOTING
     if show:
         threshold = respondent_threshold((settings or OutreachSettings()).min_respondents)
         spread = reveal(votes, threshold)
         mean = _team_mean(session, row, question.id, now, settings=settings or OutreachSettings(), members=members)
-    agreed = team_sessions.outcome(session, row.id, question.id) if row.stage == Stage.AGREED.value else None
+    agreed = team_sessions.outcome(session, row.id, question.id) if stage == Stage.AGREED else None
     actions = tuple(
         _action_view(a) for a in team_sessions.session_actions(session, row.id) if a.question_id == question.id
     )
     return LiveQuestion(
         session_id=row.id,
         channel=row.channel_id,
-        ts=row.message_ts,
+        ts=row.message_ts if at == row.position else None,
         facilitator=row.facilitator,
-        number=row.position + 1,
+        number=at + 1,
         total=len(asked),
         question=question,
-        stage=Stage(row.stage),
+        stage=stage,
         votes=len(votes),
         members=row.members,
         reveal=spread,
@@ -496,8 +614,12 @@ def _team_mean(
 
 
 def _end(session: Session, ctx: AppContext, row: TeamSession, reason: str, now: datetime) -> Ended:
-    live_ts = row.message_ts
     team_sessions.end(row, reason, now)
+    return _ended_view(session, ctx, row)
+
+
+def _ended_view(session: Session, ctx: AppContext, row: TeamSession) -> Ended:
+    """The view of an ended session: its summary, actions and last live message (kept on the row)."""
     previous = team_sessions.previous_ended(session, row.workspace_id, row.channel_id, row.id)
     before = summarise(ctx.bank, team_sessions.outcomes(session, previous.id)).snapshot() if previous else None
     summary = summarise(ctx.bank, team_sessions.outcomes(session, row.id), before)
@@ -508,10 +630,10 @@ def _end(session: Session, ctx: AppContext, row: TeamSession, reason: str, now: 
         channel=row.channel_id,
         facilitator=row.facilitator,
         scope=scope_label(ctx.bank, row.dimension_id),
-        reason=reason,
+        reason=row.end_reason or "ended",
         summary=summary,
         actions=actions,
-        live_ts=live_ts,
+        live_ts=row.message_ts,
         team=team,
     )
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from bot.domain.digest import TREND_PERIODS, Digest, PeriodFigures, TeamsOverview
 from bot.domain.levels import level_for
 from bot.domain.report import Report
+from bot.domain.team_session import SessionScores
 
 # files.getUploadURLExternal refuses a longer alt text (alt_txt_too_large).
 MAX_ALT_TEXT = 1000
@@ -74,11 +75,23 @@ class TargetMarker:
 
 
 @dataclass(frozen=True)
+class AgreedMarker:
+    """A level a team session agreed for one dimension, drawn at the period it falls in (the first
+    whose label is on or after the session's day)."""
+
+    dimension_id: str
+    period: int  # an index into TrendData.periods
+    score: float
+    on: str  # the session's day, YYYY-MM-DD
+
+
+@dataclass(frozen=True)
 class TrendData:
     title: str
     periods: tuple[str, ...]  # labels, oldest first; only the last MAX_TREND_PERIODS are drawn
     lines: tuple[TrendLine, ...]
     targets: tuple[TargetMarker, ...] = ()
+    agreed: tuple[AgreedMarker, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -166,6 +179,11 @@ def trend_alt_text(data: TrendData) -> str:
         if target is not None:
             part += f" (target L{target.level}" + (f" by {target.by}" if target.by else "") + ")"
         parts.append(part + ";")
+    names = {line.dimension_id: line.name for line in data.lines}
+    shown = [m for m in data.agreed if m.period >= len(data.periods) - len(periods)]
+    if shown:
+        said = ", ".join(f"{names.get(m.dimension_id, m.dimension_id)} {m.score:.2f} on {m.on}" for m in shown)
+        parts.append(f"Agreed in sessions (diamonds): {said};")
     return clip_parts(head, parts, "dimensions")
 
 
@@ -215,11 +233,18 @@ def trend_for_reports(reports: Iterable[Report], title: str = "Your MLOps maturi
 
 
 def trend_for_team(
-    digest: Digest, history: Sequence[PeriodFigures], label: str, title: str = "Team MLOps maturity over time"
+    digest: Digest,
+    history: Sequence[PeriodFigures],
+    label: str,
+    title: str = "Team MLOps maturity over time",
+    sessions: Sequence[SessionScores] = (),
 ) -> TrendData:
     """A team's trend: the digest periods in ``history`` (oldest first, a period under the threshold
     without figures) and ``digest`` (labelled ``label``) last, overall and each dimension of the
-    digest in its order, with its targets as markers (by their quarter)."""
+    digest in its order, with its targets as markers (by their quarter) and what its ``sessions``
+    agreed as markers at the period each falls in (the newest session's, when two fall in one).
+    Period labels are days (YYYY-MM-DD); a session before the first period is drawn at it (``sessions``
+    are those since the period before it began, or within the cadence when there is no history)."""
     periods = [*history[-(MAX_TREND_PERIODS - 1) :], PeriodFigures(label, True)]
     now = {d.id: d.mean for d in digest.dimensions}
     by_period = [dict(p.dimensions) if p.shown else {} for p in periods[:-1]] + [now]
@@ -227,7 +252,22 @@ def trend_for_team(
     lines = [TrendLine("overall", "Overall", tuple(overall), bold=True)]
     lines += [TrendLine(d.id, d.name, tuple(scores.get(d.id) for scores in by_period)) for d in digest.dimensions]
     targets = tuple(TargetMarker(t.dimension_id, t.level, t.by) for t in digest.targets)
-    return TrendData(title, tuple(p.label for p in periods), tuple(lines), targets)
+    labels = tuple(p.label for p in periods)
+    return TrendData(title, labels, tuple(lines), targets, _agreed_markers(labels, digest, sessions))
+
+
+def _agreed_markers(
+    labels: Sequence[str], digest: Digest, sessions: Sequence[SessionScores]
+) -> tuple[AgreedMarker, ...]:
+    drawn = {d.id for d in digest.dimensions}
+    found: dict[tuple[str, int], AgreedMarker] = {}
+    for s in sessions:  # oldest first: a newer session in the same period replaces an older one
+        day = s.on.isoformat()
+        period = next((i for i, label in enumerate(labels) if label >= day), len(labels) - 1)
+        for dimension_id, score in s.scores:
+            if dimension_id in drawn:
+                found[(dimension_id, period)] = AgreedMarker(dimension_id, period, score, day)
+    return tuple(sorted(found.values(), key=lambda m: (m.period, m.dimension_id)))
 
 
 def radar_for_team(digest: Digest, title: str = "Your team now") -> RadarData:

@@ -152,7 +152,8 @@ def _radar(data: RadarData) -> Figure:
 
 
 def trend(data: TrendData) -> Chart:
-    """Each dimension's score over the last periods (up to 8) on the level bands, targets as stars."""
+    """Each dimension's score over the last periods (up to 8) on the level bands, targets as stars,
+    the levels team sessions agreed as diamonds."""
     with _LOCK:
         return _chart(_trend(data), trend_alt_text(data), data.title, "compass-trend.png")
 
@@ -186,6 +187,20 @@ def _trend(data: TrendData) -> Figure:
             ms=9 if line.bold else 7,
             label=_wrap(line.name, 28),
             zorder=3,
+        )
+    offset = len(data.periods) - n  # the periods left out of the drawing
+    agreed = [m for m in data.agreed if m.period >= offset]
+    for j, marker in enumerate(agreed):
+        ax.scatter(
+            [marker.period - offset],
+            [marker.score],
+            marker="D",
+            s=150,
+            color=colours.get(marker.dimension_id, INK),
+            edgecolors="black",
+            linewidths=1.5,
+            zorder=5,
+            label="agreed in a session" if j == 0 else None,
         )
     labels = list(periods)
     if data.targets:

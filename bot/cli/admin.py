@@ -17,7 +17,7 @@ from bot.db.setup import connect, open_database
 from bot.domain.rights import Retention, deleted_summary
 from bot.run import installations, wiring
 from bot.slack import scheduled
-from bot.slack.tokens import NotInstalled, Tenant
+from bot.slack.tokens import NotInstalled, OneWorkspace, Tenant
 
 
 @click.group()
@@ -28,7 +28,8 @@ def jobs() -> None:
 @jobs.command("run-due")
 @click.option("--at", "at", default=None, help="Pretend it is this ISO time (default: now), e.g. 2026-12-01T10:30:00Z.")
 def jobs_run_due(at: str | None) -> None:
-    """Delete what retention lets go, send every digest, invitation and reminder due at that time, once, then exit."""
+    """Delete what retention lets go, end the team sessions idle for 72 hours, send every digest, invitation and
+    reminder due at that time, once, then exit."""
     config = common.settings()
     when = _parse_time(at) if at else common.now()
     if config.distributed:  # every installed workspace, each with its token; first the purges that are due
@@ -41,7 +42,9 @@ def jobs_run_due(at: str | None) -> None:
         return
     deps, client = background_deps(config)
     _retention(deps.ctx.sessions, config.COMPASS_RETENTION_DAYS, when)
-    report = scheduled.run_due(deps.ctx, client, wiring.outreach_settings(config), when)
+    settings = wiring.outreach_settings(config)
+    report = scheduled.end_idle_sessions(deps.ctx, OneWorkspace(client), settings, when)
+    report.add(scheduled.run_due(deps.ctx, client, settings, when))
     click.echo(str(report))
 
 

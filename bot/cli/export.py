@@ -1,4 +1,5 @@
-"""`compass export`: completed assessments, (``--teams``) the digest history, as CSV or JSON, or
+"""`compass export`: completed assessments, (``--teams``) the digest history, as CSV or JSON, with the
+teams' sessions (agreed levels and actions, never a vote) in the JSON, or
 (``--user``) everything kept about one person as the JSON of `/compass export-me`."""
 
 from __future__ import annotations
@@ -68,7 +69,11 @@ class _Date(click.ParamType[datetime]):
     help="Write to FILE (replaced whole, readable by you only) instead of stdout.",
 )
 @click.option("--with-user-ids", is_flag=True, help="Name people by their user id, not a pseudonymous key.")
-@click.option("--teams", is_flag=True, help="The digests each channel was sent, instead of the assessments.")
+@click.option(
+    "--teams",
+    is_flag=True,
+    help="The digests each channel was sent (and, in the JSON, its sessions), instead of the assessments.",
+)
 @click.option(
     "--user",
     metavar="NAME",
@@ -103,19 +108,23 @@ def export(
             now = common.now()
             if user is not None:
                 person = rights.export_person(ctx, Who(workspace or LOCAL_WORKSPACE, user))
-                count, what = len(person.assessments), "assessment"
+                counted = _count(len(person.assessments), "assessment")
                 text = _json(personal_json(person, now))
             elif teams:
                 history = use.export_teams(
                     ctx, min_respondents=config.COMPASS_MIN_RESPONDENTS, since=since, workspace=workspace
                 )
-                count, what = len(history.periods), "digest"
-                text = to_csv(team_table(history)) if fmt == "csv" else _json(teams_json(history, now))
+                counted = _count(len(history.periods), "digest")
+                if fmt == "csv":
+                    text = to_csv(team_table(history))
+                else:
+                    text = _json(teams_json(history, now))
+                    counted += f" and {_count(len(history.sessions), 'team session')}"
             else:
                 found = use.export_assessments(
                     ctx, now, since=since, workspace=workspace, user_ids=with_user_ids, with_answers=fmt == "json"
                 )
-                count, what = len(found.assessments), "assessment"
+                counted = _count(len(found.assessments), "assessment")
                 text = to_csv(assessment_table(found)) if fmt == "csv" else _json(assessments_json(found, now))
         finally:
             database.dispose()
@@ -130,7 +139,11 @@ def export(
         if staged is not None and staged[1].exists():
             staged[1].unlink()
     where = "" if out is None else f" to {out}"
-    click.echo(f"compass export: {count} {what}{'' if count == 1 else 's'}{where}", err=True)
+    click.echo(f"compass export: {counted}{where}", err=True)
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
 
 
 def _json(document: dict[str, Any]) -> str:

@@ -170,7 +170,7 @@ def _tick(
 @click.command()
 @PARENT_PID
 def scheduler(parent_pid: int | None) -> None:
-    """Run the scheduler (exactly one per deployment): digests, invitations, reminders."""
+    """Run the scheduler (exactly one per deployment): digests, invitations, reminders, idle team sessions."""
     config = common.settings()
     common.configure_logging(config)
     deps, tokens, installations = background_tokens(config)

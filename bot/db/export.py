@@ -1,5 +1,6 @@
 """What ``compass export`` reads: completed assessments with their scores and answers, the digests
-channels were sent, and the secret of the pseudonymous person keys.
+channels were sent, the teams' sessions (agreed levels and actions, never a vote), and the secret of
+the pseudonymous person keys.
 
 Each function is one statement (``secret`` at most three), whatever the number of assessments:
 scores and answers are joined to the same filter rather than fetched per assessment.
@@ -9,13 +10,24 @@ Functions take the session first and never commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from bot.db.models import Answer, Assessment, DeploymentSecret, DimensionScore, Respondent, Send, Workspace
+from bot.db.models import (
+    Answer,
+    Assessment,
+    DeploymentSecret,
+    DimensionScore,
+    Respondent,
+    Send,
+    SessionAction,
+    SessionOutcome,
+    TeamSession,
+    Workspace,
+)
 from bot.db.sql import insert_or_skip
 from bot.domain.flow import Status
 
@@ -56,6 +68,35 @@ class DigestRow:
     period: str
     sent_at: datetime | None
     payload_json: str
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    session_id: int
+    workspace: str
+    channel_id: str
+    dimension_id: str | None  # None: all dimensions
+    started_at: datetime
+    ended_at: datetime | None  # None: still live
+    end_reason: str | None
+
+
+@dataclass(frozen=True)
+class OutcomeRow:
+    session_id: int
+    question_id: str
+    level: int | None  # None: agreed not applicable
+    mixed: bool
+    votes: int  # how many voted (never who, nor what)
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    session_id: int
+    text: str
+    owner: str | None
+    due: date | None
+    done_at: datetime | None
 
 
 _Stmt = TypeVar("_Stmt", bound=Select[*tuple[Any, ...]])
@@ -141,6 +182,67 @@ def sent_digests(session: Session, since: datetime | None, workspace: str | None
         DigestRow(ws, channel, period, sent_at, payload or "{}")
         for ws, channel, period, sent_at, payload in session.execute(stmt)
     ]
+
+
+def _sessions(stmt: _Stmt, since: datetime | None, workspace: str | None) -> _Stmt:
+    """``stmt`` joined to the team sessions the filters keep (started at or after ``since``)."""
+    stmt = stmt.join(Workspace, Workspace.id == TeamSession.workspace_id)
+    if since is not None:
+        stmt = stmt.where(TeamSession.started_at >= since)
+    if workspace is not None:
+        stmt = stmt.where(Workspace.external_id == workspace)
+    return stmt
+
+
+def team_sessions(session: Session, since: datetime | None, workspace: str | None) -> list[SessionRow]:
+    """Every team session (started at or after ``since``, in ``workspace``), live ones included, per
+    workspace and channel, oldest first."""
+    stmt = _sessions(
+        select(
+            TeamSession.id,
+            Workspace.external_id,
+            TeamSession.channel_id,
+            TeamSession.dimension_id,
+            TeamSession.started_at,
+            TeamSession.ended_at,
+            TeamSession.end_reason,
+        ).select_from(TeamSession),
+        since,
+        workspace,
+    ).order_by(Workspace.external_id, TeamSession.channel_id, TeamSession.started_at, TeamSession.id)
+    return [SessionRow(*row) for row in session.execute(stmt)]
+
+
+def session_outcomes(session: Session, since: datetime | None, workspace: str | None) -> list[OutcomeRow]:
+    """The agreed levels of the same sessions, in the order they were agreed (no vote is read)."""
+    stmt = _sessions(
+        select(
+            SessionOutcome.session_id,
+            SessionOutcome.question_id,
+            SessionOutcome.level,
+            SessionOutcome.mixed,
+            SessionOutcome.votes,
+        )
+        .select_from(SessionOutcome)
+        .join(TeamSession, TeamSession.id == SessionOutcome.session_id),
+        since,
+        workspace,
+    ).order_by(SessionOutcome.session_id, SessionOutcome.agreed_at, SessionOutcome.question_id)
+    return [OutcomeRow(sid, q, level, bool(mixed), votes) for sid, q, level, mixed, votes in session.execute(stmt)]
+
+
+def session_actions(session: Session, since: datetime | None, workspace: str | None) -> list[ActionRow]:
+    """The actions agreed in the same sessions, in the order they were added."""
+    stmt = _sessions(
+        select(
+            SessionAction.session_id, SessionAction.text, SessionAction.owner, SessionAction.due, SessionAction.done_at
+        )
+        .select_from(SessionAction)
+        .join(TeamSession, TeamSession.id == SessionAction.session_id),
+        since,
+        workspace,
+    ).order_by(SessionAction.session_id, SessionAction.id)
+    return [ActionRow(*row) for row in session.execute(stmt)]
 
 
 def secret(session: Session, name: str, candidate: str, now: datetime) -> str:

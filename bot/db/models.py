@@ -266,6 +266,8 @@ class SessionAction(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     done_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # What added it (the form's view id): a submission handled twice adds one action.
+    source: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Send(Base):

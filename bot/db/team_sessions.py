@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, true, update
+from sqlalchemy import Select, and_, bindparam, delete, func, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.db.models import SessionAction, SessionOutcome, SessionVote, TeamSession
+from bot.db.models import SessionAction, SessionOutcome, SessionVote, TeamSession, Workspace
 from bot.db.sql import insert_or_skip, rowcount
-from bot.domain.team_session import Agreement, NewAction, Stage
+from bot.domain.team_session import Agreement, NewAction, Stage, StoredAgreement
 
 # A vote's statements, built once and bound per call (as a click's are, bot/db/assessments.py): the
 # upsert's ``excluded`` alone builds a table of proxies each time, and a burst of votes is all the worker
@@ -69,12 +70,20 @@ _CLAIM_WITH_URL = (
 def live(session: Session, ws_id: int, channel_id: str, *, lock: bool = False) -> TeamSession | None:
     """The channel's live session (locked for this transaction with ``lock``)."""
     query = select(TeamSession).where(TeamSession.workspace_id == ws_id, TeamSession.live_channel == channel_id)
-    return session.scalars(query.with_for_update() if lock else query).first()
+    return session.scalars(_locked(query) if lock else query).first()
 
 
 def by_id(session: Session, session_id: int, *, lock: bool = False) -> TeamSession | None:
+    """The session (locked for this transaction with ``lock``)."""
     query = select(TeamSession).where(TeamSession.id == session_id)
-    return session.scalars(query.with_for_update() if lock else query).first()
+    return session.scalars(_locked(query) if lock else query).first()
+
+
+def _locked(query: Select[TeamSession]) -> Select[TeamSession]:
+    """The row locked, and read as it is once the lock is held: a row this transaction read before
+    (``idle``'s list) is refreshed in the identity map, so a session another transaction ended while
+    this one waited for the lock is seen ended."""
+    return query.with_for_update().execution_options(populate_existing=True)
 
 
 def for_vote(session: Session, session_id: int) -> TeamSession | None:
@@ -199,8 +208,11 @@ def outcome(session: Session, session_id: int, question_id: str) -> Agreement | 
     return None if found is None else Agreement(found.question_id, found.level, found.mixed)
 
 
-def previous_ended(session: Session, ws_id: int, channel_id: str, before_id: int | None) -> TeamSession | None:
-    """The channel's last ended session (before ``before_id``, when given) that agreed anything."""
+def previous_ended(
+    session: Session, ws_id: int, channel_id: str, before_id: int | None, *, with_outcomes: bool = True
+) -> TeamSession | None:
+    """The channel's last ended session (before ``before_id``, when given; with ``with_outcomes``, the
+    last that agreed anything)."""
     agreed = select(SessionOutcome.session_id).where(SessionOutcome.session_id == TeamSession.id).exists()
     return session.scalars(
         select(TeamSession)
@@ -209,15 +221,79 @@ def previous_ended(session: Session, ws_id: int, channel_id: str, before_id: int
             TeamSession.channel_id == channel_id,
             TeamSession.ended_at.is_not(None),
             TeamSession.id < before_id if before_id is not None else true(),
-            agreed,
+            agreed if with_outcomes else true(),
         )
         .order_by(TeamSession.id.desc())
         .limit(1)
     ).first()
 
 
-def latest_ended(session: Session, ws_id: int, channel_id: str) -> TeamSession | None:
-    return previous_ended(session, ws_id, channel_id, before_id=None)
+def latest_ended(session: Session, ws_id: int, channel_id: str, *, with_outcomes: bool = True) -> TeamSession | None:
+    return previous_ended(session, ws_id, channel_id, before_id=None, with_outcomes=with_outcomes)
+
+
+def latest_agreements(session: Session, ws_id: int, channel_id: str | None = None) -> dict[str, list[StoredAgreement]]:
+    """Per channel (one, or every channel of the workspace: one statement either way), each question's
+    outcome from the newest ended session that agreed it; ``agreed_levels`` picks per dimension."""
+    newest = (
+        func.row_number()
+        .over(
+            partition_by=(TeamSession.channel_id, SessionOutcome.question_id),
+            order_by=(TeamSession.ended_at.desc(), TeamSession.id.desc()),
+        )
+        .label("newest")
+    )
+    ranked = (
+        select(
+            TeamSession.channel_id,
+            TeamSession.id,
+            TeamSession.ended_at,
+            SessionOutcome.question_id,
+            SessionOutcome.level,
+            SessionOutcome.mixed,
+            newest,
+        )
+        .join(SessionOutcome, SessionOutcome.session_id == TeamSession.id)
+        .where(
+            TeamSession.workspace_id == ws_id,
+            TeamSession.ended_at.is_not(None),
+            TeamSession.channel_id == channel_id if channel_id is not None else true(),
+        )
+        .subquery()
+    )
+    found: dict[str, list[StoredAgreement]] = {}
+    for channel, session_id, ended_at, question_id, level, mixed, _ in session.execute(
+        select(ranked).where(ranked.c.newest == 1)
+    ):
+        found.setdefault(channel, []).append(
+            StoredAgreement(session_id, ended_at.date(), Agreement(question_id, level, bool(mixed)))
+        )
+    return found
+
+
+def agreements_since(session: Session, ws_id: int, channel_id: str, since: datetime) -> list[StoredAgreement]:
+    """Every outcome of the channel's sessions that ended at ``since`` or later (the trend's markers)."""
+    rows = session.execute(
+        select(
+            TeamSession.id,
+            TeamSession.ended_at,
+            SessionOutcome.question_id,
+            SessionOutcome.level,
+            SessionOutcome.mixed,
+        )
+        .join(SessionOutcome, SessionOutcome.session_id == TeamSession.id)
+        .where(
+            TeamSession.workspace_id == ws_id,
+            TeamSession.channel_id == channel_id,
+            TeamSession.ended_at >= since,
+        )
+        .order_by(TeamSession.ended_at, SessionOutcome.agreed_at)
+    )
+    return [
+        StoredAgreement(session_id, ended_at.date(), Agreement(question_id, level, bool(mixed)))
+        for session_id, ended_at, question_id, level, mixed in rows
+        if ended_at is not None  # always: the statement takes ended sessions only
+    ]
 
 
 def end(row: TeamSession, reason: str, now: datetime) -> None:
@@ -239,13 +315,43 @@ def idle(session: Session, before: datetime, limit: int) -> list[TeamSession]:
     )
 
 
+def unannounced_idle(session: Session, ended_after: datetime, before: datetime, limit: int) -> list[TeamSession]:
+    """Sessions that ended idle between ``ended_after`` and ``before`` whose summary was not posted."""
+    return list(
+        session.scalars(
+            select(TeamSession)
+            .where(
+                TeamSession.end_reason == "idle",
+                TeamSession.summary_ts.is_(None),
+                TeamSession.ended_at >= ended_after,
+                TeamSession.ended_at < before,
+            )
+            .order_by(TeamSession.ended_at, TeamSession.id)
+            .limit(limit)
+        )
+    )
+
+
 # -- actions ---------------------------------------------------------------------------------
 
 
+def has_action_from(session: Session, session_id: int, source: str) -> bool:
+    found = select(SessionAction.id).where(SessionAction.session_id == session_id, SessionAction.source == source)
+    return session.scalars(found.limit(1)).first() is not None
+
+
 def add_action(
-    session: Session, row: TeamSession, action: NewAction, *, question_id: str | None, created_by: str, now: datetime
+    session: Session,
+    row: TeamSession,
+    action: NewAction,
+    *,
+    question_id: str | None,
+    created_by: str,
+    now: datetime,
+    source: str | None = None,
 ) -> SessionAction:
     added = SessionAction(
+        source=source,
         workspace_id=row.workspace_id,
         channel_id=row.channel_id,
         session_id=row.id,
@@ -282,6 +388,37 @@ def open_actions(session: Session, ws_id: int, channel_id: str, limit: int = 50)
     )
 
 
+def open_actions_by_channel(
+    session: Session, ws_id: int, channel_id: str | None = None, *, limit: int
+) -> dict[str, tuple[list[SessionAction], int]]:
+    """Per channel (one, or every channel of the workspace: one statement either way), its first
+    ``limit`` open actions (soonest due first, undated last) and how many are open in all."""
+    order = (SessionAction.due.is_(None), SessionAction.due, SessionAction.id)
+    ranked = (
+        select(
+            SessionAction.id,
+            func.row_number().over(partition_by=SessionAction.channel_id, order_by=order).label("place"),
+            func.count().over(partition_by=SessionAction.channel_id).label("open"),
+        )
+        .where(
+            SessionAction.workspace_id == ws_id,
+            SessionAction.done_at.is_(None),
+            SessionAction.channel_id == channel_id if channel_id is not None else true(),
+        )
+        .subquery()
+    )
+    rows = session.execute(
+        select(SessionAction, ranked.c.open)
+        .join(ranked, ranked.c.id == SessionAction.id)
+        .where(ranked.c.place <= limit)
+        .order_by(SessionAction.channel_id, ranked.c.place)
+    )
+    found: dict[str, tuple[list[SessionAction], int]] = {}
+    for action_row, total in rows:
+        found.setdefault(action_row.channel_id, ([], int(total)))[0].append(action_row)
+    return found
+
+
 def action(session: Session, ws_id: int, action_id: int, *, lock: bool = False) -> SessionAction | None:
     query = select(SessionAction).where(SessionAction.id == action_id, SessionAction.workspace_id == ws_id)
     return session.scalars(query.with_for_update() if lock else query).first()
@@ -294,30 +431,52 @@ def overdue(actions: Sequence[SessionAction], today: date) -> list[SessionAction
 # -- a person's rights -----------------------------------------------------------------------
 
 
-def votes_of(session: Session, ws_id: int, user: str) -> list[tuple[TeamSession, SessionVote]]:
+@dataclass(frozen=True)
+class VoteRow:
+    """One of a person's own votes, with where it was cast."""
+
+    session_id: int
+    channel_id: str
+    question_id: str
+    level: int  # 1-4, or 0 for not applicable
+    voted_at: datetime
+
+
+def votes_of(session: Session, workspace: str, user: str) -> list[VoteRow]:
+    """Every vote ``user`` cast in a session of ``workspace`` (a Slack team id), oldest first: one statement."""
     rows = session.execute(
-        select(TeamSession, SessionVote)
+        select(TeamSession.id, TeamSession.channel_id, SessionVote.question_id, SessionVote.level, SessionVote.voted_at)
         .join(SessionVote, SessionVote.session_id == TeamSession.id)
-        .where(TeamSession.workspace_id == ws_id, SessionVote.user_id == user)
-        .order_by(SessionVote.voted_at)
+        .join(Workspace, Workspace.id == TeamSession.workspace_id)
+        .where(Workspace.external_id == workspace, SessionVote.user_id == user)
+        .order_by(SessionVote.voted_at, TeamSession.id, SessionVote.question_id)
     )
-    return [(s, v) for s, v in rows.tuples()]
+    return [VoteRow(*row) for row in rows]
 
 
-def forget(session: Session, ws_id: int, user: str) -> int:
+def forget(session: Session, workspace: str, user: str) -> int:
     """Delete a person's votes and take their name off sessions and actions (which stay: they are the
-    team's). Returns how many votes were deleted."""
+    team's; an action they owned is left without an owner). Returns how many votes were deleted."""
+    ws_id = select(Workspace.id).where(Workspace.external_id == workspace).scalar_subquery()
     mine = select(TeamSession.id).where(TeamSession.workspace_id == ws_id)
     deleted = rowcount(
-        session.execute(delete(SessionVote).where(SessionVote.user_id == user, SessionVote.session_id.in_(mine)))
+        session.execute(
+            delete(SessionVote)
+            .where(SessionVote.user_id == user, SessionVote.session_id.in_(mine.scalar_subquery()))
+            .execution_options(synchronize_session=False)
+        )
     )
     session.execute(
         update(TeamSession)
         .where(TeamSession.workspace_id == ws_id, TeamSession.facilitator == user)
         .values(facilitator=None)
+        .execution_options(synchronize_session=False)
     )
     for column in (SessionAction.owner, SessionAction.created_by, SessionAction.done_by):
         session.execute(
-            update(SessionAction).where(SessionAction.workspace_id == ws_id, column == user).values({column.key: None})
+            update(SessionAction)
+            .where(SessionAction.workspace_id == ws_id, column == user)
+            .values({column.key: None})
+            .execution_options(synchronize_session=False)
         )
     return deleted

@@ -17,6 +17,7 @@ from bot.domain.levels import level_for
 from bot.domain.measured import MeasuredSection, build_measured
 from bot.domain.questionnaire import Questionnaire
 from bot.domain.targets import Target, TargetProgress, progress
+from bot.domain.team_session import AgreedLevel, TeamAction
 
 ABSOLUTE_MIN_RESPONDENTS = 3  # never show aggregates of fewer people than this
 
@@ -97,6 +98,11 @@ class Digest:
     top: TeamRecommendation | None = None
     measured: MeasuredSection | None = None  # the team's delivery signals, shown whatever the threshold
     targets: tuple[TargetProgress, ...] = ()  # the team's targets; figures only above the threshold
+    # The team's own statement from its sessions, shown whatever the threshold (nobody's answers are
+    # in it): per dimension the level its newest session agreed, and the channel's open actions.
+    agreed: tuple[AgreedLevel, ...] = ()
+    actions: tuple[TeamAction, ...] = ()  # the first of the open actions (overdue and soonest due first)
+    open_actions: int = 0  # how many are open in all
 
     @property
     def visible(self) -> bool:
@@ -170,21 +176,36 @@ def build_digest(
     signals: Signals | None = None,
     targets: Sequence[Target] = (),
     now: datetime | None = None,
+    agreed: Sequence[AgreedLevel] = (),
+    actions: Sequence[TeamAction] = (),
+    open_actions: int | None = None,
 ) -> Digest:
     """Turn team aggregates into a digest; figures only when enough people answered.
 
     ``signals``: what the team's delivery signals measured. They are about systems, never about
     a person, so they show below the threshold too, but are compared with the answers only above it.
     ``targets``: the team's targets, judged at ``now`` (required with targets); below the threshold
-    they show without figures.
+    they show without figures, unless a session agreed their dimension.
+    ``agreed``: the levels the team's sessions agreed; a target of an agreed dimension is judged
+    against the agreed level. ``actions``: the open actions to show, of ``open_actions`` in all.
     """
     threshold = respondent_threshold(min_respondents)
     if targets and now is None:
         raise ValueError("targets are judged at a time: pass now")
     if aggregate.respondents < threshold:
         measured = None if signals is None else build_measured(bank, signals.measured, signals.channel_id, signals.days)
-        hidden = _target_progress(bank, targets, (), now)
-        return Digest(period, members, aggregate.respondents, threshold, measured=measured, targets=hidden)
+        hidden = _target_progress(bank, targets, (), now, agreed)
+        return Digest(
+            period,
+            members,
+            aggregate.respondents,
+            threshold,
+            measured=measured,
+            targets=hidden,
+            agreed=tuple(agreed),
+            actions=tuple(actions),
+            open_actions=len(actions) if open_actions is None else open_actions,
+        )
     previous = previous or {}
     before = previous.get("dimensions") or {}
     by_id = {d.dimension_id: d for d in aggregate.dimensions}
@@ -216,21 +237,34 @@ def build_digest(
         dimensions=tuple(dims),
         top=_recommend(bank, tuple(dims), aggregate.questions),
         measured=None if signals is None else signals.section(bank, aggregate.questions),
-        targets=_target_progress(bank, targets, tuple(dims), now),
+        targets=_target_progress(bank, targets, tuple(dims), now, agreed),
+        agreed=tuple(agreed),
+        actions=tuple(actions),
+        open_actions=len(actions) if open_actions is None else open_actions,
     )
 
 
 def _target_progress(
-    bank: Questionnaire, targets: Sequence[Target], dims: tuple[TeamDimension, ...], now: datetime | None
+    bank: Questionnaire,
+    targets: Sequence[Target],
+    dims: tuple[TeamDimension, ...],
+    now: datetime | None,
+    agreed: Sequence[AgreedLevel] = (),
 ) -> tuple[TargetProgress, ...]:
-    """Each target of a dimension the bank still has, in the bank's order; figures from ``dims`` only."""
+    """Each target of a dimension the bank still has, in the bank's order: judged against the level a
+    session agreed for its dimension where one did, else against the team mean in ``dims``."""
     by_id = {d.id: d for d in dims}
+    statements = {a.dimension_id: a for a in agreed}
     order = {d.id: i for i, d in enumerate(bank.dimensions)}
     shown = []
     for target in sorted((t for t in targets if t.dimension_id in order), key=lambda t: order[t.dimension_id]):
         assert now is not None
         dim = by_id.get(target.dimension_id)
         name = bank.dimension(target.dimension_id).name
+        said = statements.get(target.dimension_id)
+        if said is not None:
+            shown.append(progress(target, name, said.score, None, now, agreed_on=said.on))
+            continue
         shown.append(progress(target, name, dim.mean if dim else None, dim.change if dim else None, now))
     return tuple(shown)
 

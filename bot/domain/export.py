@@ -1,4 +1,5 @@
-"""What ``compass export`` writes: completed assessments and past team digests as CSV or JSON.
+"""What ``compass export`` writes: completed assessments and past team digests as CSV or JSON, and
+(in the JSON) the teams' sessions.
 
 The use case (bot/app/export.py) hands over plain records; here they become a table (one row per
 assessment or per digest, one pair of columns per dimension) or JSON documents. Also here: the
@@ -13,7 +14,7 @@ import hmac
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 # A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets
@@ -97,9 +98,46 @@ class TeamPeriod:
 
 
 @dataclass(frozen=True)
+class ExportedOutcome:
+    """A question's level as the team agreed it in a session."""
+
+    question_id: str
+    dimension_id: str | None  # None: the question is no longer in the questionnaire
+    level: int | None  # None: agreed not applicable
+    mixed: bool  # the votes spanned more than two levels
+    votes: int  # how many voted; never who, nor what
+
+
+@dataclass(frozen=True)
+class ExportedAction:
+    text: str
+    owner: str | None  # a Slack user id, as the channel showed it; None: nobody (or forgotten)
+    due: date | None
+    done_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TeamSessionExport:
+    """One facilitated session in a team channel: what the team agreed, never how anyone voted."""
+
+    workspace: str
+    channel: str
+    session_id: int
+    started_at: datetime
+    ended_at: datetime | None  # None: still live
+    end_reason: str | None  # finished, ended, idle
+    dimension_id: str | None  # None: every dimension
+    scope: str
+    questions: tuple[ExportedOutcome, ...]
+    dimensions: tuple[ExportedScore, ...]  # the agreed level per dimension, weighted as the bank weighs
+    actions: tuple[ExportedAction, ...]
+
+
+@dataclass(frozen=True)
 class TeamExport:
     dimensions: tuple[str, ...]
     periods: tuple[TeamPeriod, ...]
+    sessions: tuple[TeamSessionExport, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -223,8 +261,46 @@ def assessments_json(export: AssessmentExport, exported_at: datetime) -> dict[st
     }
 
 
+def _when(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def session_json(s: TeamSessionExport) -> dict[str, Any]:
+    """One team session as the JSON export writes it: agreed levels and actions, no votes."""
+    return {
+        "workspace": s.workspace,
+        "channel": s.channel,
+        "session_id": s.session_id,
+        "started_at": s.started_at.isoformat(),
+        "ended_at": _when(s.ended_at),
+        "end_reason": s.end_reason,
+        "scope": {"dimension_id": s.dimension_id, "label": s.scope},
+        "questions": [
+            {
+                "question_id": q.question_id,
+                "dimension_id": q.dimension_id,
+                "agreed_level": q.level,
+                "mixed": q.mixed,
+                "votes": q.votes,
+            }
+            for q in s.questions
+        ],
+        "dimensions": scores_json(s.dimensions),
+        "actions": [
+            {
+                "text": a.text,
+                "owner": a.owner,
+                "due": None if a.due is None else a.due.isoformat(),
+                "done": a.done_at is not None,
+                "done_at": _when(a.done_at),
+            }
+            for a in s.actions
+        ],
+    }
+
+
 def teams_json(export: TeamExport, exported_at: datetime) -> dict[str, Any]:
-    """The digest history as one JSON document."""
+    """The digest history and the teams' sessions as one JSON document."""
     return {
         "exported_at": exported_at.isoformat(),
         "dimensions": list(export.dimensions),
@@ -240,4 +316,5 @@ def teams_json(export: TeamExport, exported_at: datetime) -> dict[str, Any]:
             }
             for p in export.periods
         ],
+        "sessions": [session_json(s) for s in export.sessions],
     }

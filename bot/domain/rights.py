@@ -37,6 +37,18 @@ class PersonalSend:
 
 
 @dataclass(frozen=True)
+class PersonalVote:
+    """One of the person's own votes in a team session (only they ever see who cast it)."""
+
+    session_id: int
+    channel: str
+    question_id: str
+    question_text: str | None  # None: the question is no longer in the questionnaire
+    level: int | None  # None: not applicable
+    voted_at: datetime
+
+
+@dataclass(frozen=True)
 class PersonalExport:
     """Everything kept about one person in one workspace (empty when nothing is)."""
 
@@ -49,6 +61,7 @@ class PersonalExport:
     assessments: tuple[PersonalAssessment, ...] = ()
     sends: tuple[PersonalSend, ...] = ()
     digest_channels: tuple[str, ...] = ()  # digest channels the person is counted in
+    session_votes: tuple[PersonalVote, ...] = ()  # their votes in team sessions
 
     @property
     def answer_count(self) -> int:
@@ -71,6 +84,7 @@ class Deleted:
     channel_memberships: int = 0
     sends: int = 0  # invitations, reminders and notices addressed to the person
     queued_requests: int = 0
+    session_votes: int = 0  # votes in team sessions (agreed levels and actions stay: they are the team's)
 
     @property
     def nothing(self) -> bool:
@@ -101,7 +115,8 @@ def _when(value: datetime | None) -> str | None:
 
 def personal_json(export: PersonalExport, exported_at: datetime) -> dict[str, Any]:
     """The person's export as one JSON document: answers with the questions' wording, reports,
-    preferences, scheduled messages and the digest channels that count them."""
+    preferences, scheduled messages, the digest channels that count them and their own votes in team
+    sessions (the level, or "N/A")."""
     return {
         "format": FORMAT,
         "exported_at": exported_at.isoformat(),
@@ -132,6 +147,17 @@ def personal_json(export: PersonalExport, exported_at: datetime) -> dict[str, An
             {"kind": s.kind, "period": s.period, "status": s.status, "sent_at": _when(s.sent_at)} for s in export.sends
         ],
         "digest_channels": list(export.digest_channels),
+        "session_votes": [
+            {
+                "session_id": v.session_id,
+                "channel": v.channel,
+                "question_id": v.question_id,
+                "question_text": v.question_text,
+                "level": "N/A" if v.level is None else v.level,
+                "voted_at": v.voted_at.isoformat(),
+            }
+            for v in export.session_votes
+        ],
     }
 
 
@@ -140,7 +166,7 @@ def _count(n: int, one: str, many: str | None = None) -> str:
 
 
 def export_summary(export: PersonalExport) -> str:
-    """ "3 assessments, 41 answers, 2 reports, 1 scheduled message, 1 digest channel"."""
+    """ "3 assessments, 41 answers, 2 reports, 1 scheduled message, 1 digest channel, 0 session votes"."""
     return ", ".join(
         (
             _count(len(export.assessments), "assessment"),
@@ -148,6 +174,7 @@ def export_summary(export: PersonalExport) -> str:
             _count(export.report_count, "report"),
             _count(len(export.sends), "scheduled message"),
             _count(len(export.digest_channels), "digest channel"),
+            _count(len(export.session_votes), "session vote"),
         )
     )
 
@@ -163,6 +190,7 @@ def deleted_summary(deleted: Deleted) -> str:
         _count(deleted.channel_memberships, "digest channel membership"),
         _count(deleted.sends, "scheduled message"),
         _count(deleted.queued_requests, "queued request"),
+        _count(deleted.session_votes, "session vote"),
         _count(deleted.people, "directory entry", "directory entries"),
     ]
     return ", ".join(parts)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from bot.domain.errors import CompassError
@@ -217,9 +217,19 @@ class TargetProgress:
     change: float | None  # since the last digest
     expected: float | None  # on the line, now
     standing: Standing | None
+    agreed_on: date | None = None  # judged against the level a team session agreed on this day
 
 
-def progress(target: Target, name: str, current: float | None, change: float | None, now: datetime) -> TargetProgress:
+def progress(
+    target: Target,
+    name: str,
+    current: float | None,
+    change: float | None,
+    now: datetime,
+    *,
+    agreed_on: date | None = None,
+) -> TargetProgress:
+    """``current``: the team mean, or the score a session agreed on ``agreed_on``."""
     shown = current is not None
     return TargetProgress(
         dimension_id=target.dimension_id,
@@ -230,4 +240,5 @@ def progress(target: Target, name: str, current: float | None, change: float | N
         change=change if shown else None,
         expected=expected_score(target, now) if shown else None,
         standing=standing(target, current, now),
+        agreed_on=agreed_on,
     )

@@ -84,7 +84,10 @@ def weakest_dimension(bank: Questionnaire, means: Mapping[str, float | None]) ->
 
 
 def scope_label(bank: Questionnaire, dimension_id: str | None) -> str:
-    return "all dimensions" if dimension_id is None else bank.dimension(dimension_id).name
+    if dimension_id is None:
+        return "all dimensions"
+    known = {d.id: d.name for d in bank.dimensions}
+    return known.get(dimension_id, dimension_id)  # a dimension the bank no longer has keeps its id
 
 
 # -- votes and the reveal --------------------------------------------------------------------
@@ -153,7 +156,8 @@ def check_action(text: str, owner: str | None, due: date | None, today: date) ->
         problems["what"] = f"Keep it under {ACTION_TEXT_LIMIT} characters ({len(cleaned)} now)."
     if owner is not None and not _USER.match(owner):
         problems["owner"] = "Choose a person."
-    if due is not None and due < today:
+    # A day of slack: "today" where the person is may still be yesterday in UTC, or already tomorrow.
+    if due is not None and due < today - timedelta(days=1):
         problems["due"] = "Choose today or a later day."
     return NewAction(cleaned, owner, due), problems
 
@@ -233,3 +237,86 @@ def _change(score: object, before: float | None) -> float | None:
 def idle_since(updated_at: datetime, now: datetime) -> bool:
     """Whether a session last touched at ``updated_at`` has been idle long enough to end by itself."""
     return now - updated_at >= IDLE_LIMIT
+
+
+# -- afterwards: the team's other views ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredAgreement:
+    """An agreed question of an ended session, as the team's other views read it back."""
+
+    session_id: int
+    ended: date  # the day the session ended (UTC)
+    agreement: Agreement
+
+
+@dataclass(frozen=True)
+class AgreedLevel:
+    """A dimension's level as the team last agreed it in a session: its own statement."""
+
+    dimension_id: str
+    name: str
+    score: float
+    level: int
+    on: date  # the day of the session that agreed it
+
+
+def agreed_levels(bank: Questionnaire, stored: Sequence[StoredAgreement]) -> tuple[AgreedLevel, ...]:
+    """Per dimension (in the bank's order), what the newest ended session that agreed it agreed, scored
+    as that session's summary scored it. A dimension the newest session agreed as not applicable has
+    no level (an older session's does not come back)."""
+    found: dict[str, AgreedLevel | None] = {}
+    for ended, agreements in _by_session(stored):
+        for d in summarise(bank, agreements).dimensions:
+            if d.dimension_id in found:
+                continue
+            found[d.dimension_id] = (
+                None
+                if d.score is None or d.level is None
+                else AgreedLevel(d.dimension_id, d.name, round(d.score, 4), d.level, ended)
+            )
+    return tuple(a for dim in bank.dimensions if (a := found.get(dim.id)) is not None)
+
+
+@dataclass(frozen=True)
+class SessionScores:
+    """One ended session's agreed score per dimension (the trend chart's markers)."""
+
+    on: date
+    scores: tuple[tuple[str, float], ...]  # (dimension id, agreed score), the bank's order
+
+
+def session_scores(bank: Questionnaire, stored: Sequence[StoredAgreement]) -> tuple[SessionScores, ...]:
+    """Each session's agreed scores, oldest first (sessions that agreed nothing scorable left out)."""
+    found = []
+    for ended, agreements in reversed(_by_session(stored)):
+        scores = tuple(
+            (d.dimension_id, round(d.score, 4)) for d in summarise(bank, agreements).dimensions if d.score is not None
+        )
+        if scores:
+            found.append(SessionScores(ended, scores))
+    return tuple(found)
+
+
+def _by_session(stored: Sequence[StoredAgreement]) -> list[tuple[date, list[Agreement]]]:
+    """The agreements grouped by session, the newest session first."""
+    groups: dict[int, list[StoredAgreement]] = {}
+    for s in stored:
+        groups.setdefault(s.session_id, []).append(s)
+    newest = sorted(groups.items(), key=lambda item: (item[1][0].ended, item[0]), reverse=True)
+    return [(rows[0].ended, [r.agreement for r in rows]) for _, rows in newest]
+
+
+@dataclass(frozen=True)
+class TeamAction:
+    """An open action of the team's sessions, as its digest shows it."""
+
+    text: str
+    owner: str | None  # a Slack user id
+    due: date | None
+    overdue: bool
+
+
+def team_action(text: str, owner: str | None, due: date | None, today: date) -> TeamAction:
+    return TeamAction(text, owner, due, due is not None and due < today)

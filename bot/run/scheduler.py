@@ -36,7 +36,7 @@ def build_scheduler(tick: Callable[[], None], minutes: int) -> BaseScheduler:
         trigger="interval",
         minutes=minutes,
         id=TICK_JOB_ID,
-        name="send due digests, invitations and reminders",
+        name="end idle team sessions; send due digests, invitations and reminders",
         replace_existing=True,
         coalesce=True,
         max_instances=1,

@@ -30,6 +30,7 @@ class Action(StrEnum):
     SESSION_NEXT = "session_next"  # the facilitator moves to the next question (or the summary)
     SESSION_ADD_ACTION = "session_add_action"  # opens the action form
     ACTION_DONE = "action_done"  # on `/compass actions`; the value is the action's id
+    SESSION_START = "start_session"  # "Start a session" on a digest: as `/compass session` in its channel
 
 
 class Work(StrEnum):
@@ -54,6 +55,7 @@ class Work(StrEnum):
     SESSION_ACTION_FORM = "session_action_form"  # open the form
     SESSION_ACTION_SAVE = "session_action_save"  # the form submitted
     ACTION_DONE = "action_done"
+    SESSION_START = "start_session"  # "Start a session" on a digest
 
 
 ANSWER_PREFIX = "answer_"
@@ -119,6 +121,7 @@ class Block(StrEnum):
     HOME_TEAMS = "home_teams"
     FORGET_CONFIRM = "forget_confirm"
     ABOUT_DATA = "about_data"
+    DIGEST_ACTIONS = "digest_actions"
 
 
 # Message metadata on every question message: which assessment it shows. It lets the worker find

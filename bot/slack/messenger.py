@@ -2,7 +2,8 @@
 
 Reads the directory (users.list) and a channel's members (conversations.members), renders each
 message with the Block Kit builders, posts it through the paced ``Sender`` and uploads a digest's
-trend chart into its thread (bot/slack/work/charts.py). Slack's refusals become ``Refused``,
+trend chart into its thread (bot/slack/work/charts.py); closes an idle session's live question
+message (chat.update) and posts its summary. Slack's refusals become ``Refused``,
 classified here and nowhere else: the channel or the person gone for good, or worth another try.
 """
 
@@ -21,11 +22,13 @@ from bot.app.messenger import (
     Reminder,
     TrendChart,
 )
+from bot.app.team_sessions import Ended
 from bot.domain.digest import Digest
 from bot.domain.questionnaire import Questionnaire
 from bot.slack.blocks.common import Message
 from bot.slack.blocks.digest import build_digest_message, build_paused_digest_notice
 from bot.slack.blocks.outreach import build_prompt_message, build_reminder_message
+from bot.slack.blocks.session import build_session_closed, build_summary_message
 from bot.slack.directory import fetch_directory, fetch_members
 from bot.slack.sender import Sender
 from bot.slack.work.charts import send_digest_chart
@@ -81,6 +84,18 @@ class SlackMessenger:
 
     def send_trend_chart(self, chart: TrendChart) -> None:
         send_digest_chart(self.client, chart)
+
+    def close_session_message(self, ended: Ended) -> None:
+        if not ended.live_ts:
+            return
+        closed = build_session_closed(f"Team session: {ended.scope}")
+        try:  # the scheduler's client waits out chat.update's 429s (Tier 3)
+            self.client.chat_update(channel=ended.channel, ts=ended.live_ts, **closed.as_kwargs())
+        except SlackApiError as exc:
+            raise refusal(exc) from exc
+
+    def post_session_summary(self, ended: Ended) -> Posted:
+        return self._post(ended.channel, build_summary_message(ended))
 
     def _post(self, target: str, message: Message) -> Posted:
         try:

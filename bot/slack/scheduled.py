@@ -2,7 +2,8 @@
 
 ``run_due`` runs the use case (bot/app/scheduled_run.py) in one workspace through the Slack adapter
 of its port (bot/slack/messenger.py); ``run_all_due`` does so in every installed workspace, each
-with its own token. What is due, what to do when Slack refuses and what the run reports are decided
+with its own token, after ``end_idle_sessions`` (team sessions idle too long, each announced with
+its workspace's token). What is due, what to do when Slack refuses and what the run reports are decided
 there, not here.
 """
 
@@ -21,7 +22,7 @@ from bot.domain.digest import Digest
 from bot.slack.messenger import SlackMessenger
 from bot.slack.pacing import Pacer
 from bot.slack.sender import Sender
-from bot.slack.tokens import NotInstalled, TokenSource
+from bot.slack.tokens import NotInstalled, Tenant, TokenSource
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +41,31 @@ def run_due(
     return scheduled_run.run_due(ctx, messenger(ctx, client, settings, pacer), settings, now)
 
 
+def end_idle_sessions(
+    ctx: AppContext, tokens: TokenSource, settings: OutreachSettings, now: datetime, pacer: Pacer | None = None
+) -> RunReport:
+    """End the team sessions idle for too long, in every workspace, each announced with its workspace's token."""
+
+    def messenger_for(team: str) -> SlackMessenger | None:
+        try:
+            return messenger(ctx, tokens.client_for(Tenant(None, team)), settings, pacer)
+        except NotInstalled:
+            return None
+
+    return scheduled_run.end_idle_sessions(ctx, messenger_for, now)
+
+
 def run_all_due(
     ctx: AppContext, tokens: TokenSource, settings: OutreachSettings, now: datetime, pacer: Pacer | None = None
 ) -> RunReport:
-    """``run_due`` in every installed workspace, each with its own token; an uninstalled one is skipped,
-    and one workspace's failure never stops the others."""
+    """The idle team sessions ended, then ``run_due`` in every installed workspace, each with its own
+    token; an uninstalled one is skipped, and one workspace's failure never stops the others."""
     total = RunReport()
+    try:
+        total.add(end_idle_sessions(ctx, tokens, settings, now, pacer))
+    except Exception:
+        total.failures += 1
+        log.exception("ending the idle team sessions failed; the next tick tries again")
     stopped = installs.stopped_workspaces(ctx.sessions)
     for tenant in tokens.tenants():
         if tenant.team_id in stopped:

@@ -92,6 +92,7 @@ def upgrade() -> None:
         sa.Column("created_at", bot.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("done_at", bot.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("done_by", sa.String(length=64), nullable=True),
+        sa.Column("source", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["workspace_id"],
             ["workspaces.id"],

@@ -28,7 +28,6 @@ from bot.app.types import Click, Who
 from bot.db import pending_work
 from bot.db.models import PendingWork, SessionAction, SessionOutcome, SessionVote, TeamSession
 from bot.db.setup import Database
-from bot.domain.errors import CompassError
 from bot.domain.questionnaire import Questionnaire
 from bot.slack.deps import CONTEXT_KEY, Deps
 from bot.slack.ids import Work
@@ -68,10 +67,10 @@ class Bot:
         return self.do(kind, json.loads(dict(parse_qsl(raw))["payload"]))
 
     def do(self, kind: Work | str, body: dict[str, Any]) -> dict[str, Any]:
-        """Run a job as the worker does: a person's mistake is told to them by the central handler."""
+        """Run a job as the worker does: a failure is told to the person by the central handler."""
         try:
             self.run[str(kind)](json.loads(json.dumps(body)))
-        except CompassError as error:
+        except Exception as error:  # noqa: BLE001 - as queue/worker.py does
             report_failure(error, body)
         assert CHARTS.idle.wait(30)
         return body
@@ -277,3 +276,90 @@ def test_a_team_without_results_picks_the_dimension_and_a_channel_without_the_bo
     assert "/invite @compass" in json.dumps(bot.fake.responses[-1])
     bot.command("session monitoring-of-things")
     assert "I know no dimension" in json.dumps(bot.fake.responses[-1])
+
+
+def test_a_start_whose_messages_slack_refused_posts_them_when_the_facilitator_tries_again(bot: Bot) -> None:
+    people(bot, 3)
+    bot.fake.fail("chat.postMessage", status=200, error="channel_not_found", times=1)
+    bot.command("session data")
+    assert not bot.channel()
+    bot.command("session data", user="U0VOTER00")  # someone else: pointed to the session
+    assert "already running" in json.dumps(bot.fake.responses[-1])
+    bot.command("session data")  # the facilitator again: the messages are posted this time
+    opening, question = bot.channel()
+    assert "Team session: Data" in opening.text and "Question 1 of 2" in text_of(question)
+
+
+def agree_all_but_last(bot: Bot, voters: list[str]) -> None:
+    """Vote, reveal and agree every question of the live session; stop before the last *Next*."""
+    while True:
+        bot.click(voters[0], "session_vote_2", bot.live(), Work.SESSION_VOTE)
+        bot.click(LEAD, "session_reveal", bot.live(), Work.SESSION_STEP)
+        bot.click(LEAD, "session_agree_2", bot.live(), Work.SESSION_STEP)
+        if "Finish the session" in text_of(bot.live()):
+            return
+        bot.click(LEAD, "session_next", bot.live(), Work.SESSION_STEP)
+
+
+def test_a_finish_whose_summary_slack_refused_posts_it_once_when_clicked_again(bot: Bot) -> None:
+    voters = people(bot, 3)
+    bot.command("session data")
+    agree_all_but_last(bot, voters)
+    last = copy.deepcopy(bot.live())
+    bot.fake.fail("chat.postMessage", status=200, error="internal_error", times=1)
+    bot.click(LEAD, "session_next", last, Work.SESSION_STEP)  # ended, but the summary was refused
+    assert not any("summary" in m.text for m in bot.channel())
+    bot.click(LEAD, "session_next", last, Work.SESSION_STEP)  # the same click again (a retry, or the person)
+    summaries = [m for m in bot.channel() if "Team session summary" in m.text]
+    assert len(summaries) == 1
+    bot.click(LEAD, "session_next", last, Work.SESSION_STEP)  # once announced, no second summary
+    assert len([m for m in bot.channel() if "Team session summary" in m.text]) == 1
+
+
+def test_a_next_question_slack_refused_to_post_is_posted_when_clicked_again(bot: Bot) -> None:
+    voters = people(bot, 3)
+    bot.command("session data")
+    bot.click(voters[0], "session_vote_3", bot.live(), Work.SESSION_VOTE)
+    bot.click(LEAD, "session_reveal", bot.live(), Work.SESSION_STEP)
+    bot.click(LEAD, "session_agree_3", bot.live(), Work.SESSION_STEP)
+    first = copy.deepcopy(bot.live())
+    bot.fake.fail("chat.postMessage", status=200, error="internal_error", times=1)
+    bot.click(LEAD, "session_next", first, Work.SESSION_STEP)
+    assert "Question 2 of 2" not in json.dumps([text_of(m) for m in bot.channel()])
+    bot.click(LEAD, "session_next", first, Work.SESSION_STEP)
+    assert "Question 2 of 2" in text_of(bot.live())
+
+
+def test_an_action_form_handled_twice_adds_one_action(bot: Bot) -> None:
+    voters = people(bot, 3)
+    bot.command("session data")
+    bot.click(voters[0], "session_vote_3", bot.live(), Work.SESSION_VOTE)
+    bot.click(LEAD, "session_reveal", bot.live(), Work.SESSION_STEP)
+    bot.click(LEAD, "session_agree_3", bot.live(), Work.SESSION_STEP)
+    bot.click(LEAD, "session_add_action", bot.live(), Work.SESSION_ACTION_FORM)
+    [opened] = bot.fake.calls_to("views.open")
+    view = json.loads(opened.params["view"]) if isinstance(opened.params["view"], str) else opened.params["view"]
+    view["id"] = "V0FORM1"
+    view["state"] = {"values": {"what": {"what": {"type": "plain_text_input", "value": "Write the runbook"}}}}
+    submission = {"type": "view_submission", "team": {"id": TEAM_ID}, "user": {"id": LEAD, "team_id": TEAM_ID}}
+    bot.do(Work.SESSION_ACTION_SAVE, {**submission, "view": view})
+    bot.do(Work.SESSION_ACTION_SAVE, {**submission, "view": view})
+    with bot.deps.ctx.sessions() as session:
+        assert [a.text for a in session.scalars(select(SessionAction))] == ["Write the runbook"]
+    assert text_of(bot.live()).count("Write the runbook") == 1
+
+
+def test_what_a_person_typed_in_an_action_pings_nobody(bot: Bot) -> None:
+    voters = people(bot, 3)
+    bot.command("session data")
+    bot.click(voters[0], "session_vote_3", bot.live(), Work.SESSION_VOTE)
+    bot.click(LEAD, "session_reveal", bot.live(), Work.SESSION_STEP)
+    bot.click(LEAD, "session_agree_3", bot.live(), Work.SESSION_STEP)
+    bot.click(LEAD, "session_add_action", bot.live(), Work.SESSION_ACTION_FORM)
+    [opened] = bot.fake.calls_to("views.open")
+    view = json.loads(opened.params["view"]) if isinstance(opened.params["view"], str) else opened.params["view"]
+    view["state"] = {"values": {"what": {"what": {"value": "<!channel> fix it & <https://x|this>"}}}}
+    submission = {"type": "view_submission", "team": {"id": TEAM_ID}, "user": {"id": LEAD, "team_id": TEAM_ID}}
+    bot.do(Work.SESSION_ACTION_SAVE, {**submission, "view": view})
+    shown = text_of(bot.live())
+    assert "&lt;!channel&gt; fix it &amp; &lt;https://x|this&gt;" in shown and "<!channel>" not in shown

@@ -119,6 +119,11 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def plain(text: str) -> str:
+    """Text a person typed, shown as typed: no mention (``<!channel>``), link or user reference of its own."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def md(text: str) -> MarkdownTextObject:
     return MarkdownTextObject(text=text)
 

@@ -4,37 +4,83 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock
+from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock, HeaderBlock
 
 from bot.app.types import DigestSetting
 from bot.domain.digest import Digest
 from bot.domain.digest_words import SendDigest
 from bot.domain.levels import level_name
 from bot.domain.measured import MeasuredSection
+from bot.domain.team_session import AgreedLevel, TeamAction
+from bot.slack import ids
 from bot.slack.blocks.common import (
     LEGEND,
     LEVEL_EMOJI,
     NO_LEVEL_EMOJI,
     Message,
     build_text_message,
+    button,
     change_text,
     clip,
     context,
     dimension_line,
     emoji,
     level_label,
+    plain,
     section,
 )
 from bot.slack.blocks.targets import targets_blocks
+from bot.slack.ids import Action
 
 
 def _spread(levels: tuple[int, int, int, int]) -> str:
     return " ".join(f"{LEVEL_EMOJI[n]}{count}" for n, count in zip((1, 2, 3, 4), levels, strict=True))
 
 
-def build_digest_message(digest: Digest, channel: str, title: str | None = None) -> Message:
+def agreed_text(agreed: AgreedLevel) -> str:
+    """A level a session agreed, and when: "agreed in session on 2026-12-07: 🟠 L2 (2.40)"."""
+    return f"agreed in session on {agreed.on.isoformat()}: {emoji(agreed.level)} L{agreed.level} ({agreed.score:.2f})"
+
+
+def agreed_blocks(agreed: Sequence[AgreedLevel]) -> list[Block]:
+    """The levels the team's sessions agreed, on their own (when no team means show beside them)."""
+    if not agreed:
+        return []
+    lines = [f"• *{a.name}*: {agreed_text(a)}" for a in agreed]
+    return [DividerBlock(), section(":handshake: *Agreed by the team*\n" + "\n".join(lines))]
+
+
+def action_line(action: TeamAction) -> str:
+    owner = f"<@{action.owner}>" if action.owner else "no owner"
+    due = f" · due {action.due.isoformat()}" if action.due else ""
+    late = " · :warning: *overdue*" if action.overdue else ""
+    return f"• {plain(action.text)} ({owner}{due}){late}"
+
+
+def actions_blocks(actions: Sequence[TeamAction], total: int) -> list[Block]:
+    """The channel's open actions from its sessions, overdue ones marked."""
+    if not actions:
+        return []
+    overdue = sum(1 for a in actions if a.overdue)
+    head = f":ballot_box_with_check: *Open actions* ({total}" + (f", {overdue} overdue" if overdue else "") + ")"
+    lines = [head, *(action_line(a) for a in actions)]
+    if total > len(actions):
+        lines.append(f"… and {total - len(actions)} more: `/compass actions` lists them all.")
+    return [DividerBlock(), section("\n".join(lines))]
+
+
+def start_session_blocks() -> list[Block]:
+    """The digest's "Start a session" button: as `/compass session` in the channel, for whoever clicks."""
+    start = button("Start a session", Action.SESSION_START, "weakest")
+    return [ActionsBlock(elements=[start], block_id=ids.Block.DIGEST_ACTIONS)]
+
+
+def build_digest_message(
+    digest: Digest, channel: str, title: str | None = None, *, start_button: bool = True
+) -> Message:
     """The team digest: participation, overall and per-dimension levels with spread, change, focus,
-    and what the team's delivery signals measured.
+    what the team's sessions agreed and its open actions, what the team's delivery signals measured,
+    and (``start_button``) a button to start a session.
 
     Below the anonymity threshold it shows no self-assessed figures, only how many more answers
     are needed; the measurements (about systems, never about a person) still show.
@@ -49,8 +95,11 @@ def build_digest_message(digest: Digest, channel: str, title: str | None = None)
             f"so nobody's answers can be singled out: {more} more needed. Run `/compass start` to take part."
         )
         blocks.append(section(f":lock: {text}"))
+        blocks.extend(agreed_blocks(digest.agreed))
         blocks.extend(targets_blocks(digest.targets))
+        blocks.extend(actions_blocks(digest.actions, digest.open_actions))
         blocks.extend(measured_blocks(digest.measured))
+        blocks.extend(start_session_blocks() if start_button else ())
         return Message(f"{title}: {more} more assessments needed before team results are shown.", tuple(blocks))
     blocks.append(context(participation + " (individual answers are never shown)."))
     if digest.level is not None and digest.overall is not None:
@@ -61,10 +110,15 @@ def build_digest_message(digest: Digest, channel: str, title: str | None = None)
         overall = f"{NO_LEVEL_EMOJI} *Team level: not scored*"
     blocks.append(section(overall))
     lines = []
+    agreed = {a.dimension_id: a for a in digest.agreed}
     for d in digest.dimensions:
         line = dimension_line(d.name, d.mean, d.level, d.change)
         lines.append(f"{line}\n      spread: {_spread(d.spread)}")
+        if d.id in agreed:
+            lines.append(f"      {agreed_text(agreed[d.id])}")
     blocks.append(section("\n".join(lines)))
+    shown = {d.id for d in digest.dimensions}
+    blocks.extend(agreed_blocks([a for a in digest.agreed if a.dimension_id not in shown]))
     text = f"{title}: team level " + (
         f"{digest.level} {level_name(digest.level)}" if digest.level is not None else "not scored"
     )
@@ -77,8 +131,10 @@ def build_digest_message(digest: Digest, channel: str, title: str | None = None)
         )
         text += f". Team focus: {top.dimension}."
     blocks.extend(targets_blocks(digest.targets))
+    blocks.extend(actions_blocks(digest.actions, digest.open_actions))
     blocks.extend(measured_blocks(digest.measured))
     blocks.append(context(LEGEND))
+    blocks.extend(start_session_blocks() if start_button else ())
     return Message(text, tuple(blocks))
 
 

@@ -40,7 +40,8 @@ def build_forget_confirmation() -> Message:
     text = (
         "*Delete everything MLOps Compass keeps about you?*\n"
         "Your assessments with every answer and report, your preferences (reminders, snooze), your entry in "
-        "the app's directory, your membership of team digests and the invitations and reminders addressed to you. "
+        "the app's directory, your membership of team digests, the invitations and reminders addressed to you "
+        "and your votes in team sessions (the levels and actions your team agreed stay, without your name). "
         "Team digests already posted stay as they are (they hold only team averages); later ones no longer "
         "count you. `/compass export-me` first if you want a copy."
     )

@@ -13,7 +13,7 @@ from bot.domain.levels import level_name
 from bot.domain.team_session import ACTION_TEXT_LIMIT, Reveal, Stage, voted_text
 from bot.slack import ids
 from bot.slack.blocks.assessment import evidence_line
-from bot.slack.blocks.common import Message, button, change_text, clip, context, emoji, md, section
+from bot.slack.blocks.common import Message, button, change_text, clip, context, emoji, md, plain, section
 from bot.slack.ids import Action
 
 MAX_ACTIONS_LISTED = 20
@@ -27,7 +27,7 @@ def _action_line(action: ActionView) -> str:
     owner = f"<@{action.owner}>" if action.owner else "no owner"
     due = f", due {action.due}" if action.due else ""
     mark = "✅ " if action.done else "• "
-    return f"{mark}{clip(action.text, ACTION_TEXT_LIMIT)} ({owner}{due})"
+    return f"{mark}{plain(clip(action.text, ACTION_TEXT_LIMIT))} ({owner}{due})"
 
 
 def build_opening_message(opened: Opened) -> Message:
@@ -156,6 +156,9 @@ def build_summary_message(ended: Ended) -> Message:
     ]
     if not s.questions:
         blocks.append(section("No question was agreed, so there is nothing to score."))
+        if ended.actions:
+            listed = "\n".join(_action_line(a) for a in ended.actions[:MAX_ACTIONS_LISTED])
+            blocks.append(section(f"*Actions*\n{listed}", "summary_actions"))
         return Message(f"Team session summary: {ended.scope}", tuple(blocks))
     dims = []
     for d in s.dimensions:

@@ -28,7 +28,10 @@ def target_line(t: TargetProgress) -> str:
     line = f"{emoji(t.level)} *{t.dimension}* → L{t.level}" + (f" by {t.by}" if t.by else "")
     if t.current is None:
         return line
-    line += f" · now {t.current:.2f}"
+    if t.agreed_on is not None:  # judged against the team's own statement, not the mean of its answers
+        line += f" · agreed {t.current:.2f} in session on {t.agreed_on.isoformat()}"
+    else:
+        line += f" · now {t.current:.2f}"
     delta = change_text(t.change)
     line += f" {delta}" if delta else ""
     if t.standing is not None:

@@ -25,7 +25,9 @@ TEAM_CHART_NOTE = "The team's radar chart is on its way to your DM with me: an i
 def build_team_message(team: TeamNow, channel: str, chart_in_dm: bool = False) -> Message:
     """The digest as it reads right now, under the same threshold; says how to subscribe when the
     channel gets no digest, and that the radar chart follows in the DM when ``chart_in_dm``."""
-    digest = build_digest_message(team.digest, channel, title=clip(f"Your team now · {team.digest.period}", 150))
+    digest = build_digest_message(
+        team.digest, channel, title=clip(f"Your team now · {team.digest.period}", 150), start_button=False
+    )
     if team.cadence is not None:
         note = f"<#{channel}> gets this digest {team.cadence}. Only you can see this message."
     else:

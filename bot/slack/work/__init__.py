@@ -60,6 +60,7 @@ BUTTONS: tuple[Button, ...] = (
     Button(ids.SESSION_PICK_PATTERN, Work.SESSION_PICK, session.pick_dimension),
     Button(Action.SESSION_ADD_ACTION, Work.SESSION_ACTION_FORM, session.action_form),
     Button(Action.ACTION_DONE, Work.ACTION_DONE, session.action_done),
+    Button(Action.SESSION_START, Work.SESSION_START, session.start_from_digest),
 )
 # The work that comes from no button: a slash command, App Home opened, a deferred delivery.
 OTHER_WORK: dict[Work, Handler] = {

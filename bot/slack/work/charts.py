@@ -96,13 +96,15 @@ def send_digest_chart(client: WebClient, chart: TrendChart) -> str | None:
     targets as stars, as the first reply in the digest's thread. The file's id, or None."""
     if not chart.digest.visible or chart.thread.ts is None:
         return None
-    data: TrendData = trend_for_team(chart.digest, chart.history, chart.today)
+    data: TrendData = trend_for_team(chart.digest, chart.history, chart.today, sessions=chart.sessions)
     drawn = draw("trend", data, "the digest's trend chart")
     if drawn is None:
         return None
     n = len(data.periods)
     comment = f"The team's scores over the last {n} digests" if n > 1 else "The team's scores in this first digest"
-    comment += ", each target as a star." if data.targets else "."
+    marks = [("each target as a star", data.targets), ("the levels sessions agreed as diamonds", data.agreed)]
+    shown = [mark for mark, drawn_any in marks if drawn_any]
+    comment += (", " + ", ".join(shown) + ".") if shown else "."
     return upload_chart(client, drawn, chart.thread.channel, comment=comment, thread_ts=chart.thread.ts)
 
 

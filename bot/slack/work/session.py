@@ -44,6 +44,7 @@ from bot.slack.ids import Action, Work
 from bot.slack.payloads import action_form_values, message_of, who_from
 from bot.slack.routes import Request
 from bot.slack.task import Task
+from bot.slack.tokens import tenant_of
 from bot.slack.work.delivery import Delivery, Replace, Reply, Step, Update, deliver
 from bot.slack.work.team import NOT_IN_CHANNEL, NotInChannel, channel_only, invite_me, team_members
 
@@ -103,11 +104,13 @@ def _member_count(task: Task, channel: str) -> int | None:
 
 def _open(task: Task, opened: Opened) -> None:
     client, first = task.client, opened.first
-    opening = client.chat_postMessage(channel=first.channel, **build_opening_message(opened).as_kwargs())
+    opening_ts = None
+    if opened.post_opening:
+        opening = client.chat_postMessage(channel=first.channel, **build_opening_message(opened).as_kwargs())
+        opening_ts = str(opening.get("ts"))
+        team_sessions.posted(task.deps.ctx, first.session_id, opening_ts=opening_ts, question_ts=None)
     question = client.chat_postMessage(channel=first.channel, **build_live_question(first).as_kwargs())
-    team_sessions.posted(
-        task.deps.ctx, first.session_id, opening_ts=str(opening.get("ts")), question_ts=str(question.get("ts"))
-    )
+    team_sessions.posted(task.deps.ctx, first.session_id, opening_ts=None, question_ts=str(question.get("ts")))
 
 
 def pick_dimension(task: Task) -> None:
@@ -118,6 +121,18 @@ def pick_dimension(task: Task) -> None:
         raise ids.StaleButton("unknown dimension")
     reply = _start(task, channel, StartSession(chosen))
     _tell(task, reply or build_refusal("Session started: vote on its first question in the channel."), replace=True)
+
+
+def start_from_digest(task: Task) -> None:
+    """ "Start a session" on a digest: as `/compass session` in the digest's channel, the clicker
+    facilitating; whatever is to be said instead (a live session, the invitation hint, the choice of a
+    dimension) goes to the clicker only, and the digest stays as it is."""
+    channel = str((task.body.get("channel") or {}).get("id") or message_of(task.body)[0] or "")
+    if not channel:
+        raise ids.StaleButton("no channel")
+    reply = _start(task, channel, StartSession())
+    if reply is not None:
+        _tell(task, reply)
 
 
 def actions_command(request: Request) -> Message:
@@ -155,6 +170,7 @@ def vote(task: Task) -> None:
         level,
         task.deps.clock(),
         response_url=task.body.get("response_url"),
+        refresh_with=_tenant_ids(task.body),
     )
     if isinstance(taken, VoteRefused):
         _tell(task, build_refusal(taken.reason))
@@ -162,10 +178,23 @@ def vote(task: Task) -> None:
     _tell(task, build_vote_receipt(taken))
 
 
+def _tenant_ids(body: dict[str, Any]) -> dict[str, Any]:
+    """What a job queued by a use case needs to find its workspace's token (Enterprise Grid included)."""
+    tenant = tenant_of(body)
+    return {
+        "team_id": tenant.team_id,
+        "enterprise_id": tenant.enterprise_id,
+        "is_enterprise_install": tenant.is_enterprise_install,
+    }
+
+
 def refresh(task: Task) -> None:
     """Show the live message's vote count as it is now (queued by a vote, at most every few seconds)."""
     session_id = int(task.body["session_id"])
-    found = team_sessions.refresh(task.deps.ctx, session_id, task.deps.clock())
+    position = task.body.get("position")
+    found = team_sessions.refresh(
+        task.deps.ctx, session_id, int(position) if position is not None else None, task.deps.clock()
+    )
     if found is None:
         return
     live, url, url_at = found
@@ -173,7 +202,7 @@ def refresh(task: Task) -> None:
         return
     # The response_url of the vote that queued this refresh replaces the channel message for everyone,
     # outside the Tier 3 budget; chat.update is the fallback once it is spent or older than Slack keeps it.
-    body: dict[str, Any] = {"team_id": task.body.get("team_id")}
+    body: dict[str, Any] = {k: task.body.get(k) for k in ("team_id", "enterprise_id", "is_enterprise_install")}
     if url and url_at is not None:
         body["response_url"] = url
         body["actions"] = [{"action_ts": f"{url_at.timestamp():.6f}"}]
@@ -272,10 +301,20 @@ def action_save(task: Task) -> None:
     now: datetime = task.deps.clock()
     text, owner, due = action_form_values(view)
     action, problems = check_action(text, owner, due, now.date())
-    if problems:  # checked in the ack already; a form that still fails is dropped, and said so in the log
+    if "what" in problems:  # checked in the ack already; the date may have turned since: it is kept
         log.warning("an action form with problems reached the worker: %s", problems)
         return
-    live = team_sessions.add_action(task.deps.ctx, who_from(task.body), (ref.session_id, ref.question_id), action, now)
+    members = _team(task, team_sessions.channel_of(task.deps.ctx, ref.session_id))
+    live = team_sessions.add_action(
+        task.deps.ctx,
+        who_from(task.body),
+        (ref.session_id, ref.question_id),
+        action,
+        now,
+        source=str(view.get("id") or "")[:64] or None,
+        settings=task.deps.outreach,
+        members=members,
+    )
     if live is not None and live.ts is not None:
         deliver(
             Delivery(task.client, task.body, task.deps, Work.SESSION_ACTION_SAVE),
