@@ -34,7 +34,8 @@ LAZY_COMMANDS = {
         "Run a worker: it does the work behind every acknowledged Slack request (run one or more).",
     ),
     "scheduler": Lazy(
-        "bot.cli.serve:scheduler", "Run the scheduler (exactly one per deployment): digests, invitations, reminders."
+        "bot.cli.serve:scheduler",
+        "Run the scheduler (exactly one per deployment): digests, invitations, reminders, idle team sessions.",
     ),
     "jobs": Lazy("bot.cli.admin:jobs", "Scheduled work, run by hand (or from cron)."),
     "digest": Lazy("bot.cli.admin:digest", "Post a team digest to a channel right away."),
