@@ -350,7 +350,12 @@ def test_the_outbox_waits_out_a_database_that_is_away_and_loses_nothing(
     for user in ("U0ONE", "U0TWO", "U0THREE"):
         outbox.put(Work.COMMAND.value, f"T:{user}", command(slack, "start", user=user))
     time.sleep(0.5)  # several attempts fail meanwhile
-    back = open_database(url)  # the folder appears and the schema is created: the database is back
+    # The database comes back whole: made (and migrated) beside, then its folder renamed into place. Made
+    # in place, a slow machine's writer could meet the file before its tables.
+    staging = tmp_path / "staging"
+    open_database(f"sqlite:///{staging / 'compass.db'}").dispose()
+    staging.rename(tmp_path / "later")
+    back = open_database(url)
     fake.wait_for(lambda: QueueStore(back.sessions).backlog()[0] == 3)
     outbox.close()
     engine.dispose()
