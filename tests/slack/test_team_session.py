@@ -290,6 +290,28 @@ def test_a_start_whose_messages_slack_refused_posts_them_when_the_facilitator_tr
     assert "Team session: Data" in opening.text and "Question 1 of 2" in text_of(question)
 
 
+def agree_first_question(bot: Bot, voter: str) -> None:
+    """`/compass session data`, one vote for level 3, revealed and agreed."""
+    bot.command("session data")
+    bot.click(voter, "session_vote_3", bot.live(), Work.SESSION_VOTE)
+    bot.click(LEAD, "session_reveal", bot.live(), Work.SESSION_STEP)
+    bot.click(LEAD, "session_agree_3", bot.live(), Work.SESSION_STEP)
+
+
+def open_action_form(bot: Bot) -> dict[str, Any]:
+    """The facilitator clicks "Add an action"; the form Slack was asked to open."""
+    bot.click(LEAD, "session_add_action", bot.live(), Work.SESSION_ACTION_FORM)
+    [opened] = bot.fake.calls_to("views.open")  # one form per test
+    view = opened.params["view"]
+    return dict(json.loads(view) if isinstance(view, str) else view)
+
+
+def submit_action_form(bot: Bot, view: dict[str, Any]) -> None:
+    """The facilitator submits the form, as Slack sends a view_submission."""
+    submission = {"type": "view_submission", "team": {"id": TEAM_ID}, "user": {"id": LEAD, "team_id": TEAM_ID}}
+    bot.do(Work.SESSION_ACTION_SAVE, {**submission, "view": view})
+
+
 def agree_all_but_last(bot: Bot, voters: list[str]) -> None:
     """Vote, reveal and agree every question of the live session; stop before the last *Next*."""
     while True:
@@ -318,10 +340,7 @@ def test_a_finish_whose_summary_slack_refused_posts_it_once_when_clicked_again(b
 
 def test_a_next_question_slack_refused_to_post_is_posted_when_clicked_again(bot: Bot) -> None:
     voters = people(bot, 3)
-    bot.command("session data")
-    bot.click(voters[0], "session_vote_3", bot.live(), Work.SESSION_VOTE)
-    bot.click(LEAD, "session_reveal", bot.live(), Work.SESSION_STEP)
-    bot.click(LEAD, "session_agree_3", bot.live(), Work.SESSION_STEP)
+    agree_first_question(bot, voters[0])
     first = copy.deepcopy(bot.live())
     bot.fake.fail("chat.postMessage", status=200, error="internal_error", times=1)
     bot.click(LEAD, "session_next", first, Work.SESSION_STEP)
@@ -332,18 +351,12 @@ def test_a_next_question_slack_refused_to_post_is_posted_when_clicked_again(bot:
 
 def test_an_action_form_handled_twice_adds_one_action(bot: Bot) -> None:
     voters = people(bot, 3)
-    bot.command("session data")
-    bot.click(voters[0], "session_vote_3", bot.live(), Work.SESSION_VOTE)
-    bot.click(LEAD, "session_reveal", bot.live(), Work.SESSION_STEP)
-    bot.click(LEAD, "session_agree_3", bot.live(), Work.SESSION_STEP)
-    bot.click(LEAD, "session_add_action", bot.live(), Work.SESSION_ACTION_FORM)
-    [opened] = bot.fake.calls_to("views.open")
-    view = json.loads(opened.params["view"]) if isinstance(opened.params["view"], str) else opened.params["view"]
+    agree_first_question(bot, voters[0])
+    view = open_action_form(bot)
     view["id"] = "V0FORM1"
     view["state"] = {"values": {"what": {"what": {"type": "plain_text_input", "value": "Write the runbook"}}}}
-    submission = {"type": "view_submission", "team": {"id": TEAM_ID}, "user": {"id": LEAD, "team_id": TEAM_ID}}
-    bot.do(Work.SESSION_ACTION_SAVE, {**submission, "view": view})
-    bot.do(Work.SESSION_ACTION_SAVE, {**submission, "view": view})
+    submit_action_form(bot, view)
+    submit_action_form(bot, view)
     with bot.deps.ctx.sessions() as session:
         assert [a.text for a in session.scalars(select(SessionAction))] == ["Write the runbook"]
     assert text_of(bot.live()).count("Write the runbook") == 1
@@ -351,15 +364,9 @@ def test_an_action_form_handled_twice_adds_one_action(bot: Bot) -> None:
 
 def test_what_a_person_typed_in_an_action_pings_nobody(bot: Bot) -> None:
     voters = people(bot, 3)
-    bot.command("session data")
-    bot.click(voters[0], "session_vote_3", bot.live(), Work.SESSION_VOTE)
-    bot.click(LEAD, "session_reveal", bot.live(), Work.SESSION_STEP)
-    bot.click(LEAD, "session_agree_3", bot.live(), Work.SESSION_STEP)
-    bot.click(LEAD, "session_add_action", bot.live(), Work.SESSION_ACTION_FORM)
-    [opened] = bot.fake.calls_to("views.open")
-    view = json.loads(opened.params["view"]) if isinstance(opened.params["view"], str) else opened.params["view"]
+    agree_first_question(bot, voters[0])
+    view = open_action_form(bot)
     view["state"] = {"values": {"what": {"what": {"value": "<!channel> fix it & <https://x|this>"}}}}
-    submission = {"type": "view_submission", "team": {"id": TEAM_ID}, "user": {"id": LEAD, "team_id": TEAM_ID}}
-    bot.do(Work.SESSION_ACTION_SAVE, {**submission, "view": view})
+    submit_action_form(bot, view)
     shown = text_of(bot.live())
     assert "&lt;!channel&gt; fix it &amp; &lt;https://x|this&gt;" in shown and "<!channel>" not in shown
