@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 DEFAULT_ENVIRONMENT = "production"
 DEFAULT_TRAINING_PATTERN = "train"
 DEFAULT_SERVING_ALIASES = ("production", "champion")
-TOKEN_KINDS = (SourceKind.GITLAB, SourceKind.EVENTS)  # checked against a stored hash
+DEFAULT_ALERT_LABEL = "compass_kind"
+TOKEN_KINDS = (SourceKind.GITLAB, SourceKind.EVENTS, SourceKind.ALERTMANAGER)  # checked against a stored hash
 IMPORT_CHUNK = 500  # imported lines per stored delivery
 
 
@@ -77,6 +78,8 @@ class SourceView:
     serving_aliases: tuple[str, ...]
     created_by: str
     created_at: datetime
+    check_patterns: tuple[str, ...] = ()
+    alert_label: str = DEFAULT_ALERT_LABEL
 
     @property
     def path(self) -> str:
@@ -117,6 +120,8 @@ def _view(source: store.Source) -> SourceView:
         serving_aliases=source.serving_aliases,
         created_by=source.created_by,
         created_at=source.created_at,
+        check_patterns=source.check_patterns,
+        alert_label=source.alert_label,
     )
 
 
@@ -273,6 +278,8 @@ def add_source(
     environment: str = DEFAULT_ENVIRONMENT,
     training_pattern: str = DEFAULT_TRAINING_PATTERN,
     serving_aliases: Sequence[str] = DEFAULT_SERVING_ALIASES,
+    check_patterns: Sequence[str] = (),
+    alert_label: str = DEFAULT_ALERT_LABEL,
 ) -> NewSource:
     """Create a source for a team channel; a secret (or token) is generated when none is given.
 
@@ -294,6 +301,8 @@ def add_source(
             serving_aliases=tuple(serving_aliases),
             created_by=created_by,
             created_at=now,
+            check_patterns=tuple(p.strip() for p in check_patterns if p.strip()),
+            alert_label=alert_label,
         )
         store.add_source(session, record)
     return NewSource(_view(record), generated)

@@ -20,6 +20,7 @@ _SECRET_NAMES = {
     SourceKind.GITLAB: ("token", "GitLab: the webhook's Secret token (Settings > Webhooks)"),
     SourceKind.MLFLOW: ("secret", "MLflow: create_webhook(..., secret=...)"),
     SourceKind.EVENTS: ("token", "send it as the header Authorization: Bearer <token>"),
+    SourceKind.ALERTMANAGER: ("token", "Alertmanager: the receiver's http_config.authorization.credentials"),
 }
 
 

@@ -347,6 +347,10 @@ class SignalSource(Base):
     serving_aliases: Mapped[str] = mapped_column(
         String(128), server_default=text("'production,champion'"), default="production,champion"
     )
+    # Workflow or pipeline names (comma-separated, each matched as a case-insensitive substring) whose runs are checks.
+    check_patterns: Mapped[str] = mapped_column(String(512), server_default=text("''"), default="")
+    # Alertmanager: the alert label that says what an alert concerns (drift, model_quality, service).
+    alert_label: Mapped[str] = mapped_column(String(64), server_default=text("'compass_kind'"), default="compass_kind")
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -379,6 +383,8 @@ class SignalEventRow(Base):
         # lead time read off the linked changes; the latest deployment of each model (migration 0010)
         Index("ix_signal_events_source_type_deployed_at", "source_id", "type", "deployed_at", "lead_seconds"),
         Index("ix_signal_events_source_type_model_at", "source_id", "type", "model", "at"),
+        # checks per name, alerts and reviews per name (migration 0016)
+        Index("ix_signal_events_source_type_name_at", "source_id", "type", "name", "at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -404,6 +410,11 @@ class SignalEventRow(Base):
     # commit time (bot/db/lead_times.py keeps them; NULL while no deployment has shipped it).
     deployed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     lead_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Checks, alerts and reviews (migration 0016; bot/domain/signals.py says which type uses which).
+    name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    category: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class DeploymentSecret(Base):

@@ -30,6 +30,8 @@ class Source:
     serving_aliases: tuple[str, ...]
     created_by: str
     created_at: datetime
+    check_patterns: tuple[str, ...] = ()  # workflow names whose runs are checks
+    alert_label: str = "compass_kind"  # Alertmanager: the label saying what an alert concerns
 
 
 def _source(row: SignalSource) -> Source:
@@ -44,6 +46,8 @@ def _source(row: SignalSource) -> Source:
         serving_aliases=tuple(a for a in row.serving_aliases.split(",") if a),
         created_by=row.created_by,
         created_at=row.created_at,
+        check_patterns=tuple(p for p in (row.check_patterns or "").split(",") if p),
+        alert_label=row.alert_label or "compass_kind",
     )
 
 
@@ -60,6 +64,8 @@ def add_source(session: Session, source: Source) -> Source:
             serving_aliases=",".join(source.serving_aliases),
             created_by=source.created_by,
             created_at=source.created_at,
+            check_patterns=",".join(source.check_patterns),
+            alert_label=source.alert_label,
         )
     )
     session.flush()
@@ -204,6 +210,10 @@ def _row(source: Source, event: SignalEvent, delivery_pk: int | None) -> dict[st
         "model": event.model,
         "version": event.version,
         "version_at": event.version_at,
+        "name": event.name,
+        "status": event.status,
+        "value": event.value,
+        "category": event.category,
     }
 
 

@@ -16,6 +16,7 @@ class SourceKind(StrEnum):
     GITLAB = "gitlab"
     MLFLOW = "mlflow"
     EVENTS = "events"  # the generic API: any CI or a pipeline step with curl
+    ALERTMANAGER = "alertmanager"  # Prometheus Alertmanager's webhook receiver
 
 
 class SignalType(StrEnum):
@@ -26,6 +27,12 @@ class SignalType(StrEnum):
     INCIDENT_RESOLVED = "incident_resolved"
     TRAINING_RUN = "training_run"
     MODEL_DEPLOYED = "model_deployed"  # a model version took the serving alias
+    ALERT_FIRING = "alert_firing"  # an alert started firing
+    ALERT_RESOLVED = "alert_resolved"  # that alert resolved
+    CHECK = "check"  # one run of a named check in a pipeline (data validation, model tests, coverage)
+    REVIEW_OPENED = "review_opened"  # a pull or merge request was opened
+    REVIEWED = "reviewed"  # someone other than its author reviewed or approved it
+    REVIEW_MERGED = "review_merged"  # it was merged
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,11 @@ class SignalEvent:
       sha of the deployment that caused it, when known
     - training_run: ``model``
     - model_deployed: ``model``, ``version``, ``version_at`` (when that version was created)
+    - alert_firing / alert_resolved: ``name`` the alert's name, ``category`` what it concerns
+      (the source's alert label: drift, model_quality, service, ...); opened and resolved share
+      ``external_id``
+    - check: ``name`` the check, ``status`` passed or failed, ``value`` a number it measured
+    - review_opened / reviewed / review_merged: ``name`` the pull or merge request
     """
 
     type: SignalType
@@ -54,3 +66,7 @@ class SignalEvent:
     model: str | None = None
     version: str | None = None
     version_at: datetime | None = None
+    name: str | None = None
+    status: str | None = None
+    value: float | None = None
+    category: str | None = None

@@ -28,6 +28,10 @@ SETUP = {
         "Any CI: `curl -X POST {url} -H 'Authorization: Bearer TOKEN' -H 'Content-Type: application/json' "
         '-d \'{{"type":"deployment","id":"build-42","at":"2026-12-01T10:00:00Z","sha":"…"}}\'`'
     ),
+    SourceKind.ALERTMANAGER: (
+        "Alertmanager: add a receiver with a `webhook_configs` entry whose `url` is `{url}` and whose "
+        "`http_config.authorization.credentials` is the token below."
+    ),
 }
 HOW_TO_ADD = "Connect a system with `/compass signals add github|gitlab|mlflow|events` here."
 
