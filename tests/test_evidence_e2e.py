@@ -12,7 +12,8 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import SMALL_BANK, store_team
+from click.testing import CliRunner
+from conftest import SMALL_BANK, complete_assessment, store_team
 from fakeslack import TEAM_ID, FakeSlack
 from harness import COMPASS, AppProcess, Slack, button, request, text_of
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from sqlalchemy import select
 from bot.app import digests
 from bot.app.context import AppContext
 from bot.app.types import Who
+from bot.cli.main import main
 from bot.db.models import Answer
 from bot.db.setup import open_database
 from bot.domain.questionnaire import load_questionnaire
@@ -106,4 +108,117 @@ def test_the_question_citing_deployments_shows_the_teams_measurement_and_the_dig
         assert f"*Measured* in <#{CHANNEL}>, last 90 days" in digest
         assert "20 production deployments, 1.6 a week (daily)" in digest
         assert "self-assessed" not in digest  # one respondent: below the threshold, nothing to compare
+        database.dispose()
+
+
+def bank_with_gap(tmp_path: Path) -> Path:
+    """Validation and Rollback cite deployments (measured); Monitoring cites time to restore (no
+    incidents reported: unverifiable)."""
+    doc = copy.deepcopy(json.loads(SMALL_BANK.read_text()))
+    by_id = {q["id"]: q for q in doc["questions"]}
+    by_id["data.validation"]["evidence"] = [{"metric": "deployment_frequency", "levels": FREQUENCY}]
+    by_id["ops.rollback"]["evidence"] = [{"metric": "deployment_frequency", "levels": FREQUENCY}]
+    restore = {
+        "under an hour": 4,
+        "under a day": [3, 4],
+        "under a week": [2, 3],
+        "under a month": 2,
+        "under six months": [1, 2],
+        "six months or more": 1,
+    }
+    by_id["ops.monitoring"]["evidence"] = [{"metric": "time_to_restore", "levels": restore}]
+    path = tmp_path / "bank.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_the_say_do_gap_reaches_the_report_the_digest_the_team_view_and_the_export(tmp_path: Path) -> None:
+    bank_path = bank_with_gap(tmp_path)
+    url = f"sqlite:///{tmp_path / 'compass.db'}"
+    now = datetime.now(UTC)
+    team = {USER: "UTC", "U0SECOND": "UTC", "U0THIRD": "UTC"}
+    # Versioning, Validation, Rollback, A/B tests, Monitoring
+    levels: list[int | None] = [3, 1, 4, 2, 3]
+    with FakeSlack() as fake, AppProcess(fake.api_url, url, bank_path, {"COMPASS_MIN_RESPONDENTS": "3"}) as app:
+        fake.add_channel(CHANNEL, list(team))
+        for user in team:
+            fake.add_user(user)
+        database = open_database(url)
+        ctx = AppContext(database.sessions, load_questionnaire(bank_path))
+        digests.subscribe_digest(ctx, Who(TEAM_ID, USER), CHANNEL, "monthly", now)
+        store_team(ctx, TEAM_ID, CHANNEL, team, now)
+        added = subprocess.run(
+            [str(COMPASS), "signals", "add", "events", "--channel", CHANNEL, "--team", TEAM_ID, "--secret", "tok-1"],
+            env=app.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert added.returncode == 0, added.stderr
+        path = re.search(r"/signals/events/[0-9a-f]+", added.stdout)
+        assert path is not None
+        deployments = [
+            {"type": "deployment", "id": f"build-{i}", "at": (now - timedelta(days=i)).isoformat(), "sha": f"{i:040x}"}
+            for i in range(1, 21)  # 1.6 a week: DORA's "daily" band, which fits L3-L4
+        ]
+        headers = {"Content-Type": "application/json", "Authorization": "Bearer tok-1"}
+        assert request("POST", app.url + path.group(0), json.dumps(deployments), headers).status == 200
+
+        # One person answers in Slack: the report marks the answer the measurement contradicts.
+        slack = Slack(app.url, fake.response_url())
+        assert slack.command(USER, "start").status == 200
+        for number, level in enumerate(levels, start=1):
+            shown = fake.wait_for(
+                lambda n=number: (
+                    (shown := fake.dm_messages(USER)) and f"Question {n} of" in text_of(shown[-1]) and shown[-1]
+                )
+            )
+            slack.click(USER, button(shown, f"answer_{level}"), shown.channel, shown.ts)
+        report = fake.wait_for(
+            lambda: next((m for m in fake.dm_messages(USER) if "maturity report" in json.dumps(m.blocks)), None)
+        )
+        body = json.dumps(report.blocks, ensure_ascii=False)
+        warning = f":warning: *Validation*: you said 🔴 L1; <#{CHANNEL}>'s last 90 days measure 🟡 L3-L4"
+        assert warning in body
+        assert "*Rollback*: you said" not in body  # L4 fits the measurement
+        assert "*Monitoring*: you said" not in body  # nothing measured: nothing to contradict
+
+        before = len(fake.responses)
+        assert slack.command(USER, "report").status == 200
+        again = fake.wait_for(lambda: len(fake.responses) > before and fake.responses[-1])
+        assert warning in json.dumps(again, ensure_ascii=False)
+
+        # Two more people answer alike: the team is over the threshold, its means held against the measurements.
+        for user in ("U0SECOND", "U0THIRD"):
+            complete_assessment(ctx, Who(TEAM_ID, user), levels, now - timedelta(hours=1))
+        posted = subprocess.run(
+            [str(COMPASS), "digest", "--channel", CHANNEL, "--now"],
+            env=app.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert posted.returncode == 0, posted.stderr
+        digest = json.dumps(fake.channel_messages(CHANNEL)[-1].blocks, ensure_ascii=False)
+        assert "*Said and measured*" in digest
+        assert "• Data: 1 contradicted (Validation)" in digest
+        assert "• Operations: 1 confirmed, 1 unverifiable (no data)" in digest
+
+        body = slack.command_body(USER, "team", channel=CHANNEL)
+        assert slack.send(body, "application/x-www-form-urlencoded").status == 200
+        team_view = fake.wait_for(lambda: fake.ephemeral_messages(CHANNEL, USER))
+        assert "Data: 1 contradicted (Validation)" in text_of(team_view[-1])
+
+        exported = CliRunner().invoke(
+            main,
+            ["export", "--teams", "--format", "json"],
+            env={"DATABASE_URL": url, "COMPASS_QUESTIONS": str(bank_path), "COMPASS_MIN_RESPONDENTS": "3"},
+            catch_exceptions=False,
+        )
+        assert exported.exit_code == 0, exported.output
+        (period,) = json.loads(exported.stdout)["teams"]
+        assert period["say_do"] == {
+            "data": {"confirmed": 0, "contradicted": ["data.validation"], "unverifiable": 0},
+            "ops": {"confirmed": 1, "contradicted": [], "unverifiable": 1},
+        }
         database.dispose()

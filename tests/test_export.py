@@ -375,6 +375,10 @@ def test_teams_exports_each_digest_sent_and_nothing_under_the_threshold(database
         "overall_mean",
         "data_mean",
         "ops_mean",
+        "confirmed",
+        "contradicted",
+        "unverifiable",
+        "contradicted_questions",
     ]
     with database.sessions() as session:
         sent = {

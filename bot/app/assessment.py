@@ -9,8 +9,8 @@ so that the notice is not spent on a surface that does not show it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -242,6 +242,7 @@ class Applied:
 
     result: AnswerResult
     previous: Report | None = None
+    answers: Mapping[str, int | None] = field(default_factory=dict)  # a completed assessment's, for its report
 
 
 Transition = Callable[[Questionnaire, RunState, datetime], flow.Step]
@@ -285,7 +286,8 @@ def apply_in(tx: Tx, click: Click, transition: Transition) -> Applied:
     previous = assessments.previous_completed(session, stored.respondent_id, stored.id, now)
     previous_report = None if previous is None else previous.report
     report = with_change(report, previous_report)
-    return Applied(AnswerResult(step.outcome, progress_of(bank, stored, step.state, report)), previous_report)
+    result = AnswerResult(step.outcome, progress_of(bank, stored, step.state, report))
+    return Applied(result, previous_report, step.state.answers)
 
 
 def answering(click: Click) -> Transition:

@@ -91,7 +91,12 @@ def _on_question(ctx: AppContext, who: Who, click: Click, now: datetime, step: _
         if outcome is not Outcome.COMPLETED:
             return DmView(clicked=_clicked_screen(outcome, progress, click, note))
         assert progress.report is not None
-        completion = Completion(progress.report, applied.previous, tx.signals.by_dimension(tx.bank))
+        completion = Completion(
+            progress.report,
+            applied.previous,
+            tx.signals.by_dimension(tx.bank),
+            tx.signals.contradicted(tx.bank, applied.answers),
+        )
         return DmView(
             clicked=AllAnswered(progress.total, note),
             completion=completion,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -14,6 +15,7 @@ from bot.db.session import SessionFactory
 from bot.domain.evidence import Evidence, Measurement, weigh
 from bot.domain.measured import dimension_evidence, measurements
 from bot.domain.questionnaire import Question, Questionnaire
+from bot.domain.say_do import QuestionVerdict, Verdict, verdicts
 
 WINDOW_DAYS = 90
 KEPT_FOR = timedelta(seconds=60)  # how long a channel's measurements are reused (by the use cases' clock)
@@ -99,6 +101,20 @@ class TeamSignals:
         evidence = self.for_question(question)
         if evidence is not None:
             assessments.mark_evidence(self._session, assessment_id, question.id, evidence.agrees(level))
+
+    def contradicted(self, bank: Questionnaire, answers: Mapping[str, int | None]) -> tuple[QuestionVerdict, ...]:
+        """For a report: the person's answers that the team's measurements contradict (more than a
+        level apart), in the bank's order."""
+        if not any(q.evidence for q in bank):
+            return ()
+        found = self.found()
+        if found is None:
+            return ()
+        channel, measured = found
+        given = {qid: float(level) if level is not None else None for qid, level in answers.items()}
+        return tuple(
+            v for v in verdicts(bank, given, measured, channel, WINDOW_DAYS) if v.verdict is Verdict.CONTRADICTED
+        )
 
     def by_dimension(self, bank: Questionnaire) -> dict[str, Evidence]:
         """For a report: what the signals say about each dimension whose questions cite them."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -145,13 +146,11 @@ def export_teams(
                 respondents=respondents,
                 overall=_number(snapshot.get("overall")),
                 dimensions=tuple((str(d), _number(m)) for d, m in means.items()) if isinstance(means, dict) else (),
+                say_do=snapshot["say_do"] if isinstance(snapshot.get("say_do"), dict) else {},
             )
         )
     columns = dimension_columns([d.id for d in ctx.bank.dimensions], (d for p in periods for d, _ in p.dimensions))
-    ordered = tuple(
-        TeamPeriod(p.workspace, p.channel, p.period, p.sent_at, p.respondents, p.overall, _in_order(p, columns))
-        for p in periods
-    )
+    ordered = tuple(replace(p, dimensions=_in_order(p, columns)) for p in periods)
     return TeamExport(columns, ordered, _sessions(ctx.bank, held, agreed, done))
 
 

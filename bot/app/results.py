@@ -20,6 +20,7 @@ from bot.db.assessments import StoredAssessment
 from bot.db.session import SessionFactory
 from bot.domain.evidence import Evidence
 from bot.domain.report import Report, with_change
+from bot.domain.say_do import QuestionVerdict
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class ReportView:
     previous: Report | None
     measured: dict[str, Evidence]
     dm_channel: str | None
+    contradicted: tuple[QuestionVerdict, ...] = ()  # the report's answers the measurements contradict
 
 
 def latest_report(sessions: SessionFactory, who: Who) -> Report | None:
@@ -60,10 +62,15 @@ def report_view(ctx: AppContext, who: Who, now: datetime) -> ReportView:
         latest, previous = latest_with_previous_in(session, who)
         if latest is None:
             return ReportView(None, None, {}, None)
-        measured = TeamSignals(session, who, now, ctx.measured).by_dimension(ctx.bank)
+        signals = TeamSignals(session, who, now, ctx.measured)
         respondent = people.find_respondent(session, who.workspace, who.user)
         dm = None if respondent is None else assessments.dm_channel(session, respondent)
-        return ReportView(latest, previous, measured, dm)
+        contradicted: tuple[QuestionVerdict, ...] = ()
+        newest = [] if respondent is None else assessments.completed_assessments(session, respondent, limit=1)
+        if newest:
+            answers = assessments.load_state(session, newest[0]).answers
+            contradicted = signals.contradicted(ctx.bank, answers)
+        return ReportView(latest, previous, signals.by_dimension(ctx.bank), dm, contradicted)
 
 
 def past_reports(sessions: SessionFactory, who: Who, limit: int = 10) -> list[Report]:

@@ -12,6 +12,7 @@ from bot.domain.evidence import Evidence
 from bot.domain.flow import Outcome, Status
 from bot.domain.questionnaire import Question
 from bot.domain.report import Report
+from bot.domain.say_do import QuestionVerdict
 
 LOCAL_WORKSPACE = "local"  # the workspace of people assessing in a terminal
 
@@ -186,6 +187,7 @@ class Completion:
     report: Report
     previous: Report | None
     measured: Mapping[str, Evidence]
+    contradicted: tuple[QuestionVerdict, ...] = ()  # answers the team's measurements contradict
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from bot.domain.evidence import Measurement
 from bot.domain.levels import level_for
 from bot.domain.measured import MeasuredSection, build_measured
 from bot.domain.questionnaire import Questionnaire
+from bot.domain.say_do import gap_json
 from bot.domain.targets import Target, TargetProgress, progress
 from bot.domain.team_session import AgreedLevel, TeamAction
 
@@ -116,11 +117,14 @@ class Digest:
         """What the next digest compares itself with (and `compass export --teams` reads back)."""
         if not self.visible:
             return {}
-        return {
+        snapshot: dict[str, Any] = {
             "overall": self.overall,
             "respondents": self.respondents,
             "dimensions": {d.id: d.mean for d in self.dimensions},
         }
+        if self.measured is not None and self.measured.gap:
+            snapshot["say_do"] = gap_json(self.measured.gap)
+        return snapshot
 
 
 TREND_PERIODS = 8  # periods a trend shows: a team's digest and the seven before it, a person's last results

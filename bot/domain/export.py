@@ -12,8 +12,8 @@ import csv
 import hashlib
 import hmac
 import io
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -95,6 +95,9 @@ class TeamPeriod:
     respondents: int | None  # None for digests sent before the snapshot recorded it
     overall: float | None
     dimensions: tuple[tuple[str, float | None], ...]  # (dimension id, team mean)
+    # The say–do gap the digest showed, per dimension: {"confirmed": n, "contradicted": [question
+    # ids], "unverifiable": n} (bot/domain/say_do.gap_json); empty for digests without one.
+    say_do: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -195,10 +198,16 @@ def team_table(export: TeamExport) -> Table:
         "respondents",
         "overall_mean",
         *(f"{d}_mean" for d in export.dimensions),
+        "confirmed",
+        "contradicted",
+        "unverifiable",
+        "contradicted_questions",
     )
     rows = []
     for p in export.periods:
         means = dict(p.dimensions)
+        gap = [g for g in p.say_do.values() if isinstance(g, Mapping)]
+        contradicted = [str(q) for g in gap for q in g.get("contradicted") or ()]
         cells: list[Cell] = [
             p.workspace,
             p.channel,
@@ -208,6 +217,15 @@ def team_table(export: TeamExport) -> Table:
             p.overall,
         ]
         cells += [means.get(d) for d in export.dimensions]
+        if gap:
+            cells += [
+                sum(int(g.get("confirmed") or 0) for g in gap),
+                len(contradicted),
+                sum(int(g.get("unverifiable") or 0) for g in gap),
+                " ".join(contradicted),
+            ]
+        else:
+            cells += [None, None, None, None]  # no measurement to hold the answers against
         rows.append(tuple(cells))
     return Table(header, tuple(rows))
 
@@ -313,6 +331,7 @@ def teams_json(export: TeamExport, exported_at: datetime) -> dict[str, Any]:
                 "respondents": p.respondents,
                 "overall_mean": p.overall,
                 "dimensions": [{"id": d, "mean": mean} for d, mean in p.dimensions],
+                "say_do": dict(p.say_do),
             }
             for p in export.periods
         ],

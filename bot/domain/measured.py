@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from bot.domain.delivery_metrics import DeliveryMetrics, Metric
 from bot.domain.evidence import Evidence, Measurement, weigh
 from bot.domain.questionnaire import Questionnaire
+from bot.domain.say_do import DimensionGap, Verdict, gap_by_dimension, verdicts
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class MeasuredSection:
     days: int
     measurements: tuple[Measurement, ...]
     disagreements: tuple[Disagreement, ...] = ()
+    # The say–do gap per dimension (bot/domain/say_do.py); empty below the anonymity threshold.
+    gap: tuple[DimensionGap, ...] = ()
 
 
 def build_measured(
@@ -41,15 +44,13 @@ def build_measured(
     anonymity threshold there is nothing to compare, and the measurements show alone."""
     if not measured:
         return None
-    flags = []
-    for question_id, mean in (question_means or {}).items():
-        if not bank.has_question(question_id):
-            continue
-        question = bank.question(question_id)
-        evidence = weigh(question.evidence, measured, channel_id, days)
-        if evidence is not None and evidence.differs_by_more_than_a_level(mean):
-            flags.append(Disagreement(question.id, question.title, round(mean), evidence))
-    return MeasuredSection(channel_id, days, tuple(measured.values()), tuple(flags))
+    found = verdicts(bank, dict(question_means or {}), measured, channel_id, days)
+    flags = [
+        Disagreement(v.question_id, v.title, v.said_level, v.evidence)
+        for v in found
+        if v.evidence is not None and v.verdict is Verdict.CONTRADICTED
+    ]
+    return MeasuredSection(channel_id, days, tuple(measured.values()), tuple(flags), gap_by_dimension(bank, found))
 
 
 def dimension_evidence(

@@ -135,16 +135,38 @@ def test_team_rows_and_json() -> None:
     export = TeamExport(
         ("data", "ops"),
         (
-            TeamPeriod("T1", "C1", "2026-11", AT, 5, 2.5, (("data", 2.0), ("ops", 3.0))),
+            TeamPeriod(
+                "T1",
+                "C1",
+                "2026-11",
+                AT,
+                5,
+                2.5,
+                (("data", 2.0), ("ops", 3.0)),
+                {
+                    "data": {"confirmed": 1, "contradicted": ["data.a"], "unverifiable": 0},
+                    "ops": {"confirmed": 2, "contradicted": ["ops.x", "ops.y"], "unverifiable": 1},
+                },
+            ),
             TeamPeriod("T1", "C1", "2026-12", None, None, None, (("data", None),)),
         ),
     )
     table = team_table(export)
-    assert table.header[-2:] == ("data_mean", "ops_mean")
+    assert table.header[-6:] == (
+        "data_mean",
+        "ops_mean",
+        "confirmed",
+        "contradicted",
+        "unverifiable",
+        "contradicted_questions",
+    )
     assert table.rows == (
-        ("T1", "C1", "2026-11", AT.isoformat(), 5, 2.5, 2.0, 3.0),
-        ("T1", "C1", "2026-12", None, None, None, None, None),
+        ("T1", "C1", "2026-11", AT.isoformat(), 5, 2.5, 2.0, 3.0, 3, 3, 1, "data.a ops.x ops.y"),
+        # no measurement: nothing to count, rather than zeros that would read as "all unverified"
+        ("T1", "C1", "2026-12", None, None, None, None, None, None, None, None, None),
     )
     doc = teams_json(export, AT)
     assert doc["teams"][0]["dimensions"] == [{"id": "data", "mean": 2.0}, {"id": "ops", "mean": 3.0}]
+    assert doc["teams"][0]["say_do"]["ops"]["contradicted"] == ["ops.x", "ops.y"]
     assert doc["teams"][1]["sent_at"] is None
+    assert doc["teams"][1]["say_do"] == {}

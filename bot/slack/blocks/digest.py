@@ -11,6 +11,7 @@ from bot.domain.digest import Digest
 from bot.domain.digest_words import SendDigest
 from bot.domain.levels import level_name
 from bot.domain.measured import MeasuredSection
+from bot.domain.say_do import DimensionGap
 from bot.domain.team_session import AgreedLevel, TeamAction
 from bot.slack import ids
 from bot.slack.blocks.common import (
@@ -145,6 +146,9 @@ def measured_blocks(measured: MeasuredSection | None) -> list[Block]:
         return []
     lines = [f":bar_chart: *Measured* in <#{measured.channel_id}>, last {measured.days} days"]
     lines.extend(f"• {m.phrase}" for m in measured.measurements)
+    if measured.gap:
+        lines.append("*Said and measured* (the team's mean answers against the measurements)")
+        lines.extend(f"• {gap_line(g)}" for g in measured.gap)
     for flag in measured.disagreements:
         e = flag.evidence
         fits = f"L{e.low}" if e.low == e.high else f"L{e.low}-{e.high}"
@@ -153,6 +157,19 @@ def measured_blocks(measured: MeasuredSection | None) -> list[Block]:
             f"measured {emoji(e.low)} {fits}"
         )
     return [DividerBlock(), section("\n".join(lines))]
+
+
+def gap_line(gap: DimensionGap) -> str:
+    """ "Model Deployment: 2 confirmed, 1 contradicted (Rollback), 1 unverifiable"."""
+    parts = []
+    if gap.confirmed:
+        parts.append(f"{len(gap.confirmed)} confirmed")
+    if gap.contradicted:
+        named = ", ".join(v.title for v in gap.contradicted)
+        parts.append(f"{len(gap.contradicted)} contradicted ({named})")
+    if gap.unverifiable:
+        parts.append(f"{len(gap.unverifiable)} unverifiable (no data)")
+    return f"{gap.name}: {', '.join(parts)}"
 
 
 def build_paused_digest_notice(channel: str, error: str) -> Message:

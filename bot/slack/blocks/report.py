@@ -10,6 +10,7 @@ from bot.app.types import HistoryEntry
 from bot.domain.evidence import Evidence
 from bot.domain.levels import level_name
 from bot.domain.report import Report
+from bot.domain.say_do import QuestionVerdict
 from bot.slack.blocks.common import (
     NO_LEVEL_EMOJI,
     Message,
@@ -24,11 +25,13 @@ from bot.slack.blocks.common import (
 )
 
 
-def build_report_message(report: Report, measured: Mapping[str, Evidence] | None = None) -> Message:
+def build_report_message(
+    report: Report, measured: Mapping[str, Evidence] | None = None, contradicted: Sequence[QuestionVerdict] = ()
+) -> Message:
     """The report: overall level with emoji, a line per dimension, top recommendation, next steps.
 
     ``measured``: by dimension id, what the team's delivery signals say; shown under the
-    dimension's line.
+    dimension's line, with each of the person's answers there that the measurements contradict.
     """
     blocks: list[Block] = [HeaderBlock(text="Your MLOps maturity report")]
     if report.level is None or report.overall is None:
@@ -45,6 +48,7 @@ def build_report_message(report: Report, measured: Mapping[str, Evidence] | None
         evidence = (measured or {}).get(d.id)
         if evidence is not None:
             lines.append(f"      {measured_line(evidence)}")
+        lines.extend(f"      {contradicted_line(v)}" for v in contradicted if v.dimension_id == d.id)
     blocks.append(section("\n".join(lines)))
     answered = f"{report.answered} of {report.total} questions answered"
     if report.not_applicable:
@@ -69,6 +73,18 @@ def build_report_message(report: Report, measured: Mapping[str, Evidence] | None
         steps = "\n".join(f"• *{s.title}* ({s.dimension}): {s.text}" for s in report.further_steps)
         blocks.append(section(f"*Next steps*\n{steps}"))
     return Message(text, tuple(blocks))
+
+
+def contradicted_line(verdict: QuestionVerdict) -> str:
+    """ "⚠️ Rollback: you said 🟢 L4; #ml-platform's last 90 days measure 🟠 L2"."""
+    e = verdict.evidence
+    assert e is not None
+    fits = f"{emoji(e.low)} L{e.low}" if e.low == e.high else f"{emoji(e.low)} L{e.low}-L{e.high}"
+    said = verdict.said_level
+    return (
+        f":warning: *{verdict.title}*: you said {emoji(said)} L{said}; "
+        f"<#{e.channel_id}>'s last {e.days} days measure {fits}"
+    )
 
 
 def measured_line(evidence: Evidence) -> str:

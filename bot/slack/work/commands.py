@@ -55,7 +55,9 @@ def _report(request: Request) -> Message | None:
     if view.report is None:
         return build_text_message("You have no completed assessment yet. Run `/compass start` to take one.")
     if task.respond is not None:
-        task.respond(response_type="ephemeral", **build_report_message(view.report, view.measured).as_kwargs())
+        task.respond(
+            response_type="ephemeral", **build_report_message(view.report, view.measured, view.contradicted).as_kwargs()
+        )
     # The radar goes to the DM, after the report: an upload cannot be ephemeral.
     completion = Completion(view.report, view.previous, view.measured)
     deliver(Delivery(task.client, task.body, deps, Work.COMMAND), [dm.radar_step(completion, view.dm_channel)])

@@ -58,7 +58,7 @@ def steps_for(view: DmView, who: Who, clicked: Where | None, deps: Deps) -> list
 
 def report_steps(completion: Completion, channel: str | None) -> list[Step]:
     """The report into the DM, then its radar chart (which the report never waits for)."""
-    report = build_report_message(completion.report, completion.measured)
+    report = build_report_message(completion.report, completion.measured, completion.contradicted)
     steps: list[Step] = [] if channel is None else [Post(channel, report.as_kwargs())]
     steps.append(radar_step(completion, channel))
     return steps
