@@ -64,7 +64,12 @@ COLUMNS = (
     "model",
     "version",
     "version_at",
+    "name",
+    "status",
+    "value",
+    "category",
 )
+DORA_COLUMNS = 13  # the columns the DORA and ML rows fill; the rest are the checks', alerts' and reviews'
 
 
 @dataclass
@@ -92,6 +97,7 @@ def generate(size: int, period_days: int, seed: int = 10) -> tuple[list[tuple[An
     last_deploy: dict[str, datetime] = {}
 
     def add(row: tuple[Any, ...]) -> None:
+        row = row + (None,) * (len(COLUMNS) - len(row))
         rows.append(row)
         expected.mix[row[1]] = expected.mix.get(row[1], 0) + 1
 
@@ -187,6 +193,72 @@ def generate(size: int, period_days: int, seed: int = 10) -> tuple[list[tuple[An
     return rows, expected
 
 
+ALERTS = (
+    ("ModelDrift", "drift"),
+    ("PredictionQualityLow", "model_quality"),
+    ("HighLatency", "service"),
+    ("DiskFull", None),
+)
+CHECKS = ("data validation", "model tests", "fairness", "coverage")
+
+
+def generate_more(size: int, period_days: int, rows: list[tuple[Any, ...]], expected: Expected, seed: int = 19) -> None:
+    """Issue 19's kinds on top of the DORA history (which stays exactly as ``generate`` made it, so the
+    DORA figures compare with earlier runs): per ``size`` events, 4 % alerts (firing, most resolved),
+    10 % check runs, 3 % pull requests (opened, up to two reviews, most merged), and the registry's
+    training runs marked documented or not and linked to a run or not. Nine in ten for the channel."""
+    rng = random.Random(seed)
+    start = NOW - timedelta(days=period_days)
+    span = (NOW - start).total_seconds()
+    repos = ("src-repo-a", "src-repo-b", "src-repo-c")
+
+    def add(row: tuple[Any, ...]) -> None:
+        rows.append(row)
+        expected.mix[row[1]] = expected.mix.get(row[1], 0) + 1
+
+    def row(source: str, kind: str, external: str, at: datetime, **extra: Any) -> tuple[Any, ...]:
+        values = dict.fromkeys(COLUMNS)
+        values.update(source_id=source, type=kind, external_id=external, at=at, counted=True, **extra)
+        return tuple(values[c] for c in COLUMNS)
+
+    for k in range(size * 4 // 100 // 2):
+        source = "src-other" if k % 10 == 9 else "src-alerts"
+        name, category = rng.choice(ALERTS)
+        fired = start + timedelta(seconds=rng.uniform(0, span))
+        key = f"fp{k:08x}:{fired.isoformat()}"
+        add(row(source, "alert_firing", key, fired, name=name, category=category))
+        resolved = fired + timedelta(minutes=rng.expovariate(1 / 90))
+        if rng.random() < 0.9 and resolved <= NOW:
+            add(row(source, "alert_resolved", key, resolved, name=name, category=category))
+    for k in range(size * 10 // 100):
+        source = "src-other" if k % 10 == 9 else repos[k % 3]
+        check = rng.choice(CHECKS)
+        value = round(rng.uniform(50, 95), 1) if check == "coverage" else None
+        status = "passed" if rng.random() < 0.85 else "failed"
+        at = start + timedelta(seconds=rng.uniform(0, span))
+        add(row(source, "check", f"check-{k}", at, name=check, status=status, value=value))
+    for k in range(size * 3 // 100 // 3):
+        source = "src-other" if k % 10 == 9 else repos[k % 3]
+        pr = f"acme/repo#{k}"
+        opened = start + timedelta(seconds=rng.uniform(0, span))
+        add(row(source, "review_opened", pr, opened, name=pr))
+        for r in range(rng.choice((0, 1, 1, 2))):
+            add(row(source, "reviewed", f"{pr}:{r}", opened + timedelta(hours=rng.expovariate(1 / 6)), name=pr))
+        if rng.random() < 0.8:
+            add(row(source, "review_merged", pr, opened + timedelta(hours=rng.expovariate(1 / 30)), name=pr))
+    # The registry's versions: documented (a description or a model card) or not, linked to a run or not.
+    marked = []
+    for existing in rows:
+        if existing[0] == "src-registry" and existing[1] == "training_run":
+            values = dict(zip(COLUMNS, existing, strict=True))
+            values["status"] = "documented" if rng.random() < 0.6 else "undocumented"
+            values["category"] = "run" if rng.random() < 0.8 else None
+            marked.append(tuple(values[c] for c in COLUMNS))
+        else:
+            marked.append(existing)
+    rows[:] = marked
+
+
 def seed(database: Database, rows: list[tuple[Any, ...]]) -> None:
     with database.sessions.begin() as session:
         ws = workspace_id(session, "T0BENCH", NOW)
@@ -195,6 +267,7 @@ def seed(database: Database, rows: list[tuple[Any, ...]]) -> None:
             ("src-repo-b", CHANNEL, SourceKind.GITLAB),
             ("src-repo-c", CHANNEL, SourceKind.EVENTS),
             ("src-registry", CHANNEL, SourceKind.MLFLOW),
+            ("src-alerts", CHANNEL, SourceKind.ALERTMANAGER),
             ("src-other", OTHER, SourceKind.EVENTS),
         ):
             add_source(session, Source(sid, ws, channel, kind, "s", "production", "train", ("production",), "U", NOW))
@@ -266,7 +339,7 @@ def check(run: Run) -> list[str]:
     return problems
 
 
-def bench(backend: str, sizes: list[int], repeat: int, period_days: int, server: str) -> bool:
+def bench(backend: str, sizes: list[int], repeat: int, period_days: int, server: str, kinds: str = "all") -> bool:
     with ExitStack() as stack:
         runs = []
         for size in sizes:
@@ -275,6 +348,8 @@ def bench(backend: str, sizes: list[int], repeat: int, period_days: int, server:
             stack.callback(database.dispose)
             t0 = time.perf_counter()
             rows, expected = generate(size, period_days)
+            if kinds == "all":
+                generate_more(size, period_days, rows, expected)
             seed(database, rows)
             print(f"{backend} {size:>9,} events seeded in {time.perf_counter() - t0:5.1f} s; mix {expected.mix}")
             runs.append(Run(len(rows), database, expected))
@@ -322,13 +397,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--period-days", type=int, default=730)
     parser.add_argument("--postgres-url", default=None)
+    parser.add_argument(
+        "--kinds", choices=("dora", "all"), default="all", help="dora: the DORA and ML history alone (issue 10's)"
+    )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     print(_databases.machine())
     ok = True
     for backend in backends:
-        ok = bench(backend, sizes, args.repeat, args.period_days, _databases.postgres_url(args.postgres_url)) and ok
+        server = _databases.postgres_url(args.postgres_url)
+        ok = bench(backend, sizes, args.repeat, args.period_days, server, args.kinds) and ok
     return 0 if ok else 1
 
 
