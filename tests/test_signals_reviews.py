@@ -181,3 +181,9 @@ def test_the_figures_of_reviews_delivered_over_http_show_in_the_terminal(env: En
     assert shown["review_hours_p50"] == pytest.approx(1.5, abs=0.01)
     assert shown["review_time_band"] == "under a day"
     assert shown["merge_hours_p50"] == pytest.approx(2, abs=0.01)
+    lines = {
+        line[:28].strip(): line[28:].strip() for line in env.cli("signals", "show", "--channel", channel).splitlines()
+    }
+    assert lines["Reviewed before merge"] == "50% (some) of 2 merged changes"
+    assert lines["First review (median)"] == "1.5 h (under a day)"
+    assert lines["Time to merge (median)"] == "2.0 h"
