@@ -230,6 +230,17 @@ def describe_metrics(channel: str, m: DeliveryMetrics) -> list[str]:
         ),
         line("Model deployments", str(m.model_deployments) if m.model_deployments else None),
         line("Model age (median)", None if age is None else f"{age:.1f} days"),
+        line(
+            "Reviewed before merge",
+            None
+            if m.reviewed_share is None
+            else f"{m.reviewed_share:.0%}{band(m.reviewed_share_band)} of {_count(m.changes_merged, 'merged change')}",
+        ),
+        line(
+            "First review (median)",
+            None if m.review_hours_p50 is None else f"{_hours(m.review_hours_p50)}{band(m.review_time_band)}",
+        ),
+        line("Time to merge (median)", None if m.merge_hours_p50 is None else _hours(m.merge_hours_p50)),
     ]
 
 

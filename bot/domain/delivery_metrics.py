@@ -20,9 +20,19 @@ Keys' buckets (its METRICS.md, "categorized per the 2019 State of DevOps Report"
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
+
+from bot.domain.review_metrics import (
+    REVIEW_TIME_LEVELS,
+    REVIEWED_SHARE_LEVELS,
+    ReviewedShareBand,
+    ReviewFigures,
+    ReviewTimeBand,
+    review_time_band,
+    reviewed_share_band,
+)
 
 HOURS_PER_MONTH = 730.0  # Four Keys' month: 365 × 24 / 12
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24
@@ -35,6 +45,8 @@ class Metric(StrEnum):
     CHANGE_FAILURE_RATE = "change_failure_rate"
     TIME_TO_RESTORE = "time_to_restore"
     TRAINING_CADENCE = "training_cadence"  # Compass's own, not DORA's (see training_band)
+    REVIEWED_SHARE = "reviewed_share"  # Compass's own: bot/domain/review_metrics.py
+    REVIEW_TIME = "review_time"  # time to first review, Compass's own
 
 
 class DeploymentFrequencyBand(StrEnum):
@@ -71,7 +83,7 @@ class TrainingBand(StrEnum):
     RARER = "rarer"
 
 
-Band = DeploymentFrequencyBand | DurationBand | ChangeFailureBand | TrainingBand
+Band = DeploymentFrequencyBand | DurationBand | ChangeFailureBand | TrainingBand | ReviewedShareBand | ReviewTimeBand
 
 
 def deployment_frequency_band(per_week: float) -> DeploymentFrequencyBand:
@@ -155,6 +167,8 @@ SUPPORTED_LEVELS: dict[Metric, dict[Any, tuple[int, int]]] = {
         TrainingBand.QUARTERLY: (1, 2),
         TrainingBand.RARER: (1, 1),
     },
+    Metric.REVIEWED_SHARE: dict(REVIEWED_SHARE_LEVELS),
+    Metric.REVIEW_TIME: dict(REVIEW_TIME_LEVELS),
 }
 
 
@@ -198,6 +212,11 @@ class DeliveryMetrics:
     training_runs_per_month_per_model: float | None = None
     model_deployments: int = 0
     model_age_days: float | None = None  # median age of the model versions now serving
+    # code review, over the changes merged in the window (bot/domain/review_metrics.py)
+    changes_merged: int = 0
+    reviewed_share: float | None = None  # 0-1, reviewed by someone else before the merge
+    review_hours_p50: float | None = None  # opened -> first review
+    merge_hours_p50: float | None = None  # opened -> merged
 
     @property
     def deployment_frequency_band(self) -> DeploymentFrequencyBand | None:
@@ -224,6 +243,26 @@ class DeliveryMetrics:
         r = self.training_runs_per_month_per_model
         return None if r is None else training_band(r)
 
+    @property
+    def reviewed_share_band(self) -> ReviewedShareBand | None:
+        r = self.reviewed_share
+        return None if r is None else reviewed_share_band(r)
+
+    @property
+    def review_time_band(self) -> ReviewTimeBand | None:
+        h = self.review_hours_p50
+        return None if h is None else review_time_band(h)
+
+    def with_reviews(self, figures: ReviewFigures) -> DeliveryMetrics:
+        """These metrics with the code review figures of the same window."""
+        return replace(
+            self,
+            changes_merged=figures.changes_merged,
+            reviewed_share=figures.reviewed_share,
+            review_hours_p50=figures.review_hours_p50,
+            merge_hours_p50=figures.merge_hours_p50,
+        )
+
     def band(self, metric: Metric) -> Band | None:
         return {
             Metric.DEPLOYMENT_FREQUENCY: self.deployment_frequency_band,
@@ -231,6 +270,8 @@ class DeliveryMetrics:
             Metric.CHANGE_FAILURE_RATE: self.change_failure_band,
             Metric.TIME_TO_RESTORE: self.time_to_restore_band,
             Metric.TRAINING_CADENCE: self.training_band,
+            Metric.REVIEWED_SHARE: self.reviewed_share_band,
+            Metric.REVIEW_TIME: self.review_time_band,
         }[metric]
 
     def levels(self, metric: Metric) -> tuple[int, int] | None:
@@ -263,6 +304,12 @@ class DeliveryMetrics:
             "training_band": value(self.training_band),
             "model_deployments": self.model_deployments,
             "model_age_days": _round(self.model_age_days),
+            "changes_merged": self.changes_merged,
+            "reviewed_share": _round(self.reviewed_share),
+            "reviewed_share_band": value(self.reviewed_share_band),
+            "review_hours_p50": _round(self.review_hours_p50),
+            "review_time_band": value(self.review_time_band),
+            "merge_hours_p50": _round(self.merge_hours_p50),
         }
 
 

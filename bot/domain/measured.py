@@ -90,4 +90,10 @@ def measurements(metrics: DeliveryMetrics) -> dict[str, Measurement]:
     if metrics.training_runs_per_month_per_model is not None:
         per_month = metrics.training_runs_per_month_per_model
         add(Metric.TRAINING_CADENCE, f"{metrics.training_runs} training runs, {per_month:.1f} a month per model")
+    if metrics.reviewed_share is not None:
+        merged, reviewed = metrics.changes_merged, round(metrics.reviewed_share * metrics.changes_merged)
+        to_merge = "" if metrics.merge_hours_p50 is None else f", median {_hours(metrics.merge_hours_p50)} to merge"
+        add(Metric.REVIEWED_SHARE, f"{reviewed} of {merged} merged changes reviewed before merging{to_merge}")
+    if metrics.review_hours_p50 is not None:
+        add(Metric.REVIEW_TIME, f"median time to first review {_hours(metrics.review_hours_p50)}")
     return found

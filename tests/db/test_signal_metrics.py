@@ -196,6 +196,12 @@ def test_a_channel_without_events_has_no_data(database: Database) -> None:
         "training_band": None,
         "model_deployments": 0,
         "model_age_days": None,
+        "changes_merged": 0,
+        "reviewed_share": None,
+        "reviewed_share_band": None,
+        "review_hours_p50": None,
+        "review_time_band": None,
+        "merge_hours_p50": None,
     }
     assert not m.has_data
 
@@ -215,7 +221,7 @@ def test_the_statement_count_does_not_grow_with_the_history(seeded: Database) ->
     statements: list[str] = []
     event.listen(seeded.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     metrics(seeded, 90)
-    assert len([s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]) == 4
+    assert len([s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]) == 5
 
 
 def test_an_alias_without_version_at_is_as_old_as_its_model_version_created(database: Database) -> None:

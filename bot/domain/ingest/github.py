@@ -1,4 +1,4 @@
-"""GitHub webhooks (X-GitHub-Event): deployment_status, push, issues, workflow_run.
+"""GitHub webhooks (X-GitHub-Event): deployment_status, push, issues, workflow_run, pull requests and reviews.
 
 Shapes: GitHub's "Webhook events and payloads" and the octokit/webhooks payload schemas.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bot.domain.ingest import github_reviews
 from bot.domain.ingest.common import (
     INCIDENT_LABEL,
     Parsed,
@@ -27,7 +28,7 @@ from bot.domain.ingest.common import (
 from bot.domain.signals import SignalEvent, SignalType
 
 PING = "ping"
-EVENTS = ("deployment_status", "push", "issues", "workflow_run")
+EVENTS = ("deployment_status", "push", "issues", "workflow_run", "pull_request", "pull_request_review")
 
 _DEPLOYMENT_STATES = {
     "success": SignalType.DEPLOYMENT,
@@ -58,6 +59,10 @@ def parse(event: str, payload: Any, training_pattern: str) -> Parsed:
         return _issue(payload)
     if event == "workflow_run":
         return _workflow_run(payload, training_pattern)
+    if event == github_reviews.PULL_REQUEST:
+        return github_reviews.pull_request(payload)
+    if event == github_reviews.PULL_REQUEST_REVIEW:
+        return github_reviews.pull_request_review(payload)
     return ignored(f"event {event!r} is not read by Compass")
 
 

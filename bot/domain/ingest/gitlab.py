@@ -1,4 +1,4 @@
-"""GitLab webhooks (X-Gitlab-Event): Deployment Hook, Push Hook, Issue Hook.
+"""GitLab webhooks (X-Gitlab-Event): Deployment Hook, Push Hook, Issue Hook, Merge Request Hook.
 
 Shapes: GitLab's "Webhook events" page (doc/user/project/integrations/webhook_events.md).
 """
@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from bot.domain.ingest import gitlab_reviews
 from bot.domain.ingest.common import (
     INCIDENT_LABEL,
     Parsed,
@@ -26,8 +27,13 @@ from bot.domain.ingest.common import (
 )
 from bot.domain.signals import SignalEvent, SignalType
 
-EVENTS = ("Deployment Hook", "Push Hook", "Issue Hook")
-_OBJECT_KINDS = {"deployment": "Deployment Hook", "push": "Push Hook", "issue": "Issue Hook"}
+EVENTS = ("Deployment Hook", "Push Hook", "Issue Hook", gitlab_reviews.MERGE_REQUEST_HOOK)
+_OBJECT_KINDS = {
+    "deployment": "Deployment Hook",
+    "push": "Push Hook",
+    "issue": "Issue Hook",
+    gitlab_reviews.OBJECT_KIND: gitlab_reviews.MERGE_REQUEST_HOOK,
+}
 _DEPLOYMENT_STATUSES = {"success": SignalType.DEPLOYMENT, "failed": SignalType.DEPLOYMENT_FAILED}
 _COMMIT_URL = re.compile(r"/commit/([0-9a-fA-F]{7,64})/?$")
 
@@ -53,6 +59,8 @@ def parse(event: str | None, payload: Any, environment: str) -> Parsed:
         return _push(payload)
     if name == "Issue Hook":
         return _issue(payload)
+    if name == gitlab_reviews.MERGE_REQUEST_HOOK:
+        return gitlab_reviews.merge_request(payload)
     return ignored(f"event {name or 'without a name'!r} is not read by Compass")
 
 

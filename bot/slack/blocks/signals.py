@@ -14,11 +14,13 @@ SETUP = {
     SourceKind.GITHUB: (
         "GitHub: repository *Settings → Webhooks → Add webhook*; Payload URL `{url}`, content type "
         "`application/json`, the secret below; events *Deployment statuses*, *Pushes*, *Issues* (label "
-        "incidents `incident`), *Workflow runs* (training workflows named like `{pattern}`)."
+        "incidents `incident`), *Workflow runs* (training workflows named like `{pattern}`), *Pull requests* "
+        "and *Pull request reviews* (code review)."
     ),
     SourceKind.GITLAB: (
         "GitLab: project *Settings → Webhooks*; URL `{url}`, the token below as *Secret token*; triggers "
-        "*Deployment events*, *Push events*, *Issues events* (label incidents `incident`)."
+        "*Deployment events*, *Push events*, *Issues events* (label incidents `incident`), *Merge request "
+        "events* (code review)."
     ),
     SourceKind.MLFLOW: (
         "MLflow 3.3+: create a registry webhook for `model_version.created` and "
