@@ -368,3 +368,40 @@ def test_a_rotated_secret_and_a_removed_source_take_effect_at_once_despite_the_c
     assert [r.external_id for r in env.events(made.id)] == ["INC-1", "INC-3"]
     assert "removed source" in env.cli("signals", "remove", made.id)
     assert env.post(made.path, event(4), fresh).status == 404
+
+
+# --- MLflow: model documentation and lineage ---------------------------------------------------
+
+
+def _mlflow_example(name: str, **data: object) -> str:
+    """A documented MLflow example (tests/data/webhooks/mlflow), sent now, as `json.dumps` of the envelope."""
+    from datetime import UTC, datetime
+
+    from conftest import DATA
+
+    payload = json.loads((DATA / "webhooks" / "mlflow" / f"{name}.json").read_text())
+    payload["timestamp"] = datetime.now(UTC).isoformat()
+    payload["data"].update(data)
+    return json.dumps(payload)
+
+
+def test_mlflow_versions_documented_at_registration_or_by_a_later_card_and_linked_to_their_run(env: Env) -> None:
+    made = env.add("mlflow", "--channel", "C0DOCS")
+    documented = _mlflow_example("model_version_created")
+    bare = _mlflow_example("model_version_created", version="2", run_id=None, description=None, tags={})
+    card = _mlflow_example("model_version_tag_set", version="2", key="Model-Card", value="https://wiki/card")
+    other_tag = _mlflow_example("model_version_tag_set", version="2")
+    for body in (documented, bare, card):
+        reply = env.post(made.path, body, mlflow_headers(made.secret, body))
+        assert reply.status == 200, reply.body
+    assert env.post(made.path, other_tag, mlflow_headers(made.secret, other_tag)).status == 202
+    assert env.post(made.path, card, mlflow_headers("forged", card)).status == 401
+
+    assert [(r.type, r.version, r.status, r.category, r.name) for r in env.events(made.id)] == [
+        ("training_run", "1", "documented", "run", None),
+        ("training_run", "2", "undocumented", None, None),
+        ("model_documented", "2", None, None, "Model-Card"),
+    ]
+    shown = json.loads(env.cli("signals", "show", "--channel", "C0DOCS", "--json"))
+    assert (shown["model_versions"], shown["documented_share"], shown["tracked_share"]) == (2, 1.0, 0.5)
+    assert (shown["documented_band"], shown["tracked_band"]) == ("95% or more", "25-74%")

@@ -230,7 +230,13 @@ def describe_metrics(channel: str, m: DeliveryMetrics) -> list[str]:
         ),
         line("Model deployments", str(m.model_deployments) if m.model_deployments else None),
         line("Model age (median)", None if age is None else f"{age:.1f} days"),
+        line("Model versions documented", _share(m.documented_share, m.model_versions, m.documented_band)),
+        line("Model versions from a run", _share(m.tracked_share, m.model_versions, m.tracked_band)),
     ]
+
+
+def _share(share: float | None, versions: int, band: object) -> str | None:
+    return None if share is None else f"{share:.0%} of {_count(versions, 'version')} ({band})"
 
 
 def _hours(hours: float) -> str:

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from bot.domain.model_documentation import DOCUMENTATION_LEVELS, TRACKING_LEVELS, ShareBand, share_band
+
 HOURS_PER_MONTH = 730.0  # Four Keys' month: 365 × 24 / 12
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24
 DAYS_PER_WEEK = 7.0
@@ -35,6 +37,8 @@ class Metric(StrEnum):
     CHANGE_FAILURE_RATE = "change_failure_rate"
     TIME_TO_RESTORE = "time_to_restore"
     TRAINING_CADENCE = "training_cadence"  # Compass's own, not DORA's (see training_band)
+    MODEL_DOCUMENTATION = "model_documentation"  # share of registered versions documented (model_documentation.py)
+    MODEL_TRACKING = "model_tracking"  # share of registered versions linked to a tracked run
 
 
 class DeploymentFrequencyBand(StrEnum):
@@ -71,7 +75,7 @@ class TrainingBand(StrEnum):
     RARER = "rarer"
 
 
-Band = DeploymentFrequencyBand | DurationBand | ChangeFailureBand | TrainingBand
+Band = DeploymentFrequencyBand | DurationBand | ChangeFailureBand | TrainingBand | ShareBand
 
 
 def deployment_frequency_band(per_week: float) -> DeploymentFrequencyBand:
@@ -155,6 +159,8 @@ SUPPORTED_LEVELS: dict[Metric, dict[Any, tuple[int, int]]] = {
         TrainingBand.QUARTERLY: (1, 2),
         TrainingBand.RARER: (1, 1),
     },
+    Metric.MODEL_DOCUMENTATION: dict(DOCUMENTATION_LEVELS),
+    Metric.MODEL_TRACKING: dict(TRACKING_LEVELS),
 }
 
 
@@ -198,6 +204,9 @@ class DeliveryMetrics:
     training_runs_per_month_per_model: float | None = None
     model_deployments: int = 0
     model_age_days: float | None = None  # median age of the model versions now serving
+    model_versions: int = 0  # registered in the window (bot/db/model_doc_metrics.py)
+    documented_share: float | None = None  # 0-1 of model_versions; None without any
+    tracked_share: float | None = None  # 0-1 of model_versions linked to a tracked run
 
     @property
     def deployment_frequency_band(self) -> DeploymentFrequencyBand | None:
@@ -224,6 +233,14 @@ class DeliveryMetrics:
         r = self.training_runs_per_month_per_model
         return None if r is None else training_band(r)
 
+    @property
+    def documented_band(self) -> ShareBand | None:
+        return None if self.documented_share is None else share_band(self.documented_share)
+
+    @property
+    def tracked_band(self) -> ShareBand | None:
+        return None if self.tracked_share is None else share_band(self.tracked_share)
+
     def band(self, metric: Metric) -> Band | None:
         return {
             Metric.DEPLOYMENT_FREQUENCY: self.deployment_frequency_band,
@@ -231,6 +248,8 @@ class DeliveryMetrics:
             Metric.CHANGE_FAILURE_RATE: self.change_failure_band,
             Metric.TIME_TO_RESTORE: self.time_to_restore_band,
             Metric.TRAINING_CADENCE: self.training_band,
+            Metric.MODEL_DOCUMENTATION: self.documented_band,
+            Metric.MODEL_TRACKING: self.tracked_band,
         }[metric]
 
     def levels(self, metric: Metric) -> tuple[int, int] | None:
@@ -263,6 +282,11 @@ class DeliveryMetrics:
             "training_band": value(self.training_band),
             "model_deployments": self.model_deployments,
             "model_age_days": _round(self.model_age_days),
+            "model_versions": self.model_versions,
+            "documented_share": _round(self.documented_share),
+            "documented_band": value(self.documented_band),
+            "tracked_share": _round(self.tracked_share),
+            "tracked_band": value(self.tracked_band),
         }
 
 

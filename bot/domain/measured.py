@@ -89,4 +89,9 @@ def measurements(metrics: DeliveryMetrics) -> dict[str, Measurement]:
     if metrics.training_runs_per_month_per_model is not None:
         per_month = metrics.training_runs_per_month_per_model
         add(Metric.TRAINING_CADENCE, f"{metrics.training_runs} training runs, {per_month:.1f} a month per model")
+    versions = f"{metrics.model_versions} model version" + ("" if metrics.model_versions == 1 else "s")
+    if metrics.documented_share is not None:
+        add(Metric.MODEL_DOCUMENTATION, f"{metrics.documented_share * 100:.0f} % of {versions} documented")
+    if metrics.tracked_share is not None:
+        add(Metric.MODEL_TRACKING, f"{metrics.tracked_share * 100:.0f} % of {versions} linked to a tracked run")
     return found
