@@ -52,7 +52,7 @@ class Step:
     text: str
     fields: tuple[Field, ...] = ()
     ticks: tuple[str, ...] = ()  # settings to tick, by the names the sender's page shows
-    code: str | None = None  # to paste as it is
+    code: str | None = None  # to paste as it is; no blank line inside (the terminal frames it with blank lines)
     language: str = ""  # of the code: python, yaml, sh
 
 
