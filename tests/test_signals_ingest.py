@@ -66,7 +66,8 @@ class Env:
         out = self.cli("signals", "add", kind, "--channel", CHANNEL, *extra)
         source = re.search(r"^source (\w+) ", out, re.M)
         path = re.search(r"^webhook path: (\S+)", out, re.M)
-        secret = re.search(r"^(?:secret|token): (\S+)$", out, re.M)
+        # the secret or token, where the set-up guide pastes it (bot/domain/signal_setup.py)
+        secret = re.search(r'(?:^   Secret(?: token)?: |secret="|^COMPASS_TOKEN=|credentials: ")([\w-]+)', out, re.M)
         given = extra[extra.index("--secret") + 1] if "--secret" in extra else None
         assert source and path and (secret or given), out
         return Made(source.group(1), path.group(1), given or secret.group(1))  # type: ignore[union-attr]
@@ -368,3 +369,105 @@ def test_a_rotated_secret_and_a_removed_source_take_effect_at_once_despite_the_c
     assert [r.external_id for r in env.events(made.id)] == ["INC-1", "INC-3"]
     assert "removed source" in env.cli("signals", "remove", made.id)
     assert env.post(made.path, event(4), fresh).status == 404
+
+
+# --- MLflow: model documentation and lineage ---------------------------------------------------
+
+
+def _mlflow_example(example: str, **data: object) -> str:
+    """A documented MLflow example (tests/data/webhooks/mlflow), sent now, as `json.dumps` of the envelope."""
+    from datetime import UTC, datetime
+
+    from conftest import DATA
+
+    payload = json.loads((DATA / "webhooks" / "mlflow" / f"{example}.json").read_text())
+    payload["timestamp"] = datetime.now(UTC).isoformat()
+    payload["data"].update(data)
+    return json.dumps(payload)
+
+
+def test_mlflow_versions_documented_at_registration_or_by_a_later_card_and_linked_to_their_run(env: Env) -> None:
+    made = env.add("mlflow", "--channel", "C0DOCS")
+    documented = _mlflow_example("model_version_created")
+    bare = _mlflow_example("model_version_created", version="2", run_id=None, description=None, tags={})
+    card = _mlflow_example("model_version_tag_set", version="2", key="Model-Card", value="https://wiki/card")
+    other_tag = _mlflow_example("model_version_tag_set", version="2")
+    for body in (documented, bare, card):
+        reply = env.post(made.path, body, mlflow_headers(made.secret, body))
+        assert reply.status == 200, reply.body
+    assert env.post(made.path, other_tag, mlflow_headers(made.secret, other_tag)).status == 202
+    assert env.post(made.path, card, mlflow_headers("forged", card)).status == 401
+
+    assert [(r.type, r.version, r.status, r.category, r.name) for r in env.events(made.id)] == [
+        ("training_run", "1", "documented", "run", None),
+        ("training_run", "2", "undocumented", None, None),
+        ("model_documented", "2", None, None, "Model-Card"),
+    ]
+    shown = json.loads(env.cli("signals", "show", "--channel", "C0DOCS", "--json"))
+    assert (shown["model_versions"], shown["documented_share"], shown["tracked_share"]) == (2, 1.0, 0.5)
+    assert (shown["documented_band"], shown["tracked_band"]) == ("95% or more", "25-74%")
+
+
+# --- what `compass signals add` prints, pasted -------------------------------------------------
+
+
+def test_what_signals_add_prints_works_as_pasted(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+    import types
+
+    import yaml
+
+    def added(kind: str) -> str:
+        cli_env = {"DATABASE_URL": env.url, "COMPASS_PUBLIC_URL": env.app.url}
+        result = CliRunner().invoke(main, ["signals", "add", kind, "--channel", "C0PASTE"], env=cli_env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    def value(out: str, label: str) -> str:
+        found = re.search(rf"^   {label}: (\S+)$", out, re.M)
+        assert found is not None, out
+        return found.group(1)
+
+    def block(out: str, first: str) -> str:
+        start = out.index(f"\n{first}") + 1
+        return out[start : out.index("\n\n", start)]
+
+    out = added("github")
+    ping = json.dumps({"zen": "Keep it logically awesome.", "hook_id": 1})
+    headers = github_headers(value(out, "Secret"), ping, "ping")
+    assert request("POST", value(out, "Payload URL"), ping, headers).status == 200
+
+    out = added("gitlab")
+    body = dumps(gitlab_deployment(deployment_id=9_001))
+    headers = gitlab_headers(value(out, "Secret token"), "Deployment Hook")
+    assert request("POST", value(out, "URL"), body, headers).status == 200
+
+    # MLflow's call, run against a stand-in for its client that keeps what it was given
+    out = added("mlflow")
+    given: list[dict[str, object]] = []
+    mlflow_stub = types.ModuleType("mlflow")
+    mlflow_stub.MlflowClient = type("MlflowClient", (), {"create_webhook": lambda self, **kw: given.append(kw)})  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "mlflow", mlflow_stub)
+    exec(block(out, "from mlflow import MlflowClient"), {})
+    (webhook,) = given
+    body = _mlflow_example("model_version_created", name="pasted")
+    reply = request("POST", str(webhook["url"]), body, mlflow_headers(str(webhook["secret"]), body))
+    assert reply.status == 200, reply.body
+
+    # the token line and the deployment's curl line, run by bash as a pipeline step would
+    out = added("events")
+    token_line, deployment_line, _check = block(out, "COMPASS_TOKEN=").splitlines()
+    ran = subprocess.run(["bash", "-c", f"{token_line}\n{deployment_line}"], capture_output=True, text=True, timeout=30)
+    assert ran.returncode == 0, ran.stderr
+    assert '"outcome": "stored"' in ran.stdout or '"outcome":"stored"' in ran.stdout, ran.stdout
+
+    # Alertmanager's receiver: its URL and bearer token get past the source lookup and the token check
+    out = added("alertmanager")
+    (receiver,) = yaml.safe_load(block(out, "receivers:"))["receivers"]
+    (hook,) = receiver["webhook_configs"]
+    bearer = {
+        "Content-Type": "application/json",
+        "Authorization": f"Bearer {hook['http_config']['authorization']['credentials']}",
+    }
+    assert request("POST", hook["url"], json.dumps({"version": "4", "alerts": []}), bearer).status not in (401, 404)

@@ -10,9 +10,11 @@ import click
 
 from bot.app import delivery
 from bot.app import signals as use
+from bot.app.signal_setup import guide_for
 from bot.cli import common
 from bot.domain.delivery_metrics import DeliveryMetrics
 from bot.domain.ingest.common import PayloadError
+from bot.domain.signal_setup import SetupGuide, webhook_url
 from bot.domain.signals import SourceKind
 
 _SECRET_NAMES = {
@@ -92,9 +94,33 @@ def add(
         common.fail(str(exc))
     finally:
         database.dispose()
+    guide = guide_for(created, config.COMPASS_PUBLIC_URL)
     click.echo(f"source {created.source.id} ({kind}) for channel {created.source.channel_id}")
-    click.echo(f"webhook path: {created.source.path}  (POST https://<your Compass host>{created.source.path})")
-    _print_secret(source_kind, created.secret)
+    click.echo(
+        f"webhook path: {created.source.path}  (POST {webhook_url(config.COMPASS_PUBLIC_URL, created.source.path)})"
+    )
+    click.echo("\n".join(setup_lines(guide, created.source.id)))
+
+
+def setup_lines(guide: SetupGuide, source_id: str) -> list[str]:
+    """The guide as plain text: numbered steps, the values to copy one per line, code unindented
+    between blank lines so that it pastes as it is."""
+    lines = ["", f"{guide.title}:"]
+    for number, step in enumerate(guide.steps, start=1):
+        lines.append(f"{number}. {step.text}")
+        for field in step.fields:
+            lines.append(f"   {field.label}: {field.value}" + (f"  ({field.note})" if field.note else ""))
+        if step.ticks:
+            lines.append("   " + ", ".join(step.ticks))
+        if step.code is not None:
+            lines.extend(["", step.code, ""])
+    if guide.url_is_placeholder:
+        lines.append("(Set COMPASS_PUBLIC_URL to Compass's public address to see the full URL here.)")
+    if guide.secret_shown:
+        lines.append(
+            f"(The {guide.secret_name} is shown this once: `compass signals rotate {source_id}` makes a new one.)"
+        )
+    return lines
 
 
 @signals.command("list")
@@ -241,7 +267,13 @@ def describe_metrics(channel: str, m: DeliveryMetrics) -> list[str]:
             None if m.review_hours_p50 is None else f"{_hours(m.review_hours_p50)}{band(m.review_time_band)}",
         ),
         line("Time to merge (median)", None if m.merge_hours_p50 is None else _hours(m.merge_hours_p50)),
+        line("Model versions documented", _share(m.documented_share, m.model_versions, m.documented_band)),
+        line("Model versions from a run", _share(m.tracked_share, m.model_versions, m.tracked_band)),
     ]
+
+
+def _share(share: float | None, versions: int, band: object) -> str | None:
+    return None if share is None else f"{share:.0%} of {_count(versions, 'version')} ({band})"
 
 
 def _hours(hours: float) -> str:

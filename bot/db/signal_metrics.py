@@ -15,6 +15,7 @@ is ``now - days <= at <= now``; only ``counted`` deployments (the source's envir
 - ML: training runs and model deployments in the window; model age is the median, over models,
   of (now - version_at) of the latest model deployment per model, up to now; without a
   version_at (MLflow aliases), the time of the channel's training run of that model and version.
+- model documentation and lineage: bot/db/model_doc_metrics.py (one more statement).
 
 - code review: bot/db/review_metrics.py, one statement.
 
@@ -40,6 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from bot.db.model_doc_metrics import with_model_documentation
 from bot.db.models import SignalEventRow, SignalSource
 from bot.db.review_metrics import review_figures
 from bot.domain.delivery_metrics import DeliveryMetrics, build_metrics
@@ -79,7 +81,8 @@ def channel_metrics(session: Session, channel_id: str, now: datetime, days: int 
         model_deployments=int(counts.model_deployments or 0),
         model_age_seconds_p50=_float(session.scalar(_model_age(dialect, sources, now))),
     )
-    return metrics.with_reviews(review_figures(session, sources, since, now))
+    metrics = metrics.with_reviews(review_figures(session, sources, since, now))
+    return with_model_documentation(session, metrics, sources, since, now)
 
 
 def _float(value: Any) -> float | None:

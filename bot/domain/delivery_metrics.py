@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
+from bot.domain.model_documentation import DOCUMENTATION_LEVELS, TRACKING_LEVELS, ShareBand, share_band
 from bot.domain.review_metrics import (
     REVIEW_TIME_LEVELS,
     REVIEWED_SHARE_LEVELS,
@@ -47,6 +48,8 @@ class Metric(StrEnum):
     TRAINING_CADENCE = "training_cadence"  # Compass's own, not DORA's (see training_band)
     REVIEWED_SHARE = "reviewed_share"  # Compass's own: bot/domain/review_metrics.py
     REVIEW_TIME = "review_time"  # time to first review, Compass's own
+    MODEL_DOCUMENTATION = "model_documentation"  # share of registered versions documented (model_documentation.py)
+    MODEL_TRACKING = "model_tracking"  # share of registered versions linked to a tracked run
 
 
 class DeploymentFrequencyBand(StrEnum):
@@ -83,7 +86,15 @@ class TrainingBand(StrEnum):
     RARER = "rarer"
 
 
-Band = DeploymentFrequencyBand | DurationBand | ChangeFailureBand | TrainingBand | ReviewedShareBand | ReviewTimeBand
+Band = (
+    DeploymentFrequencyBand
+    | DurationBand
+    | ChangeFailureBand
+    | TrainingBand
+    | ReviewedShareBand
+    | ReviewTimeBand
+    | ShareBand
+)
 
 
 def deployment_frequency_band(per_week: float) -> DeploymentFrequencyBand:
@@ -169,6 +180,8 @@ SUPPORTED_LEVELS: dict[Metric, dict[Any, tuple[int, int]]] = {
     },
     Metric.REVIEWED_SHARE: dict(REVIEWED_SHARE_LEVELS),
     Metric.REVIEW_TIME: dict(REVIEW_TIME_LEVELS),
+    Metric.MODEL_DOCUMENTATION: dict(DOCUMENTATION_LEVELS),
+    Metric.MODEL_TRACKING: dict(TRACKING_LEVELS),
 }
 
 
@@ -217,6 +230,9 @@ class DeliveryMetrics:
     reviewed_share: float | None = None  # 0-1, reviewed by someone else before the merge
     review_hours_p50: float | None = None  # opened -> first review
     merge_hours_p50: float | None = None  # opened -> merged
+    model_versions: int = 0  # registered in the window (bot/db/model_doc_metrics.py)
+    documented_share: float | None = None  # 0-1 of model_versions; None without any
+    tracked_share: float | None = None  # 0-1 of model_versions linked to a tracked run
 
     @property
     def deployment_frequency_band(self) -> DeploymentFrequencyBand | None:
@@ -263,6 +279,14 @@ class DeliveryMetrics:
             merge_hours_p50=figures.merge_hours_p50,
         )
 
+    @property
+    def documented_band(self) -> ShareBand | None:
+        return None if self.documented_share is None else share_band(self.documented_share)
+
+    @property
+    def tracked_band(self) -> ShareBand | None:
+        return None if self.tracked_share is None else share_band(self.tracked_share)
+
     def band(self, metric: Metric) -> Band | None:
         return {
             Metric.DEPLOYMENT_FREQUENCY: self.deployment_frequency_band,
@@ -272,6 +296,8 @@ class DeliveryMetrics:
             Metric.TRAINING_CADENCE: self.training_band,
             Metric.REVIEWED_SHARE: self.reviewed_share_band,
             Metric.REVIEW_TIME: self.review_time_band,
+            Metric.MODEL_DOCUMENTATION: self.documented_band,
+            Metric.MODEL_TRACKING: self.tracked_band,
         }[metric]
 
     def levels(self, metric: Metric) -> tuple[int, int] | None:
@@ -310,6 +336,11 @@ class DeliveryMetrics:
             "review_hours_p50": _round(self.review_hours_p50),
             "review_time_band": value(self.review_time_band),
             "merge_hours_p50": _round(self.merge_hours_p50),
+            "model_versions": self.model_versions,
+            "documented_share": _round(self.documented_share),
+            "documented_band": value(self.documented_band),
+            "tracked_share": _round(self.tracked_share),
+            "tracked_band": value(self.tracked_band),
         }
 
 

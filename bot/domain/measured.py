@@ -96,4 +96,9 @@ def measurements(metrics: DeliveryMetrics) -> dict[str, Measurement]:
         add(Metric.REVIEWED_SHARE, f"{reviewed} of {merged} merged changes reviewed before merging{to_merge}")
     if metrics.review_hours_p50 is not None:
         add(Metric.REVIEW_TIME, f"median time to first review {_hours(metrics.review_hours_p50)}")
+    versions = f"{metrics.model_versions} model version" + ("" if metrics.model_versions == 1 else "s")
+    if metrics.documented_share is not None:
+        add(Metric.MODEL_DOCUMENTATION, f"{metrics.documented_share * 100:.0f} % of {versions} documented")
+    if metrics.tracked_share is not None:
+        add(Metric.MODEL_TRACKING, f"{metrics.tracked_share * 100:.0f} % of {versions} linked to a tracked run")
     return found

@@ -33,6 +33,7 @@ class SignalType(StrEnum):
     REVIEW_OPENED = "review_opened"  # a pull or merge request was opened
     REVIEWED = "reviewed"  # someone other than its author reviewed or approved it
     REVIEW_MERGED = "review_merged"  # it was merged
+    MODEL_DOCUMENTED = "model_documented"  # a model card was set on a registered version after it was made
 
 
 @dataclass(frozen=True)
@@ -46,13 +47,19 @@ class SignalEvent:
       commit it arrived with, ``pushed_at`` when that push happened
     - incident_opened / incident_resolved: ``external_id`` names the incident; ``root_cause`` the
       sha of the deployment that caused it, when known
-    - training_run: ``model``
+    - training_run: ``model``; from a model registry (MLflow's model_version.created) also
+      ``version``, ``status`` ``documented`` when the version was registered with a description or
+      a model-card tag (bot/domain/model_documentation.py) else ``undocumented``, and ``category``
+      ``run`` when the registry links it to the tracked run that made it (None otherwise). A
+      training run without a status (a CI workflow, the generic API) is not a registered version.
     - model_deployed: ``model``, ``version``, ``version_at`` (when that version was created)
     - alert_firing / alert_resolved: ``name`` the alert's name, ``category`` what it concerns
       (the source's alert label: drift, model_quality, service, ...); opened and resolved share
       ``external_id``
     - check: ``name`` the check, ``status`` passed or failed, ``value`` a number it measured
     - review_opened / reviewed / review_merged: ``name`` the pull or merge request
+    - model_documented: ``model``, ``version`` (the registered version a model card was set on
+      later, MLflow's model_version_tag.set), ``name`` the tag
     """
 
     type: SignalType

@@ -4,42 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from slack_sdk.models.blocks import Block
+
 from bot.app.evidence import WINDOW_DAYS
+from bot.app.signal_setup import guide_for
 from bot.app.signals import NewSource, SourceView
 from bot.domain.evidence import Measurement
-from bot.domain.signals import SourceKind
-from bot.slack.blocks.common import Message, context, section
+from bot.domain.signal_setup import Step, webhook_url
+from bot.slack.blocks.common import Message, context, plain, section
 
-SETUP = {
-    SourceKind.GITHUB: (
-        "GitHub: repository *Settings → Webhooks → Add webhook*; Payload URL `{url}`, content type "
-        "`application/json`, the secret below; events *Deployment statuses*, *Pushes*, *Issues* (label "
-        "incidents `incident`), *Workflow runs* (training workflows named like `{pattern}`), *Pull requests* "
-        "and *Pull request reviews* (code review)."
-    ),
-    SourceKind.GITLAB: (
-        "GitLab: project *Settings → Webhooks*; URL `{url}`, the token below as *Secret token*; triggers "
-        "*Deployment events*, *Push events*, *Issues events* (label incidents `incident`), *Merge request "
-        "events* (code review)."
-    ),
-    SourceKind.MLFLOW: (
-        "MLflow 3.3+: create a registry webhook for `model_version.created` and "
-        "`model_version_alias.created` pointing at `{url}`, with the secret below."
-    ),
-    SourceKind.EVENTS: (
-        "Any CI: `curl -X POST {url} -H 'Authorization: Bearer TOKEN' -H 'Content-Type: application/json' "
-        '-d \'{{"type":"deployment","id":"build-42","at":"2026-12-01T10:00:00Z","sha":"…"}}\'`'
-    ),
-    SourceKind.ALERTMANAGER: (
-        "Alertmanager: add a receiver with a `webhook_configs` entry whose `url` is `{url}` and whose "
-        "`http_config.authorization.credentials` is the token below."
-    ),
-}
-HOW_TO_ADD = "Connect a system with `/compass signals add github|gitlab|mlflow|events` here."
-
-
-def webhook_url(public_url: str | None, path: str) -> str:
-    return (public_url.rstrip("/") if public_url else "https://YOUR-HOST") + path
+HOW_TO_ADD = "Connect a system with `/compass signals add github|gitlab|mlflow|events|alertmanager` here."
 
 
 def build_signals_message(
@@ -69,10 +43,37 @@ def build_signals_message(
 
 
 def build_source_added_message(new: NewSource, public_url: str | None) -> Message:
-    """Shown only to the person who added the source: where to point the system, and its secret, once."""
+    """Shown only to the person who added the source: what to paste on the sender's side
+    (bot/domain/signal_setup.py), with the secret, once."""
     s = new.source
-    url = webhook_url(public_url, s.path)
-    steps = SETUP[s.kind].format(url=url, pattern=s.training_pattern)
-    secret = f"\n*Secret:* `{new.secret}`\nIt is shown this once; `compass signals rotate {s.id}` makes a new one."
-    text = f":white_check_mark: Added a *{s.kind.value}* source `{s.id}` for <#{s.channel_id}>.\n{steps}{secret}"
-    return Message(f"Added a {s.kind.value} source {s.id} for {s.channel_id}", (section(text),))
+    guide = guide_for(new, public_url)
+    blocks: list[Block] = [
+        section(f":white_check_mark: Added a *{s.kind.value}* source `{s.id}` for <#{s.channel_id}>. *{guide.title}:*")
+    ]
+    blocks.extend(section(_step(number, step)) for number, step in enumerate(guide.steps, start=1))
+    notes = []
+    if guide.url_is_placeholder:
+        notes.append("Set `COMPASS_PUBLIC_URL` to Compass's public address to see the full URL here.")
+    if guide.secret_shown:
+        notes.append(f"The {guide.secret_name} is shown this once; `compass signals rotate {s.id}` makes a new one.")
+    if notes:
+        blocks.append(context(" ".join(notes)))
+    return Message(f"Added a {s.kind.value} source {s.id} for {s.channel_id}", tuple(blocks))
+
+
+def _step(number: int, step: Step) -> str:
+    """A step as mrkdwn: the values to copy in code spans, the settings to tick in bold, code in a block."""
+    lines = [f"*{number}.* {_escaped(step.text)}"]
+    for field in step.fields:
+        note = f" ({_escaped(field.note)})" if field.note else ""
+        lines.append(f"*{field.label}:* `{_escaped(field.value)}`{note}")
+    if step.ticks:
+        lines.append(", ".join(f"*{tick}*" for tick in step.ticks))
+    if step.code is not None:
+        lines.append(f"```{_escaped(step.code)}```")
+    return "\n".join(lines)
+
+
+def _escaped(text: str) -> str:
+    # Slack reads &, < and > as markup everywhere, code spans and blocks included.
+    return plain(text)
