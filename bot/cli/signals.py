@@ -11,6 +11,7 @@ import click
 from bot.app import delivery
 from bot.app import signals as use
 from bot.cli import common
+from bot.domain.alertmanager_receiver import alertmanager_receiver_yaml
 from bot.domain.delivery_metrics import DeliveryMetrics
 from bot.domain.ingest.common import PayloadError
 from bot.domain.signals import SourceKind
@@ -61,6 +62,12 @@ def _print_secret(kind: SourceKind, secret: str | None) -> None:
     multiple=True,
     help="MLflow: an alias that means serving (repeatable; default production and champion).",
 )
+@click.option(
+    "--alert-label",
+    default=use.DEFAULT_ALERT_LABEL,
+    show_default=True,
+    help="Alertmanager: the label whose value says what an alert concerns (drift, model_quality, service).",
+)
 def add(
     *,  # click passes every argument and option by name
     kind: str,
@@ -70,6 +77,7 @@ def add(
     environment: str,
     training_pattern: str,
     serving_aliases: tuple[str, ...],
+    alert_label: str,
 ) -> None:
     """Create a source; prints its id, its webhook path and (when generated) its secret, once."""
     config = common.settings()
@@ -87,6 +95,7 @@ def add(
             environment=environment,
             training_pattern=training_pattern,
             serving_aliases=serving_aliases or use.DEFAULT_SERVING_ALIASES,
+            alert_label=alert_label.strip() or use.DEFAULT_ALERT_LABEL,
         )
     except use.SourceProblem as exc:
         common.fail(str(exc))
@@ -95,6 +104,11 @@ def add(
     click.echo(f"source {created.source.id} ({kind}) for channel {created.source.channel_id}")
     click.echo(f"webhook path: {created.source.path}  (POST https://<your Compass host>{created.source.path})")
     _print_secret(source_kind, created.secret)
+    if source_kind is SourceKind.ALERTMANAGER:
+        host = config.COMPASS_PUBLIC_URL.rstrip("/") if config.COMPASS_PUBLIC_URL else "https://<your Compass host>"
+        click.echo(f"alert label: {created.source.alert_label}")
+        click.echo("In alertmanager.yml:")
+        click.echo(alertmanager_receiver_yaml(host + created.source.path, created.secret))
 
 
 @signals.command("list")
@@ -114,6 +128,8 @@ def list_(channel: str | None) -> None:
         extra = f"training: {s.training_pattern!r}" if s.kind is SourceKind.GITHUB else ""
         if s.kind is SourceKind.MLFLOW:
             extra = f"serving aliases: {', '.join(s.serving_aliases)}"
+        if s.kind is SourceKind.ALERTMANAGER:
+            extra = f"alert label: {s.alert_label}"
         click.echo(f"{s.id}  {s.kind.value:<6}  {s.channel_id}  env {s.environment}  {s.path}  {extra}".rstrip())
 
 
