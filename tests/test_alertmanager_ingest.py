@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import test_signals_ingest
 from alertmanager_payloads import alertmanager_example, alertmanager_group, alertmanager_headers
@@ -124,3 +125,24 @@ def test_another_version_or_a_bad_alert_is_400_naming_it_and_over_a_mebibyte_413
     big["commonAnnotations"] = {"description": "x" * (1024 * 1024)}
     assert send(env, made, big).status == 413
     assert env.counts(made.id) == (0, 0)
+
+
+def test_signals_show_json_reports_the_alerts_of_the_channel(env: Env) -> None:
+    out = env.cli("signals", "add", "alertmanager", "--channel", "C0ALERTS")
+    source, token = re.search(r"^source (\w+) ", out, re.M), re.search(r"^token: (\S+)$", out, re.M)
+    assert source and token
+    made = Made(source.group(1), f"/signals/alertmanager/{source.group(1)}", token.group(1))
+    now = datetime.now(UTC).replace(microsecond=0)
+    stamp = (now - timedelta(hours=3)).isoformat()
+    assert send(env, made, alertmanager_group(3, kind="drift", starts_at=stamp)).status == 200
+    ended = (now - timedelta(hours=1)).isoformat()
+    assert (
+        send(env, made, alertmanager_group(2, kind="drift", starts_at=stamp, resolved=True, ends_at=ended)).status
+        == 200
+    )
+    shown = json.loads(env.cli("signals", "show", "--channel", "C0ALERTS", "--json"))
+    assert (shown["alerts_fired"], shown["alerts_resolved"], shown["alert_time_to_resolve_hours_p50"]) == (3, 2, 2.0)
+    assert shown["alerts_by_category"] == {"drift": {"fired": 3, "resolved": 2, "band": "fired and resolved"}}
+    assert (shown["model_alerts_fired"], shown["model_alerts_resolved"]) == (3, 2)
+    text = env.cli("signals", "show", "--channel", "C0ALERTS")
+    assert "Alerts fired / resolved   3 / 2" in text and "drift 3/2 (fired and resolved)" in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -246,6 +247,18 @@ def describe_metrics(channel: str, m: DeliveryMetrics) -> list[str]:
         ),
         line("Model deployments", str(m.model_deployments) if m.model_deployments else None),
         line("Model age (median)", None if age is None else f"{age:.1f} days"),
+        *_alert_lines(m, line),
+    ]
+
+
+def _alert_lines(m: DeliveryMetrics, line: Callable[[str, str | None], str]) -> list[str]:
+    seen = m.alerts_fired or m.alerts_resolved or m.alerts_by_category
+    resolve = m.alert_time_to_resolve_hours_p50
+    categories = ", ".join(f"{c.category} {c.fired}/{c.resolved} ({c.band.value})" for c in m.alerts_by_category)
+    return [
+        line("Alerts fired / resolved", f"{m.alerts_fired} / {m.alerts_resolved}" if seen else None),
+        line("Alert resolve (median)", None if resolve is None else f"{_hours(resolve)} ({m.alert_resolution_band})"),
+        line("Alerts by category", categories or None),
     ]
 
 

@@ -1,4 +1,5 @@
-"""A channel's delivery metrics, aggregated in SQL (four statements, whatever the number of events).
+"""A channel's delivery metrics, aggregated in SQL (four statements, whatever the number of events, and
+the alerts' one or two: bot/db/alert_metrics.py).
 
 Definitions (Four Keys-style; docs in bot/domain/delivery_metrics.py for the bands). The window
 is ``now - days <= at <= now``; only ``counted`` deployments (the source's environment) count.
@@ -16,7 +17,8 @@ is ``now - days <= at <= now``; only ``counted`` deployments (the source's envir
   of (now - version_at) of the latest model deployment per model, up to now; without a
   version_at (MLflow aliases), the time of the channel's training run of that model and version.
 
-Medians: PostgreSQL's percentile_cont; on SQLite the middle rows of a sort (``_median``).
+Medians: PostgreSQL's percentile_cont; on SQLite the middle rows of a sort (bot/db/medians.py).
+Alerts: bot/db/alert_metrics.py.
 """
 
 from __future__ import annotations
@@ -26,11 +28,9 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Float,
     Select,
     and_,
     case,
-    cast,
     exists,
     func,
     literal,
@@ -38,8 +38,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from bot.db import alert_metrics
+from bot.db.medians import median as _median
+from bot.db.medians import seconds_between as _seconds
 from bot.db.models import SignalEventRow, SignalSource
-from bot.domain.delivery_metrics import DeliveryMetrics, build_metrics
+from bot.domain.delivery_metrics import DeliveryMetrics, build_metrics, with_alerts
 from bot.domain.signals import SignalType
 
 E = SignalEventRow
@@ -63,7 +66,7 @@ def channel_metrics(session: Session, channel_id: str, now: datetime, days: int 
     dialect = session.get_bind().dialect.name
     sources = select(SignalSource.id).where(SignalSource.channel_id == channel_id)
     counts = session.execute(_counts(sources, since, now)).one()
-    return build_metrics(
+    metrics = build_metrics(
         days,
         deployments=int(counts.deployments or 0),
         failed_deployments=int(counts.failed or 0),
@@ -76,17 +79,11 @@ def channel_metrics(session: Session, channel_id: str, now: datetime, days: int 
         model_deployments=int(counts.model_deployments or 0),
         model_age_seconds_p50=_float(session.scalar(_model_age(dialect, sources, now))),
     )
+    return with_alerts(metrics, alert_metrics.channel_alerts(session, sources, since, now))
 
 
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
-
-
-def _seconds(dialect: str, later: Any, earlier: Any) -> ColumnElement[float]:
-    """later - earlier in seconds. SQLite keeps datetimes as ISO text, which julianday reads."""
-    if dialect == "sqlite":
-        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-    return cast(func.extract("epoch", later - earlier), Float)
 
 
 def _in_window(since: datetime, now: datetime) -> ColumnElement[bool]:
@@ -120,18 +117,6 @@ def _counts(sources: Any, since: datetime, now: datetime) -> Select[Any]:
         E.type.in_((DEPLOYMENT, FAILED, TRAINING, MODEL)),
         _in_window(since, now),
     )
-
-
-def _median(dialect: str, values: Any) -> Select[Any]:
-    """The median of a subquery's column ``v``: the middle value, or the mean of the two middle ones."""
-    if dialect != "sqlite":
-        return select(func.percentile_cont(0.5).within_group(values.c.v))
-    # SQLite has no ordered-set aggregates: the middle one or two rows of the sorted values. A
-    # sort with LIMIT/OFFSET keeps half the rows; a ROW_NUMBER window sorts and numbers them all
-    # (about twice as slow at 100k values).
-    n = select(func.count()).select_from(values).scalar_subquery()
-    middle = select(values.c.v).order_by(values.c.v).limit(2 - n % 2).offset((n - 1) // 2).subquery("middle")
-    return select(func.avg(middle.c.v))
 
 
 def _lead_time(dialect: str, sources: Any, since: datetime, now: datetime) -> Select[Any]:
