@@ -64,7 +64,12 @@ def test_firing_then_resolved_adds_only_the_resolution(env: Env) -> None:
     resolved = send(env, made, alertmanager_example("one_resolved"))
     assert (resolved.status, resolved.json()["outcome"]) == (200, "stored")
     assert send(env, made, alertmanager_example("one_resolved")).json()["outcome"] == "already stored"
-    assert env.counts(made.id) == (2, 3)
+    # Then the group's next repeat holds the alert still firing alone: kept as a delivery, no event.
+    still = alertmanager_example("firing")
+    del still["alerts"][0]
+    assert send(env, made, still).status == 200
+    assert send(env, made, still).json()["outcome"] == "already stored"
+    assert env.counts(made.id) == (3, 3)
     firing, other, resolution = env.events(made.id)
     assert (resolution.type, resolution.external_id) == ("alert_resolved", firing.external_id)
     assert resolution.at.replace(tzinfo=None).isoformat() == "2020-01-01T01:00:00"
