@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 import uuid
 from typing import Any
@@ -347,3 +348,9 @@ def mlflow_headers(secret: str, body: str, delivery: str | None = None, timestam
 
 def dumps(payload: Any) -> str:
     return json.dumps(payload)
+
+
+def printed_secret(output: str) -> str | None:
+    """The secret or token `compass signals add` printed, where its guide says to paste it."""
+    found = re.search(r'(?:^   Secret(?: token)?: |secret="|^COMPASS_TOKEN=|credentials: ")([\w-]+)', output, re.M)
+    return found.group(1) if found else None

@@ -90,6 +90,7 @@ def test_alertmanager_prints_a_receiver_whose_yaml_parses_with_the_url_and_beare
     assert hook == {
         "url": url,
         "send_resolved": True,
+        "max_alerts": 0,
         "http_config": {"authorization": {"type": "Bearer", "credentials": token}},
     }
     assert result.stdout.count(token) == 1

@@ -34,6 +34,7 @@ from signal_payloads import (
     mlflow_alias_created,
     mlflow_headers,
     mlflow_model_version_created,
+    printed_secret,
 )
 from sqlalchemy import func, select
 
@@ -67,10 +68,10 @@ class Env:
         source = re.search(r"^source (\w+) ", out, re.M)
         path = re.search(r"^webhook path: (\S+)", out, re.M)
         # the secret or token, where the set-up guide pastes it (bot/domain/signal_setup.py)
-        secret = re.search(r'(?:^   Secret(?: token)?: |secret="|^COMPASS_TOKEN=|credentials: ")([\w-]+)', out, re.M)
+        secret = printed_secret(out)
         given = extra[extra.index("--secret") + 1] if "--secret" in extra else None
         assert source and path and (secret or given), out
-        return Made(source.group(1), path.group(1), given or secret.group(1))  # type: ignore[union-attr]
+        return Made(source.group(1), path.group(1), given or secret)  # type: ignore[arg-type]
 
     def post(self, path: str, body: str | bytes, headers: dict[str, str]) -> Reply:
         data = body if isinstance(body, str) else body.decode("latin-1")

@@ -25,7 +25,7 @@ from review_payloads import (
     github_review,
     gitlab_merge_request,
 )
-from signal_payloads import dumps, github_headers, gitlab_headers
+from signal_payloads import dumps, github_headers, gitlab_headers, printed_secret
 from sqlalchemy import func, select
 
 from bot.cli.main import main
@@ -49,12 +49,10 @@ class Env:
     def add(self, kind: str, channel: str = CHANNEL) -> tuple[str, str, str]:
         """A source made with the real command: its id, webhook path and secret."""
         out = self.cli("signals", "add", kind, "--channel", channel)
-        found = [
-            re.search(pattern, out, re.M)
-            for pattern in (r"^source (\w+) ", r"^webhook path: (\S+)", r"^(?:secret|token): (\S+)$")
-        ]
-        assert all(found), out
-        return tuple(m.group(1) for m in found if m)  # type: ignore[return-value]
+        source, path = re.search(r"^source (\w+) ", out, re.M), re.search(r"^webhook path: (\S+)", out, re.M)
+        secret = printed_secret(out)
+        assert source and path and secret, out
+        return source.group(1), path.group(1), secret
 
     def post(self, path: str, body: str, headers: dict[str, str]) -> Reply:
         return request("POST", self.app.url + path, body, headers)

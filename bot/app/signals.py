@@ -23,8 +23,8 @@ from bot.app.types import LOCAL_WORKSPACE
 from bot.db import people
 from bot.db import signals as store
 from bot.db.session import SessionFactory
+from bot.domain.ingest import alertmanager, github, gitlab, mlflow
 from bot.domain.ingest import events as generic
-from bot.domain.ingest import github, gitlab, mlflow
 from bot.domain.ingest.common import Parsed, PayloadError, bounded
 from bot.domain.ingest.signatures import github_signature_matches, hash_token, mlflow_problem, token_matches
 from bot.domain.signals import SignalEvent, SourceKind
@@ -221,6 +221,8 @@ def _event_name(kind: SourceKind, headers: Mapping[str, str], payload: Any) -> s
         return headers.get("x-gitlab-event", "")
     if kind is SourceKind.MLFLOW and isinstance(payload, Mapping):
         return f"{payload.get('entity')}.{payload.get('action')}"
+    if kind is SourceKind.ALERTMANAGER and isinstance(payload, Mapping):
+        return f"alertmanager.{payload.get('status')}"  # firing or resolved: the group's status
     return "events"
 
 
@@ -231,6 +233,8 @@ def _parse(source: store.Source, event_name: str, payload: Any) -> Parsed:
         return gitlab.parse(event_name or None, payload, source.environment)
     if source.kind is SourceKind.MLFLOW:
         return mlflow.parse(payload, source.serving_aliases)
+    if source.kind is SourceKind.ALERTMANAGER:
+        return alertmanager.parse(payload, source.alert_label)
     return generic.parse(payload)
 
 
@@ -239,7 +243,11 @@ def _body_hash(body: bytes) -> str:
 
 
 def _delivery_id(kind: SourceKind, incoming: Incoming, events: Sequence[SignalEvent]) -> str:
-    """What makes a redelivery recognisable: the sender's delivery id, or for events their ids."""
+    """What makes a redelivery recognisable: the sender's delivery id, or for events their ids.
+
+    Alertmanager sends no delivery id, and repeats a group's notification every repeat_interval:
+    the repeat carries the same alerts, hence the same event ids, and is "already stored".
+    """
     headers = incoming.headers
     if kind is SourceKind.GITHUB:
         given = headers.get("x-github-delivery")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -63,6 +64,12 @@ def _print_secret(kind: SourceKind, secret: str | None) -> None:
     multiple=True,
     help="MLflow: an alias that means serving (repeatable; default production and champion).",
 )
+@click.option(
+    "--alert-label",
+    default=use.DEFAULT_ALERT_LABEL,
+    show_default=True,
+    help="Alertmanager: the label whose value says what an alert concerns (drift, model_quality, service).",
+)
 def add(
     *,  # click passes every argument and option by name
     kind: str,
@@ -72,6 +79,7 @@ def add(
     environment: str,
     training_pattern: str,
     serving_aliases: tuple[str, ...],
+    alert_label: str,
 ) -> None:
     """Create a source; prints its id, its webhook path and (when generated) its secret, once."""
     config = common.settings()
@@ -89,6 +97,7 @@ def add(
             environment=environment,
             training_pattern=training_pattern,
             serving_aliases=serving_aliases or use.DEFAULT_SERVING_ALIASES,
+            alert_label=alert_label.strip() or use.DEFAULT_ALERT_LABEL,
         )
     except use.SourceProblem as exc:
         common.fail(str(exc))
@@ -140,6 +149,8 @@ def list_(channel: str | None) -> None:
         extra = f"training: {s.training_pattern!r}" if s.kind is SourceKind.GITHUB else ""
         if s.kind is SourceKind.MLFLOW:
             extra = f"serving aliases: {', '.join(s.serving_aliases)}"
+        if s.kind is SourceKind.ALERTMANAGER:
+            extra = f"alert label: {s.alert_label}"
         click.echo(f"{s.id}  {s.kind.value:<6}  {s.channel_id}  env {s.environment}  {s.path}  {extra}".rstrip())
 
 
@@ -269,6 +280,18 @@ def describe_metrics(channel: str, m: DeliveryMetrics) -> list[str]:
         line("Time to merge (median)", None if m.merge_hours_p50 is None else _hours(m.merge_hours_p50)),
         line("Model versions documented", _share(m.documented_share, m.model_versions, m.documented_band)),
         line("Model versions from a run", _share(m.tracked_share, m.model_versions, m.tracked_band)),
+        *_alert_lines(m, line),
+    ]
+
+
+def _alert_lines(m: DeliveryMetrics, line: Callable[[str, str | None], str]) -> list[str]:
+    seen = m.alerts_fired or m.alerts_resolved or m.alerts_by_category
+    resolve = m.alert_time_to_resolve_hours_p50
+    categories = ", ".join(f"{c.category} {c.fired}/{c.resolved} ({c.band.value})" for c in m.alerts_by_category)
+    return [
+        line("Alerts fired / resolved", f"{m.alerts_fired} / {m.alerts_resolved}" if seen else None),
+        line("Alert resolve (median)", None if resolve is None else f"{_hours(resolve)} ({m.alert_resolution_band})"),
+        line("Alerts by category", categories or None),
     ]
 
 

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
+from bot.db.medians import median, seconds_between
 from bot.db.models import SignalEventRow as E
-from bot.db.sql_stats import median, seconds_between
 from bot.domain.review_metrics import ReviewFigures
 from bot.domain.signals import SignalType
 

@@ -1,4 +1,4 @@
-"""A channel's delivery metrics, aggregated in SQL (five statements, whatever the number of events).
+"""A channel's delivery metrics, aggregated in SQL (seven or eight statements, whatever the number of events).
 
 Definitions (Four Keys-style; docs in bot/domain/delivery_metrics.py for the bands). The window
 is ``now - days <= at <= now``; only ``counted`` deployments (the source's environment) count.
@@ -15,11 +15,11 @@ is ``now - days <= at <= now``; only ``counted`` deployments (the source's envir
 - ML: training runs and model deployments in the window; model age is the median, over models,
   of (now - version_at) of the latest model deployment per model, up to now; without a
   version_at (MLflow aliases), the time of the channel's training run of that model and version.
-- model documentation and lineage: bot/db/model_doc_metrics.py (one more statement).
+- code review: bot/db/review_metrics.py (one statement); alerts: bot/db/alert_metrics.py (one, two
+  when an alert was resolved in the window); model documentation and lineage:
+  bot/db/model_doc_metrics.py (one).
 
-- code review: bot/db/review_metrics.py, one statement.
-
-Medians: PostgreSQL's percentile_cont; on SQLite the middle rows of a sort (``_median``).
+Medians: PostgreSQL's percentile_cont; on SQLite the middle rows of a sort (bot/db/medians.py).
 """
 
 from __future__ import annotations
@@ -29,11 +29,9 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Float,
     Select,
     and_,
     case,
-    cast,
     exists,
     func,
     literal,
@@ -41,10 +39,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from bot.db import alert_metrics
+from bot.db.medians import median as _median
+from bot.db.medians import seconds_between as _seconds
 from bot.db.model_doc_metrics import with_model_documentation
 from bot.db.models import SignalEventRow, SignalSource
 from bot.db.review_metrics import review_figures
-from bot.domain.delivery_metrics import DeliveryMetrics, build_metrics
+from bot.domain.delivery_metrics import DeliveryMetrics, build_metrics, with_alerts
 from bot.domain.signals import SignalType
 
 E = SignalEventRow
@@ -82,18 +83,12 @@ def channel_metrics(session: Session, channel_id: str, now: datetime, days: int 
         model_age_seconds_p50=_float(session.scalar(_model_age(dialect, sources, now))),
     )
     metrics = metrics.with_reviews(review_figures(session, sources, since, now))
+    metrics = with_alerts(metrics, alert_metrics.channel_alerts(session, sources, since, now))
     return with_model_documentation(session, metrics, sources, since, now)
 
 
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
-
-
-def _seconds(dialect: str, later: Any, earlier: Any) -> ColumnElement[float]:
-    """later - earlier in seconds. SQLite keeps datetimes as ISO text, which julianday reads."""
-    if dialect == "sqlite":
-        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-    return cast(func.extract("epoch", later - earlier), Float)
 
 
 def _in_window(since: datetime, now: datetime) -> ColumnElement[bool]:
@@ -127,18 +122,6 @@ def _counts(sources: Any, since: datetime, now: datetime) -> Select[Any]:
         E.type.in_((DEPLOYMENT, FAILED, TRAINING, MODEL)),
         _in_window(since, now),
     )
-
-
-def _median(dialect: str, values: Any) -> Select[Any]:
-    """The median of a subquery's column ``v``: the middle value, or the mean of the two middle ones."""
-    if dialect != "sqlite":
-        return select(func.percentile_cont(0.5).within_group(values.c.v))
-    # SQLite has no ordered-set aggregates: the middle one or two rows of the sorted values. A
-    # sort with LIMIT/OFFSET keeps half the rows; a ROW_NUMBER window sorts and numbers them all
-    # (about twice as slow at 100k values).
-    n = select(func.count()).select_from(values).scalar_subquery()
-    middle = select(values.c.v).order_by(values.c.v).limit(2 - n % 2).offset((n - 1) // 2).subquery("middle")
-    return select(func.avg(middle.c.v))
 
 
 def _lead_time(dialect: str, sources: Any, since: datetime, now: datetime) -> Select[Any]:

@@ -24,6 +24,15 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
+from bot.domain.alert_metrics import (
+    DRIFT,
+    MODEL_CATEGORIES,
+    MODEL_QUALITY,
+    SERVICE,
+    AlertFigures,
+    AlertingBand,
+    CategoryAlerts,
+)
 from bot.domain.model_documentation import DOCUMENTATION_LEVELS, TRACKING_LEVELS, ShareBand, share_band
 from bot.domain.review_metrics import (
     REVIEW_TIME_LEVELS,
@@ -50,6 +59,10 @@ class Metric(StrEnum):
     REVIEW_TIME = "review_time"  # time to first review, Compass's own
     MODEL_DOCUMENTATION = "model_documentation"  # share of registered versions documented (model_documentation.py)
     MODEL_TRACKING = "model_tracking"  # share of registered versions linked to a tracked run
+    ALERT_RESOLUTION = "alert_resolution"  # median time from an alert firing to its resolution
+    SERVICE_ALERTING = "service_alerting"  # alerts of the category "service" (see AlertingBand)
+    DRIFT_ALERTING = "drift_alerting"
+    MODEL_QUALITY_ALERTING = "model_quality_alerting"
 
 
 class DeploymentFrequencyBand(StrEnum):
@@ -94,7 +107,15 @@ Band = (
     | ReviewedShareBand
     | ReviewTimeBand
     | ShareBand
+    | AlertingBand
 )
+
+# The alert category each alerting metric reads.
+ALERTING_CATEGORIES: dict[Metric, str] = {
+    Metric.SERVICE_ALERTING: SERVICE,
+    Metric.DRIFT_ALERTING: DRIFT,
+    Metric.MODEL_QUALITY_ALERTING: MODEL_QUALITY,
+}
 
 
 def deployment_frequency_band(per_week: float) -> DeploymentFrequencyBand:
@@ -182,6 +203,29 @@ SUPPORTED_LEVELS: dict[Metric, dict[Any, tuple[int, int]]] = {
     Metric.REVIEW_TIME: dict(REVIEW_TIME_LEVELS),
     Metric.MODEL_DOCUMENTATION: dict(DOCUMENTATION_LEVELS),
     Metric.MODEL_TRACKING: dict(TRACKING_LEVELS),
+    # An alert resolves when its condition clears, by someone's fix or by itself: weaker evidence
+    # of a response than an incident's time to restore, so the bands sit a step lower at the
+    # top (fast resolution fits on-call, it does not show learning from incidents) and at the
+    # bottom (an alert left firing for weeks means nobody acts on it).
+    Metric.ALERT_RESOLUTION: {
+        DurationBand.HOUR: (3, 4),
+        DurationBand.DAY: (3, 4),
+        DurationBand.WEEK: (2, 3),
+        DurationBand.MONTH: (1, 2),
+        DurationBand.HALF_YEAR: (1, 2),
+        DurationBand.LONGER: (1, 1),
+    },
+    # Alerts of a category (drift, model_quality, service) that fire and get resolved show that
+    # kind of alerting wired up and acted on: the "alerts with thresholds" level (3) or above;
+    # what follows (retraining, SLOs: level 4) is not seen. Alerts that fire and are never
+    # resolved are alerting nobody closes (2-3). A category seen in the year before but quiet in
+    # the window shows that the rule exists, not that anyone acts on it (2-3). None of these
+    # supports level 1 (the alert exists), and a category never seen says nothing at all: no
+    # evidence rather than level 1, since the team may watch it by other means.
+    **{
+        metric: {AlertingBand.RESOLVED: (3, 4), AlertingBand.FIRING: (2, 3), AlertingBand.QUIET: (2, 3)}
+        for metric in ALERTING_CATEGORIES
+    },
 }
 
 
@@ -233,6 +277,10 @@ class DeliveryMetrics:
     model_versions: int = 0  # registered in the window (bot/db/model_doc_metrics.py)
     documented_share: float | None = None  # 0-1 of model_versions; None without any
     tracked_share: float | None = None  # 0-1 of model_versions linked to a tracked run
+    alerts_fired: int = 0  # alerts that started firing in the window
+    alerts_resolved: int = 0  # alerts resolved in the window
+    alert_time_to_resolve_hours_p50: float | None = None  # over the alerts resolved in the window
+    alerts_by_category: tuple[CategoryAlerts, ...] = ()  # the categories seen in the last year
 
     @property
     def deployment_frequency_band(self) -> DeploymentFrequencyBand | None:
@@ -287,7 +335,27 @@ class DeliveryMetrics:
     def tracked_band(self) -> ShareBand | None:
         return None if self.tracked_share is None else share_band(self.tracked_share)
 
+    @property
+    def alert_resolution_band(self) -> DurationBand | None:
+        h = self.alert_time_to_resolve_hours_p50
+        return None if h is None else duration_band(h)
+
+    def alerts_of(self, category: str) -> CategoryAlerts | None:
+        """One category's alerts; None when the category was not seen in the last year."""
+        return next((c for c in self.alerts_by_category if c.category == category), None)
+
+    @property
+    def model_alerts_fired(self) -> int:
+        return sum(c.fired for c in self.alerts_by_category if c.category in MODEL_CATEGORIES)
+
+    @property
+    def model_alerts_resolved(self) -> int:
+        return sum(c.resolved for c in self.alerts_by_category if c.category in MODEL_CATEGORIES)
+
     def band(self, metric: Metric) -> Band | None:
+        if metric in ALERTING_CATEGORIES:
+            seen = self.alerts_of(ALERTING_CATEGORIES[metric])
+            return None if seen is None else seen.band
         return {
             Metric.DEPLOYMENT_FREQUENCY: self.deployment_frequency_band,
             Metric.LEAD_TIME: self.lead_time_band,
@@ -298,6 +366,7 @@ class DeliveryMetrics:
             Metric.REVIEW_TIME: self.review_time_band,
             Metric.MODEL_DOCUMENTATION: self.documented_band,
             Metric.MODEL_TRACKING: self.tracked_band,
+            Metric.ALERT_RESOLUTION: self.alert_resolution_band,
         }[metric]
 
     def levels(self, metric: Metric) -> tuple[int, int] | None:
@@ -341,6 +410,16 @@ class DeliveryMetrics:
             "documented_band": value(self.documented_band),
             "tracked_share": _round(self.tracked_share),
             "tracked_band": value(self.tracked_band),
+            "alerts_fired": self.alerts_fired,
+            "alerts_resolved": self.alerts_resolved,
+            "alert_time_to_resolve_hours_p50": _round(self.alert_time_to_resolve_hours_p50),
+            "alert_resolution_band": value(self.alert_resolution_band),
+            "alerts_by_category": {
+                c.category: {"fired": c.fired, "resolved": c.resolved, "band": c.band.value}
+                for c in self.alerts_by_category
+            },
+            "model_alerts_fired": self.model_alerts_fired,
+            "model_alerts_resolved": self.model_alerts_resolved,
         }
 
 
@@ -385,4 +464,16 @@ def build_metrics(
         training_runs_per_month_per_model=training_runs / months / trained_models if trained_models else None,
         model_deployments=model_deployments,
         model_age_days=None if model_age_seconds_p50 is None else model_age_seconds_p50 / 86400,
+    )
+
+
+def with_alerts(metrics: DeliveryMetrics, alerts: AlertFigures) -> DeliveryMetrics:
+    """The metrics with the channel's alerts (``bot/db/alert_metrics.py``) added."""
+    seconds = alerts.time_to_resolve_seconds_p50
+    return replace(
+        metrics,
+        alerts_fired=alerts.fired,
+        alerts_resolved=alerts.resolved,
+        alert_time_to_resolve_hours_p50=None if seconds is None else seconds / 3600,
+        alerts_by_category=alerts.by_category,
     )

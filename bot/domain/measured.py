@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.domain.delivery_metrics import DeliveryMetrics, Metric
+from bot.domain.delivery_metrics import ALERTING_CATEGORIES, DeliveryMetrics, Metric
 from bot.domain.evidence import Evidence, Measurement, weigh
 from bot.domain.questionnaire import Questionnaire
 from bot.domain.say_do import DimensionGap, Verdict, gap_by_dimension, verdicts
@@ -101,4 +101,13 @@ def measurements(metrics: DeliveryMetrics) -> dict[str, Measurement]:
         add(Metric.MODEL_DOCUMENTATION, f"{metrics.documented_share * 100:.0f} % of {versions} documented")
     if metrics.tracked_share is not None:
         add(Metric.MODEL_TRACKING, f"{metrics.tracked_share * 100:.0f} % of {versions} linked to a tracked run")
+    if metrics.alert_time_to_resolve_hours_p50 is not None:
+        took = _hours(metrics.alert_time_to_resolve_hours_p50)
+        add(Metric.ALERT_RESOLUTION, f"{metrics.alerts_resolved} alerts resolved, median {took} to resolve")
+    for metric, category in ALERTING_CATEGORIES.items():
+        seen = metrics.alerts_of(category)
+        kind = category.replace("_", " ")
+        if seen is not None:
+            counted = f"{kind} alerts: {seen.fired} fired, {seen.resolved} resolved"
+            add(metric, counted if seen.fired or seen.resolved else f"no {kind} alerts in {metrics.window_days} days")
     return found

@@ -14,6 +14,7 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.domain.alertmanager_receiver import RECEIVER_NAME, alertmanager_receiver_yaml
 from bot.domain.signals import SourceKind
 
 PLACEHOLDER_HOST = "https://YOUR-HOST"  # until COMPASS_PUBLIC_URL is set (as in the Slack manifests)
@@ -30,7 +31,6 @@ GITHUB_EVENTS = (
 GITLAB_TRIGGERS = ("Push events", "Deployment events", "Issues events", "Pipeline events", "Merge request events")
 # MLflow 3.3+'s event names (mlflow/entities/webhook.py): versions, serving aliases, model cards set later.
 MLFLOW_EVENTS = ("model_version.created", "model_version_alias.created", "model_version_tag.set")
-RECEIVER_NAME = "compass"
 
 
 def webhook_url(public_url: str | None, path: str) -> str:
@@ -79,27 +79,6 @@ class SetupGuide:
     url_is_placeholder: bool
     secret_shown: bool
     secret_name: str  # "secret" (signed with) or "token" (sent as it is)
-
-
-def alertmanager_receiver_yaml(url: str, token: str, name: str = RECEIVER_NAME) -> str:
-    """A ``receivers:`` entry for alertmanager.yml posting to Compass with the token as a bearer.
-
-    Strings are written as JSON strings, which YAML reads as double-quoted scalars: any token
-    or URL stays one string, whatever its characters.
-    """
-    return "\n".join(
-        [
-            "receivers:",
-            f"  - name: {json.dumps(name)}",
-            "    webhook_configs:",
-            f"      - url: {json.dumps(url)}",
-            "        send_resolved: true",
-            "        http_config:",
-            "          authorization:",
-            "            type: Bearer",
-            f"            credentials: {json.dumps(token)}",
-        ]
-    )
 
 
 def setup_guide(source: SetupSource) -> SetupGuide:
