@@ -61,6 +61,12 @@ def _print_secret(kind: SourceKind, secret: str | None) -> None:
     multiple=True,
     help="MLflow: an alias that means serving (repeatable; default production and champion).",
 )
+@click.option(
+    "--checks",
+    default="",
+    help="GitHub, GitLab: comma-separated patterns; a workflow or pipeline whose name contains one (any case) "
+    'is a check, e.g. "data validation,model tests".',
+)
 def add(
     *,  # click passes every argument and option by name
     kind: str,
@@ -70,6 +76,7 @@ def add(
     environment: str,
     training_pattern: str,
     serving_aliases: tuple[str, ...],
+    checks: str,
 ) -> None:
     """Create a source; prints its id, its webhook path and (when generated) its secret, once."""
     config = common.settings()
@@ -87,6 +94,7 @@ def add(
             environment=environment,
             training_pattern=training_pattern,
             serving_aliases=serving_aliases or use.DEFAULT_SERVING_ALIASES,
+            check_patterns=checks.split(","),
         )
     except use.SourceProblem as exc:
         common.fail(str(exc))
@@ -114,6 +122,8 @@ def list_(channel: str | None) -> None:
         extra = f"training: {s.training_pattern!r}" if s.kind is SourceKind.GITHUB else ""
         if s.kind is SourceKind.MLFLOW:
             extra = f"serving aliases: {', '.join(s.serving_aliases)}"
+        if s.check_patterns:
+            extra = f"{extra}  checks: {', '.join(repr(p) for p in s.check_patterns)}".strip()
         click.echo(f"{s.id}  {s.kind.value:<6}  {s.channel_id}  env {s.environment}  {s.path}  {extra}".rstrip())
 
 
@@ -230,7 +240,19 @@ def describe_metrics(channel: str, m: DeliveryMetrics) -> list[str]:
         ),
         line("Model deployments", str(m.model_deployments) if m.model_deployments else None),
         line("Model age (median)", None if age is None else f"{age:.1f} days"),
+        *_check_lines(m),
     ]
+
+
+def _check_lines(m: DeliveryMetrics) -> list[str]:
+    lines = []
+    for name, c in m.checks.items():
+        value = "" if c.last_value is None else f", value {c.last_value:g}"
+        lines.append(
+            f"  Check {name}: {c.passed}/{c.runs} passed ({c.band.value}), latest {c.last_status}"
+            f" {c.last_at:%Y-%m-%d %H:%M}{value}"
+        )
+    return lines
 
 
 def _hours(hours: float) -> str:

@@ -1,4 +1,4 @@
-"""A channel's delivery metrics, aggregated in SQL (four statements, whatever the number of events).
+"""A channel's delivery metrics, aggregated in SQL (five statements, whatever the number of events).
 
 Definitions (Four Keys-style; docs in bot/domain/delivery_metrics.py for the bands). The window
 is ``now - days <= at <= now``; only ``counted`` deployments (the source's environment) count.
@@ -16,11 +16,14 @@ is ``now - days <= at <= now``; only ``counted`` deployments (the source's envir
   of (now - version_at) of the latest model deployment per model, up to now; without a
   version_at (MLflow aliases), the time of the channel's training run of that model and version.
 
+- checks: per check name, runs, passed and the latest run (bot/db/check_metrics.py).
+
 Medians: PostgreSQL's percentile_cont; on SQLite the middle rows of a sort (``_median``).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,6 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from bot.db.check_metrics import checks_of
 from bot.db.models import SignalEventRow, SignalSource
 from bot.domain.delivery_metrics import DeliveryMetrics, build_metrics
 from bot.domain.signals import SignalType
@@ -63,7 +67,7 @@ def channel_metrics(session: Session, channel_id: str, now: datetime, days: int 
     dialect = session.get_bind().dialect.name
     sources = select(SignalSource.id).where(SignalSource.channel_id == channel_id)
     counts = session.execute(_counts(sources, since, now)).one()
-    return build_metrics(
+    metrics = build_metrics(
         days,
         deployments=int(counts.deployments or 0),
         failed_deployments=int(counts.failed or 0),
@@ -76,6 +80,7 @@ def channel_metrics(session: Session, channel_id: str, now: datetime, days: int 
         model_deployments=int(counts.model_deployments or 0),
         model_age_seconds_p50=_float(session.scalar(_model_age(dialect, sources, now))),
     )
+    return replace(metrics, checks=checks_of(session, sources, since, now))
 
 
 def _float(value: Any) -> float | None:

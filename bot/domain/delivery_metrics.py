@@ -20,9 +20,12 @@ Keys' buckets (its METRICS.md, "categorized per the 2019 State of DevOps Report"
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from bot.domain.check_metrics import CheckFigures
 
 HOURS_PER_MONTH = 730.0  # Four Keys' month: 365 × 24 / 12
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24
@@ -198,6 +201,7 @@ class DeliveryMetrics:
     training_runs_per_month_per_model: float | None = None
     model_deployments: int = 0
     model_age_days: float | None = None  # median age of the model versions now serving
+    checks: Mapping[str, CheckFigures] = field(default_factory=dict)  # by name, most runs first
 
     @property
     def deployment_frequency_band(self) -> DeploymentFrequencyBand | None:
@@ -240,7 +244,9 @@ class DeliveryMetrics:
 
     @property
     def has_data(self) -> bool:
-        return any(self.band(m) is not None for m in Metric) or bool(self.model_deployments or self.model_age_days)
+        return any(self.band(m) is not None for m in Metric) or bool(
+            self.model_deployments or self.model_age_days or self.checks
+        )
 
     def as_json_dict(self) -> dict[str, Any]:
         def value(band: Band | None) -> str | None:
@@ -263,6 +269,7 @@ class DeliveryMetrics:
             "training_band": value(self.training_band),
             "model_deployments": self.model_deployments,
             "model_age_days": _round(self.model_age_days),
+            "checks": {name: figures.as_json_dict() for name, figures in self.checks.items()},
         }
 
 

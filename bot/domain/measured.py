@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bot.domain.check_evidence import check_measurements
 from bot.domain.delivery_metrics import DeliveryMetrics, Metric
 from bot.domain.evidence import Evidence, Measurement, weigh
 from bot.domain.questionnaire import Questionnaire
@@ -89,4 +90,5 @@ def measurements(metrics: DeliveryMetrics) -> dict[str, Measurement]:
     if metrics.training_runs_per_month_per_model is not None:
         per_month = metrics.training_runs_per_month_per_model
         add(Metric.TRAINING_CADENCE, f"{metrics.training_runs} training runs, {per_month:.1f} a month per model")
+    found.update(check_measurements(metrics.checks))
     return found
