@@ -196,6 +196,7 @@ def test_a_channel_without_events_has_no_data(database: Database) -> None:
         "training_band": None,
         "model_deployments": 0,
         "model_age_days": None,
+        "checks": {},
     }
     assert not m.has_data
 
@@ -215,7 +216,7 @@ def test_the_statement_count_does_not_grow_with_the_history(seeded: Database) ->
     statements: list[str] = []
     event.listen(seeded.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     metrics(seeded, 90)
-    assert len([s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]) == 4
+    assert len([s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]) == 5  # 4 + checks
 
 
 def test_an_alias_without_version_at_is_as_old_as_its_model_version_created(database: Database) -> None:
