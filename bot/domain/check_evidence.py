@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
-from bot.domain.check_metrics import CHECK_PREFIX, VALUE_PREFIX, CheckFigures
-from bot.domain.evidence import Measurement
+from bot.domain.check_metrics import CHECK_PREFIX, VALUE_PREFIX, CheckFigures, find_measured, is_check
+from bot.domain.evidence import EvidenceRule, Measurement
 
 
 def check_measurements(checks: Mapping[str, CheckFigures]) -> dict[str, Measurement]:
@@ -22,3 +22,13 @@ def check_measurements(checks: Mapping[str, CheckFigures]) -> dict[str, Measurem
             # The band is the value itself: a value rule's levels are looked up by it (check_metrics.ValueLevels).
             found[key] = Measurement(key, f"{name}: {c.last_value:g} on its latest run", repr(c.last_value))
     return found
+
+
+def cited_checks(rules: Iterable[EvidenceRule], measured: Mapping[str, Measurement]) -> set[str]:
+    """The measured checks some rule cites: for each check rule, the one measurement it reads.
+
+    A digest lists these and no other checks: a channel may report dozens, and a Slack section
+    holds 3,000 characters, which the metrics and the flagged questions need too.
+    """
+    found = (find_measured(rule.metric, measured) for rule in rules if is_check(rule.metric))
+    return {m.metric for m in found if m is not None}

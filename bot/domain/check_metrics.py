@@ -83,6 +83,11 @@ class CheckFigures:
         }
 
 
+def is_check(metric: str) -> bool:
+    """Whether a measurement's or a rule's metric names a check (its band or its value)."""
+    return metric.startswith((CHECK_PREFIX, VALUE_PREFIX))
+
+
 def find_measured(metric: str, measured: Mapping[str, Any]) -> Any:
     """What a rule's ``check:<pattern>`` or ``check value:<pattern>`` cites: the first measured check
     whose name contains the pattern, in any case (the measurements come most runs first); None

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.domain.check_evidence import check_measurements
+from bot.domain.check_evidence import check_measurements, cited_checks
+from bot.domain.check_metrics import is_check
 from bot.domain.delivery_metrics import DeliveryMetrics, Metric
 from bot.domain.evidence import Evidence, Measurement, weigh
 from bot.domain.questionnaire import Questionnaire
@@ -42,6 +43,7 @@ def build_measured(
     anonymity threshold there is nothing to compare, and the measurements show alone."""
     if not measured:
         return None
+    cited = cited_checks((rule for q in bank for rule in q.evidence), measured)
     flags = []
     for question_id, mean in (question_means or {}).items():
         if not bank.has_question(question_id):
@@ -50,7 +52,10 @@ def build_measured(
         evidence = weigh(question.evidence, measured, channel_id, days)
         if evidence is not None and evidence.differs_by_more_than_a_level(mean):
             flags.append(Disagreement(question.id, question.title, round(mean), evidence))
-    return MeasuredSection(channel_id, days, tuple(measured.values()), tuple(flags))
+    shown = tuple(m for m in measured.values() if not is_check(m.metric) or m.metric in cited)
+    if not shown and not flags:
+        return None
+    return MeasuredSection(channel_id, days, shown, tuple(flags))
 
 
 def dimension_evidence(

@@ -17,7 +17,7 @@ from bot.domain.check_evidence import check_measurements
 from bot.domain.check_metrics import CheckBand, CheckFigures, ValueLevels, check_band
 from bot.domain.delivery_metrics import DeliveryMetrics
 from bot.domain.evidence import EvidenceRule, Measurement, weigh
-from bot.domain.measured import measurements
+from bot.domain.measured import build_measured, measurements
 from bot.domain.questionnaire import QuestionnaireError, load_questionnaire, parse_questionnaire
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,3 +190,19 @@ def test_several_checks_match_a_rule_the_one_with_most_runs_speaks() -> None:
     }
     found = weigh((EvidenceRule("check:model tests", SPANS),), check_measurements(checks), "C1", 90)
     assert found is not None and [m.band for m in found.measurements] == ["passing"]
+
+
+def test_a_digest_lists_the_checks_the_bank_cites_and_no_others() -> None:
+    bank = parse_questionnaire(bank_with([{"check": "data validation", "levels": BANDS}]))
+    checks = {f"lint {i}": figures(f"lint {i}", 50, 50) for i in range(40)}
+    checks["Data validation"] = figures("Data validation", 6, 6, value=1.0)
+    measured = {
+        "lead_time": Measurement("lead_time", "median lead time 3 h (under a day)", "under a day"),
+        **check_measurements(checks),
+    }
+    section = build_measured(bank, measured, "C1", 90, {bank.questions[0].id: 1.0})
+    assert section is not None
+    assert [m.metric for m in section.measurements] == ["lead_time", "check:Data validation"]
+    assert [d.question_id for d in section.disagreements] == [bank.questions[0].id]  # L1 against passing (3-4)
+    only_uncited = build_measured(bank, check_measurements({"lint": figures("lint", 9, 9)}), "C1", 90)
+    assert only_uncited is None
