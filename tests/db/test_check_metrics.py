@@ -107,7 +107,7 @@ def test_the_delivery_metrics_carry_the_checks_in_one_statement(seeded: Database
     statements: list[str] = []
 
     def count(conn: object, cursor: object, sql: str, *args: object) -> None:
-        if "signal_events" in sql and "row_number" in sql.lower():
+        if "signal_events" in sql and "group by signal_events.name" in sql.lower():
             statements.append(sql)
 
     event.listen(seeded.engine, "before_cursor_execute", count)
@@ -150,3 +150,12 @@ def test_a_channel_without_checks_and_the_cap_on_names(database: Database) -> No
         capped = check_metrics.channel_checks(session, CHANNEL, NOW, limit=3)
     # check 11 has two runs; then the latest first: check 00, check 01.
     assert list(capped) == ["check 11", "check 00", "check 01"]
+
+
+def test_of_two_runs_at_the_same_time_the_last_stored_is_the_latest(database: Database) -> None:
+    with database.sessions.begin() as session:
+        ws = workspace_id(session, "T0TEAM", NOW)
+        ci = add_source(session, source(ws, "src-ci", SourceKind.EVENTS))
+        add_events(session, ci, [run("t-1", "coverage", -1, value=70.0), run("t-2", "coverage", -1, False, 71.0)])
+        found = check_metrics.channel_checks(session, CHANNEL, NOW)
+    assert (found["coverage"].runs, found["coverage"].last_status, found["coverage"].last_value) == (2, "failed", 71.0)
