@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.domain.check_metrics import check_rule, find_measured
+from bot.domain.check_metrics import check_rule, find_measured, is_check
 from bot.domain.delivery_metrics import Metric, bands_of
 from bot.domain.levels import LEVELS
 
@@ -73,8 +73,7 @@ def weigh(
 
 def _measured(metric: str, measured: Mapping[str, Measurement]) -> Measurement | None:
     # A check rule names part of a check's name ("data validation" cites "Data validation (ge)").
-    found = measured.get(metric)
-    return found if found is not None else find_measured(metric, measured)
+    return find_measured(metric, measured) if is_check(metric) else measured.get(metric)
 
 
 def check_rules(

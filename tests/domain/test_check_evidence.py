@@ -206,3 +206,16 @@ def test_a_digest_lists_the_checks_the_bank_cites_and_no_others() -> None:
     assert [d.question_id for d in section.disagreements] == [bank.questions[0].id]  # L1 against passing (3-4)
     only_uncited = build_measured(bank, check_measurements({"lint": figures("lint", 9, 9)}), "C1", 90)
     assert only_uncited is None
+
+
+def test_a_check_named_exactly_as_the_rule_has_no_precedence_over_one_with_more_runs() -> None:
+    checks = {
+        "Model tests nightly": figures("Model tests nightly", 30, 10),
+        "model tests": figures("model tests", 5, 5),
+    }
+    measured = check_measurements(checks)
+    bank = parse_questionnaire(bank_with([{"check": "model tests", "levels": BANDS}]))
+    found = weigh(bank.questions[0].evidence, measured, "C1", 90)
+    assert found is not None and [m.metric for m in found.measurements] == ["check:Model tests nightly"]
+    section = build_measured(bank, measured, "C1", 90)
+    assert section is not None and [m.metric for m in section.measurements] == ["check:Model tests nightly"]
