@@ -246,3 +246,19 @@ def test_an_array_of_a_thousand_checks_is_one_delivery_and_a_thousand_and_one_is
     too_many = env.post(made.path, json.dumps([*batch, check("run-x", "x", "passed", when)]), bearer)
     assert (too_many.status, too_many.json()["detail"]) == (400, "body: more than 1000 events")
     assert env.counts(made.id) == (1, 1000)
+
+
+def test_checks_backfilled_with_compass_signals_import(env: Env, tmp_path: Path) -> None:
+    made = env.add("events", "C0CIIMPORT")
+    when = datetime(2026, 11, 1, tzinfo=UTC)
+    lines = tmp_path / "checks.jsonl"
+    history = [check(f"old-{i}", "fairness", "passed", when + timedelta(days=i), value=0.02) for i in range(6)]
+    lines.write_text("\n".join(json.dumps(h) for h in history) + "\n", encoding="utf-8")
+    assert "imported 6 event(s)" in env.cli("signals", "import", str(lines), "--source", made.id)
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(json.dumps(history[0]) + "\n" + json.dumps({**history[1], "status": "ok"}) + "\n")
+    result = CliRunner().invoke(
+        main, ["signals", "import", str(broken), "--source", made.id], env={"DATABASE_URL": env.url}
+    )
+    assert result.exit_code == 1 and "line 2: status: 'ok' is neither 'passed' nor 'failed'" in result.output
+    assert [(n, s, v) for _, _, n, s, v in env.checks(made.id)] == [("fairness", "passed", 0.02)] * 6
