@@ -37,6 +37,7 @@ DEFAULT_SERVING_ALIASES = ("production", "champion")
 DEFAULT_ALERT_LABEL = "compass_kind"
 TOKEN_KINDS = (SourceKind.GITLAB, SourceKind.EVENTS, SourceKind.ALERTMANAGER)  # checked against a stored hash
 IMPORT_CHUNK = 500  # imported lines per stored delivery
+CHECK_PATTERNS_LIMIT = 512  # signal_sources.check_patterns, comma-separated
 
 
 class Outcome(StrEnum):
@@ -228,9 +229,9 @@ def _event_name(kind: SourceKind, headers: Mapping[str, str], payload: Any) -> s
 
 def _parse(source: store.Source, event_name: str, payload: Any) -> Parsed:
     if source.kind is SourceKind.GITHUB:
-        return github.parse(event_name, payload, source.training_pattern)
+        return github.parse(event_name, payload, source.training_pattern, source.check_patterns)
     if source.kind is SourceKind.GITLAB:
-        return gitlab.parse(event_name or None, payload, source.environment)
+        return gitlab.parse(event_name or None, payload, source.environment, source.check_patterns)
     if source.kind is SourceKind.MLFLOW:
         return mlflow.parse(payload, source.serving_aliases)
     if source.kind is SourceKind.ALERTMANAGER:
@@ -297,6 +298,9 @@ def add_source(
     generated = None if secret else new_secret()
     chosen = secret or generated
     assert chosen is not None
+    patterns = tuple(p.strip() for p in check_patterns if p.strip())
+    if len(",".join(patterns)) > CHECK_PATTERNS_LIMIT:
+        raise SourceProblem(f"the check patterns take more than {CHECK_PATTERNS_LIMIT} characters together")
     with sessions.begin() as session:
         record = store.Source(
             id=secrets.token_hex(8),
@@ -309,7 +313,7 @@ def add_source(
             serving_aliases=tuple(serving_aliases),
             created_by=created_by,
             created_at=now,
-            check_patterns=tuple(p.strip() for p in check_patterns if p.strip()),
+            check_patterns=patterns,
             alert_label=alert_label,
         )
         store.add_source(session, record)

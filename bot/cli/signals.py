@@ -70,6 +70,12 @@ def _print_secret(kind: SourceKind, secret: str | None) -> None:
     show_default=True,
     help="Alertmanager: the label whose value says what an alert concerns (drift, model_quality, service).",
 )
+@click.option(
+    "--checks",
+    default="",
+    help="GitHub, GitLab: comma-separated patterns; a workflow or pipeline whose name contains one (any case) "
+    'is a check, e.g. "data validation,model tests".',
+)
 def add(
     *,  # click passes every argument and option by name
     kind: str,
@@ -80,6 +86,7 @@ def add(
     training_pattern: str,
     serving_aliases: tuple[str, ...],
     alert_label: str,
+    checks: str,
 ) -> None:
     """Create a source; prints its id, its webhook path and (when generated) its secret, once."""
     config = common.settings()
@@ -98,6 +105,7 @@ def add(
             training_pattern=training_pattern,
             serving_aliases=serving_aliases or use.DEFAULT_SERVING_ALIASES,
             alert_label=alert_label.strip() or use.DEFAULT_ALERT_LABEL,
+            check_patterns=checks.split(","),
         )
     except use.SourceProblem as exc:
         common.fail(str(exc))
@@ -151,6 +159,8 @@ def list_(channel: str | None) -> None:
             extra = f"serving aliases: {', '.join(s.serving_aliases)}"
         if s.kind is SourceKind.ALERTMANAGER:
             extra = f"alert label: {s.alert_label}"
+        if s.check_patterns:
+            extra = f"{extra}  checks: {', '.join(repr(p) for p in s.check_patterns)}".strip()
         click.echo(f"{s.id}  {s.kind.value:<6}  {s.channel_id}  env {s.environment}  {s.path}  {extra}".rstrip())
 
 
@@ -281,6 +291,7 @@ def describe_metrics(channel: str, m: DeliveryMetrics) -> list[str]:
         line("Model versions documented", _share(m.documented_share, m.model_versions, m.documented_band)),
         line("Model versions from a run", _share(m.tracked_share, m.model_versions, m.tracked_band)),
         *_alert_lines(m, line),
+        *_check_lines(m),
     ]
 
 
@@ -297,6 +308,17 @@ def _alert_lines(m: DeliveryMetrics, line: Callable[[str, str | None], str]) -> 
 
 def _share(share: float | None, versions: int, band: object) -> str | None:
     return None if share is None else f"{share:.0%} of {_count(versions, 'version')} ({band})"
+
+
+def _check_lines(m: DeliveryMetrics) -> list[str]:
+    lines = []
+    for name, c in m.checks.items():
+        value = "" if c.last_value is None else f", value {c.last_value:g}"
+        lines.append(
+            f"  Check {name}: {c.passed}/{c.runs} passed ({c.band.value}), latest {c.last_status}"
+            f" {c.last_at:%Y-%m-%d %H:%M}{value}"
+        )
+    return lines
 
 
 def _hours(hours: float) -> str:

@@ -1,4 +1,4 @@
-"""A channel's delivery metrics, aggregated in SQL (seven or eight statements, whatever the number of events).
+"""A channel's delivery metrics, aggregated in SQL (eight or nine statements, whatever the number of events).
 
 Definitions (Four Keys-style; docs in bot/domain/delivery_metrics.py for the bands). The window
 is ``now - days <= at <= now``; only ``counted`` deployments (the source's environment) count.
@@ -19,11 +19,17 @@ is ``now - days <= at <= now``; only ``counted`` deployments (the source's envir
   when an alert was resolved in the window); model documentation and lineage:
   bot/db/model_doc_metrics.py (one).
 
+- checks: per check name, runs, passed and the latest run (bot/db/check_metrics.py, one).
+
 Medians: PostgreSQL's percentile_cont; on SQLite the middle rows of a sort (bot/db/medians.py).
+- checks: per check name, runs, passed and the latest run (bot/db/check_metrics.py).
+
+Medians: PostgreSQL's percentile_cont; on SQLite the middle rows of a sort (``_median``).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,6 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from bot.db import alert_metrics
+from bot.db.check_metrics import checks_of
 from bot.db.medians import median as _median
 from bot.db.medians import seconds_between as _seconds
 from bot.db.model_doc_metrics import with_model_documentation
@@ -84,7 +91,8 @@ def channel_metrics(session: Session, channel_id: str, now: datetime, days: int 
     )
     metrics = metrics.with_reviews(review_figures(session, sources, since, now))
     metrics = with_alerts(metrics, alert_metrics.channel_alerts(session, sources, since, now))
-    return with_model_documentation(session, metrics, sources, since, now)
+    metrics = with_model_documentation(session, metrics, sources, since, now)
+    return replace(metrics, checks=checks_of(session, sources, since, now))
 
 
 def _float(value: Any) -> float | None:

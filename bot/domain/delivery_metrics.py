@@ -20,7 +20,8 @@ Keys' buckets (its METRICS.md, "categorized per the 2019 State of DevOps Report"
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -33,6 +34,7 @@ from bot.domain.alert_metrics import (
     AlertingBand,
     CategoryAlerts,
 )
+from bot.domain.check_metrics import CheckFigures
 from bot.domain.model_documentation import DOCUMENTATION_LEVELS, TRACKING_LEVELS, ShareBand, share_band
 from bot.domain.review_metrics import (
     REVIEW_TIME_LEVELS,
@@ -281,6 +283,7 @@ class DeliveryMetrics:
     alerts_resolved: int = 0  # alerts resolved in the window
     alert_time_to_resolve_hours_p50: float | None = None  # over the alerts resolved in the window
     alerts_by_category: tuple[CategoryAlerts, ...] = ()  # the categories seen in the last year
+    checks: Mapping[str, CheckFigures] = field(default_factory=dict)  # by name, most runs first
 
     @property
     def deployment_frequency_band(self) -> DeploymentFrequencyBand | None:
@@ -376,7 +379,9 @@ class DeliveryMetrics:
 
     @property
     def has_data(self) -> bool:
-        return any(self.band(m) is not None for m in Metric) or bool(self.model_deployments or self.model_age_days)
+        return any(self.band(m) is not None for m in Metric) or bool(
+            self.model_deployments or self.model_age_days or self.checks
+        )
 
     def as_json_dict(self) -> dict[str, Any]:
         def value(band: Band | None) -> str | None:
@@ -420,6 +425,7 @@ class DeliveryMetrics:
             },
             "model_alerts_fired": self.model_alerts_fired,
             "model_alerts_resolved": self.model_alerts_resolved,
+            "checks": {name: figures.as_json_dict() for name, figures in self.checks.items()},
         }
 
 

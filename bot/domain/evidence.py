@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bot.domain.check_metrics import check_rule, find_measured, is_check
 from bot.domain.delivery_metrics import Metric, bands_of
 from bot.domain.levels import LEVELS
 
@@ -59,7 +60,7 @@ def weigh(
 ) -> Evidence | None:
     """The levels the measured bands support, over every rule that has a measurement; None
     when no rule's metric was measured (no data: no evidence line)."""
-    found = [(rule, measured[rule.metric]) for rule in rules if rule.metric in measured]
+    found = [(rule, m) for rule in rules if (m := _measured(rule.metric, measured)) is not None]
     spans = [rule.levels[m.band] for rule, m in found if m.band in rule.levels]
     if not spans:
         return None
@@ -68,6 +69,11 @@ def weigh(
     if low > high:
         low, high = min(lo for lo, _ in spans), max(hi for _, hi in spans)
     return Evidence(channel_id, days, tuple(m for _, m in found), low, high)
+
+
+def _measured(metric: str, measured: Mapping[str, Measurement]) -> Measurement | None:
+    # A check rule names part of a check's name ("data validation" cites "Data validation (ge)").
+    return find_measured(metric, measured) if is_check(metric) else measured.get(metric)
 
 
 def check_rules(
@@ -82,6 +88,12 @@ def check_rules(
         ipath = f"{path}[{i}]"
         if not isinstance(item, dict):
             problems.append((ipath, "must be an object"))
+            continue
+        if "check" in item:  # bot/domain/check_metrics.py: a pipeline check's pass rate or value
+            cited, issues = check_rule(item, ipath, _span)
+            problems.extend(issues)
+            if cited is not None:
+                rules.append(EvidenceRule(*cited))
             continue
         metric = item.get("metric")
         if metric not in bands:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bot.domain.check_evidence import check_measurements, cited_checks
+from bot.domain.check_metrics import is_check
 from bot.domain.delivery_metrics import ALERTING_CATEGORIES, DeliveryMetrics, Metric
 from bot.domain.evidence import Evidence, Measurement, weigh
 from bot.domain.questionnaire import Questionnaire
@@ -44,13 +46,18 @@ def build_measured(
     anonymity threshold there is nothing to compare, and the measurements show alone."""
     if not measured:
         return None
+    cited = cited_checks((rule for q in bank for rule in q.evidence), measured)
     found = verdicts(bank, dict(question_means or {}), measured, channel_id, days)
     flags = [
         Disagreement(v.question_id, v.title, v.said_level, v.evidence)
         for v in found
         if v.evidence is not None and v.verdict is Verdict.CONTRADICTED
     ]
-    return MeasuredSection(channel_id, days, tuple(measured.values()), tuple(flags), gap_by_dimension(bank, found))
+    # Only the checks the bank cites: dozens of pipeline checks would crowd out the rest of the section.
+    shown = tuple(m for m in measured.values() if not is_check(m.metric) or m.metric in cited)
+    if not shown and not flags:
+        return None
+    return MeasuredSection(channel_id, days, shown, tuple(flags), gap_by_dimension(bank, found))
 
 
 def dimension_evidence(
@@ -110,4 +117,5 @@ def measurements(metrics: DeliveryMetrics) -> dict[str, Measurement]:
         if seen is not None:
             counted = f"{kind} alerts: {seen.fired} fired, {seen.resolved} resolved"
             add(metric, counted if seen.fired or seen.resolved else f"no {kind} alerts in {metrics.window_days} days")
+    found.update(check_measurements(metrics.checks))
     return found

@@ -214,6 +214,7 @@ def test_a_channel_without_events_has_no_data(database: Database) -> None:
         "alerts_by_category": {},
         "model_alerts_fired": 0,
         "model_alerts_resolved": 0,
+        "checks": {},
     }
     assert not m.has_data
 
@@ -235,8 +236,8 @@ def test_the_statement_count_does_not_grow_with_the_history(seeded: Database) ->
     metrics(seeded, 90)
     # four for DORA's metrics and the ML ones, one for code review (bot/db/review_metrics.py), the
     # alerts' counts (bot/db/alert_metrics.py: no median when none was resolved), one for model
-    # documentation (bot/db/model_doc_metrics.py)
-    assert len([s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]) == 4 + 1 + 1 + 1
+    # documentation (bot/db/model_doc_metrics.py), one for the checks (bot/db/check_metrics.py)
+    assert len([s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]) == 4 + 1 + 1 + 1 + 1
 
 
 def test_an_alias_without_version_at_is_as_old_as_its_model_version_created(database: Database) -> None:

@@ -14,6 +14,8 @@ kept in the raw delivery only):
 - ``incident_opened``, ``incident_resolved``: ``root_cause`` (optional, a sha)
 - ``training_run``: ``model`` (required)
 - ``model_deployed``: ``model`` and ``version`` (required), ``version_created_at`` (optional)
+- ``check``: ``check`` (its name) and ``status`` (``passed`` or ``failed``) required, ``value``
+  (optional, a finite number such as a coverage percent); bot/domain/ingest/checks.py
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bot.domain.ingest import checks
 from bot.domain.ingest.common import Parsed, PayloadError, bounded, optional, parse_time, text, time_at
 from bot.domain.signals import SignalEvent, SignalType
 
@@ -34,6 +37,7 @@ _REQUIRED: dict[SignalType, tuple[str, ...]] = {
     SignalType.INCIDENT_RESOLVED: (),
     SignalType.TRAINING_RUN: ("model",),
     SignalType.MODEL_DEPLOYED: ("model", "version"),
+    SignalType.CHECK: (),  # checks.from_event reads its fields
 }
 
 
@@ -69,6 +73,8 @@ def parse_event(item: Any) -> SignalEvent:
         raise PayloadError("type", f"{name!r} is not one of {', '.join(t.value for t in SignalType)}") from None
     external_id = bounded(text(item, "id"))
     at = time_at(item, "at")
+    if kind is SignalType.CHECK:
+        return checks.from_event(item, external_id, at)
     values = {field: text(item, field) for field in _REQUIRED[kind]}
     if kind in (SignalType.DEPLOYMENT, SignalType.DEPLOYMENT_FAILED):
         environment = text(item, "environment") if optional(item, "environment") is not None else None

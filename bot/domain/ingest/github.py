@@ -5,10 +5,11 @@ Shapes: GitHub's "Webhook events and payloads" and the octokit/webhooks payload 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.domain.ingest import github_reviews
+from bot.domain.ingest.checks import GITHUB_CONCLUSIONS, check_event, matches_check
 from bot.domain.ingest.common import (
     INCIDENT_LABEL,
     Parsed,
@@ -38,13 +39,14 @@ _DEPLOYMENT_STATES = {
 _INCIDENT_ACTIONS = ("opened", "closed", "labeled", "reopened", "edited")
 
 
-def parse(event: str, payload: Any, training_pattern: str) -> Parsed:
+def parse(event: str, payload: Any, training_pattern: str, check_patterns: Sequence[str] = ()) -> Parsed:
     """The events one GitHub delivery carries.
 
     Args:
         event: the X-GitHub-Event header.
         payload: the decoded body.
         training_pattern: a workflow whose name contains it (in any case) is a training pipeline.
+        check_patterns: a workflow whose name contains one of them (in any case) is a check.
 
     Raises:
         PayloadError: a field the event needs is missing or malformed.
@@ -58,7 +60,7 @@ def parse(event: str, payload: Any, training_pattern: str) -> Parsed:
     if event == "issues":
         return _issue(payload)
     if event == "workflow_run":
-        return _workflow_run(payload, training_pattern)
+        return _workflow_run(payload, training_pattern, check_patterns)
     if event == github_reviews.PULL_REQUEST:
         return github_reviews.pull_request(payload)
     if event == github_reviews.PULL_REQUEST_REVIEW:
@@ -121,27 +123,50 @@ def _issue(payload: Mapping[str, Any]) -> Parsed:
     return Parsed((opened,))
 
 
-def _workflow_run(payload: Mapping[str, Any], training_pattern: str) -> Parsed:
+def workflow_name(payload: Mapping[str, Any]) -> str | None:
+    """The workflow's name: ``workflow_run.name``, else ``workflow.name``; None when neither has one.
+
+    GitHub's own examples (octokit/webhooks payload-examples) leave ``workflow_run.name`` empty
+    and name the workflow in ``workflow``. ``display_title`` is not a fallback: it is the run's
+    title (a commit message or pull request title), and "retrain" in a commit message would make
+    any workflow a training run.
+    """
+    for path in ("workflow_run.name", "workflow.name"):
+        value = optional(payload, path)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def _workflow_run(payload: Mapping[str, Any], training_pattern: str, check_patterns: Sequence[str]) -> Parsed:
     action = text(payload, "action")
     if action != "completed":
         return ignored(f"workflow run action {action!r}: only completed runs count")
-    name = text(payload, "workflow_run.name")
-    if not matches_training(name, training_pattern):
-        return ignored(f"workflow {name!r} does not match the training pattern {training_pattern!r}")
+    name = workflow_name(payload)
+    if name is None:
+        return ignored("a workflow run without a name (workflow_run.name, workflow.name) matches no pattern")
+    training = matches_training(name, training_pattern)
+    check = matches_check(name, check_patterns)
+    if not training and not check:
+        return ignored(f"workflow {name!r} matches neither the training pattern {training_pattern!r} nor a check")
     conclusion = optional(payload, "workflow_run.conclusion")
-    if conclusion != "success":
-        return ignored(f"training run concluded {conclusion!r}: only successful runs count")
     run = mapping(payload, "workflow_run")
     attempt = run.get("run_attempt") or 1
+    external_id = f"{text(run, 'id')}:{attempt}"
     at_field = "workflow_run.updated_at" if run.get("updated_at") else "workflow_run.created_at"
-    event = SignalEvent(
-        SignalType.TRAINING_RUN,
-        f"{text(run, 'id')}:{attempt}",
-        time_at(payload, at_field),
-        sha=str(run["head_sha"]).lower() if run.get("head_sha") else None,
-        model=name,
-    )
-    return Parsed((event,))
+    sha = str(run["head_sha"]).lower() if run.get("head_sha") else None
+    events = []
+    if training and conclusion == "success":
+        events.append(
+            SignalEvent(SignalType.TRAINING_RUN, external_id, time_at(payload, at_field), sha=sha, model=name)
+        )
+    status = GITHUB_CONCLUSIONS.get(str(conclusion))
+    if check and status is not None:
+        events.append(check_event(external_id, time_at(payload, at_field), name, status, sha))
+    if not events:
+        what = "training run" if training else "check"
+        return ignored(f"{what} concluded {conclusion!r}: only successful (or, for checks, failed) runs count")
+    return Parsed(tuple(events))
 
 
 def matches_training(name: str, pattern: str) -> bool:

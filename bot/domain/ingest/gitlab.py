@@ -1,4 +1,4 @@
-"""GitLab webhooks (X-Gitlab-Event): Deployment Hook, Push Hook, Issue Hook, Merge Request Hook.
+"""GitLab webhooks (X-Gitlab-Event): Deployment Hook, Push Hook, Issue Hook, Merge Request Hook, Pipeline Hook (checks).
 
 Shapes: GitLab's "Webhook events" page (doc/user/project/integrations/webhook_events.md).
 """
@@ -6,11 +6,12 @@ Shapes: GitLab's "Webhook events" page (doc/user/project/integrations/webhook_ev
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from bot.domain.ingest import gitlab_reviews
+from bot.domain.ingest.checks import GITLAB_STATUSES, check_event, matches_check
 from bot.domain.ingest.common import (
     INCIDENT_LABEL,
     Parsed,
@@ -27,18 +28,19 @@ from bot.domain.ingest.common import (
 )
 from bot.domain.signals import SignalEvent, SignalType
 
-EVENTS = ("Deployment Hook", "Push Hook", "Issue Hook", gitlab_reviews.MERGE_REQUEST_HOOK)
+EVENTS = ("Deployment Hook", "Push Hook", "Issue Hook", gitlab_reviews.MERGE_REQUEST_HOOK, "Pipeline Hook")
 _OBJECT_KINDS = {
     "deployment": "Deployment Hook",
     "push": "Push Hook",
     "issue": "Issue Hook",
     gitlab_reviews.OBJECT_KIND: gitlab_reviews.MERGE_REQUEST_HOOK,
+    "pipeline": "Pipeline Hook",
 }
 _DEPLOYMENT_STATUSES = {"success": SignalType.DEPLOYMENT, "failed": SignalType.DEPLOYMENT_FAILED}
 _COMMIT_URL = re.compile(r"/commit/([0-9a-fA-F]{7,64})/?$")
 
 
-def parse(event: str | None, payload: Any, environment: str) -> Parsed:
+def parse(event: str | None, payload: Any, environment: str, check_patterns: Sequence[str] = ()) -> Parsed:
     """The events one GitLab delivery carries.
 
     Args:
@@ -46,6 +48,7 @@ def parse(event: str | None, payload: Any, environment: str) -> Parsed:
         payload: the decoded body.
         environment: the source's production environment; a deployment whose ``environment_tier``
             is ``production`` counts as one to it whatever the environment's name.
+        check_patterns: a pipeline whose name contains one of them (in any case) is a check.
 
     Raises:
         PayloadError: a field the event needs is missing or malformed.
@@ -61,6 +64,8 @@ def parse(event: str | None, payload: Any, environment: str) -> Parsed:
         return _issue(payload)
     if name == gitlab_reviews.MERGE_REQUEST_HOOK:
         return gitlab_reviews.merge_request(payload)
+    if name == "Pipeline Hook":
+        return _pipeline(payload, check_patterns)
     return ignored(f"event {name or 'without a name'!r} is not read by Compass")
 
 
@@ -118,3 +123,30 @@ def _issue(payload: Mapping[str, Any]) -> Parsed:
     field = "object_attributes.closed_at" if attributes.get("closed_at") else "object_attributes.updated_at"
     resolved = SignalEvent(SignalType.INCIDENT_RESOLVED, incident, time_at(payload, field), root_cause=cause)
     return Parsed((opened, resolved))
+
+
+def _pipeline(payload: Mapping[str, Any], check_patterns: Sequence[str]) -> Parsed:
+    # object_attributes.name is the pipeline's workflow:name, sent since GitLab 16.1; a pipeline
+    # without one (older GitLab, or no workflow:name) cannot be told apart from any other.
+    name = optional(payload, "object_attributes.name")
+    if not isinstance(name, str) or not name.strip():
+        return ignored("a pipeline without a name (object_attributes.name, GitLab 16.1+) matches no check")
+    name = name.strip()
+    if not matches_check(name, check_patterns):
+        return ignored(f"pipeline {name!r} matches no check pattern")
+    status = text(payload, "object_attributes.status").lower()
+    result = GITLAB_STATUSES.get(status)
+    if result is None:
+        return ignored(f"pipeline status {status!r} is neither passed nor failed")
+    # One event per pipeline and result: a failed pipeline retried to success is both, in turn.
+    external_id = f"{text(payload, 'object_attributes.id')}:{status}"
+    field = (
+        "object_attributes.finished_at"
+        if optional(payload, "object_attributes.finished_at")
+        else "object_attributes.created_at"
+    )
+    sha = optional(payload, "object_attributes.sha")
+    event = check_event(
+        external_id, time_at(payload, field), name, result, sha.lower() if isinstance(sha, str) else None
+    )
+    return Parsed((event,))
