@@ -322,6 +322,10 @@ def test_generic_events_one_object_or_an_array() -> None:
     [
         ({"id": "1", "at": "2026-11-30T10:00:00Z"}, "^type: missing"),
         ({"type": "deploy", "id": "1", "at": "2026-11-30T10:00:00Z"}, "^type: 'deploy' is not one of"),
+        # kinds only their own senders' webhooks carry: a clear 400, not a server error
+        ({"type": "alert_firing", "id": "1", "at": "2026-11-30T10:00:00Z"}, "^type: 'alert_firing' is not one of"),
+        ({"type": "reviewed", "id": "1", "at": "2026-11-30T10:00:00Z"}, "^type: 'reviewed' is not one of"),
+        ({"type": "model_documented", "id": "1", "at": "2026-11-30T10:00:00Z"}, "^type: 'model_documented' is not"),
         ({"type": "deployment", "id": "1", "at": "2026-11-30T10:00:00Z"}, "^sha: missing"),
         ({"type": "training_run", "id": "1", "at": "noon", "model": "m"}, "^at: not an ISO 8601 time"),
         ({"type": "model_deployed", "id": "1", "at": "2026-11-30T10:00:00Z", "model": "m"}, "^version: missing"),
