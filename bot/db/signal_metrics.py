@@ -9,7 +9,8 @@ is ``now - days <= at <= now``; only ``counted`` deployments (the source's envir
   push whose head is the deployed sha) ran in the window; linked when the events are stored
   (bot/db/lead_times.py), non-positive values left out (push-on-merge automation, as Four Keys does).
 - change failure rate: (failed + successful deployments whose sha an incident opened or resolved
-  in the window names as root cause) / (successful + failed), in the window.
+  in the window names as root cause, in full or by a unique prefix of 7 or more characters) /
+  (successful + failed), in the window.
 - time to restore: the median of (resolved - opened) over incidents resolved in the window,
   opened and resolved matched by external id within a source.
 - ML: training runs and model deployments in the window; model age is the median, over models,
@@ -34,6 +35,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    or_,
     select,
 )
 from sqlalchemy.orm import Session, aliased
@@ -96,9 +98,6 @@ def _in_window(since: datetime, now: datetime) -> ColumnElement[bool]:
 def _counts(sources: Any, since: datetime, now: datetime) -> Select[Any]:
     # An incident blames a deployment that ran before it was opened: only the window's incidents
     # can name the window's deployments.
-    root_causes = select(E.root_cause).where(
-        E.source_id.in_(sources), E.type.in_((OPENED, RESOLVED)), E.at >= since, E.root_cause.is_not(None)
-    )
     deployed = and_(E.type == DEPLOYMENT, E.counted)
     ever = (
         select(literal(1))
@@ -109,7 +108,7 @@ def _counts(sources: Any, since: datetime, now: datetime) -> Select[Any]:
     return select(
         func.sum(case((deployed, 1), else_=0)).label("deployments"),
         func.sum(case((and_(E.type == FAILED, E.counted), 1), else_=0)).label("failed"),
-        func.sum(case((and_(deployed, E.sha.in_(root_causes)), 1), else_=0)).label("caused"),
+        func.sum(case((and_(deployed, named_as_root_cause(sources, since)), 1), else_=0)).label("caused"),
         func.sum(case((E.type == TRAINING, 1), else_=0)).label("training"),
         # training runs without a model name count as one model
         func.count(func.distinct(case((E.type == TRAINING, func.coalesce(E.model, ""))))).label("models"),
@@ -119,6 +118,43 @@ def _counts(sources: Any, since: datetime, now: datetime) -> Select[Any]:
         E.source_id.in_(sources),
         E.type.in_((DEPLOYMENT, FAILED, TRAINING, MODEL)),
         _in_window(since, now),
+    )
+
+
+MIN_SHORT_SHA = 7  # git's default abbreviation; GitLab shows 8
+
+
+def named_as_root_cause(sources: Any, since: datetime) -> ColumnElement[bool]:
+    """Whether an incident of the window names the deployment row ``E`` as its root cause: by its
+    sha as stored or by a prefix of it of at least 7 characters (GitLab and git show short shas).
+
+    A prefix that begins two different deployed shas of the channel names neither: git refuses
+    an ambiguous short sha too, and blaming both would count one incident twice. The incidents
+    are found along the (source_id, type, at) index; the ambiguity check reads the channel's
+    deployments only for a deployment a prefix has matched.
+    """
+    cause = aliased(E, name="cause")
+    other = aliased(E, name="other")
+    length = func.length(cause.root_cause)
+    ambiguous = (
+        exists()
+        .where(
+            other.source_id.in_(sources),
+            other.type.in_((DEPLOYMENT, FAILED)),
+            other.sha != E.sha,
+            func.substr(other.sha, 1, length) == cause.root_cause,
+        )
+        .correlate_except(other)
+    )  # E is two levels up: name it, or it would join a copy of the table
+    return exists().where(
+        cause.source_id.in_(sources),
+        cause.type.in_((OPENED, RESOLVED)),
+        cause.at >= since,
+        cause.root_cause.is_not(None),
+        or_(
+            cause.root_cause == E.sha,
+            and_(length >= MIN_SHORT_SHA, func.substr(E.sha, 1, length) == cause.root_cause, ~ambiguous),
+        ),
     )
 
 
