@@ -163,7 +163,8 @@ def follow_later_pushes(session: Session, stored: Iterable[tuple[str, Sequence[S
             c.deployed_at.is_(None),
             c.name.is_not(None),
             c.name != bindparam("b_ref"),
-            c.pushed_at < bindparam("b_pushed"),
+            # Not earlier: a push's time is its head commit's, the same again after a fast-forward.
+            c.pushed_at <= bindparam("b_pushed"),
         )
         .values(name=bindparam("b_ref"), head=bindparam("b_head"), pushed_at=bindparam("b_pushed"))
     )
