@@ -9,7 +9,7 @@ is ``now - days <= at <= now``; only ``counted`` deployments (the source's envir
   push whose head is the deployed sha) ran in the window; linked when the events are stored
   (bot/db/lead_times.py), non-positive values left out (push-on-merge automation, as Four Keys does).
 - change failure rate: (failed + successful deployments whose sha an incident opened or resolved
-  in the window names as root cause, in full or by a unique prefix of 7 or more characters) /
+  in the window names as root cause, in full or by a unique prefix of 7 to 39 characters) /
   (successful + failed), in the window.
 - time to restore: the median of (resolved - opened) over incidents resolved in the window,
   opened and resolved matched by external id within a source.
@@ -122,20 +122,33 @@ def _counts(sources: Any, since: datetime, now: datetime) -> Select[Any]:
 
 
 MIN_SHORT_SHA = 7  # git's default abbreviation; GitLab shows 8
+FULL_SHA = 40  # SHA-1; a root cause this long or longer names a sha whole
 
 
 def named_as_root_cause(sources: Any, since: datetime) -> ColumnElement[bool]:
     """Whether an incident of the window names the deployment row ``E`` as its root cause: by its
-    sha as stored or by a prefix of it of at least 7 characters (GitLab and git show short shas).
+    sha as stored, or by a short sha, a prefix of 7 to 39 characters (as GitLab and git show).
 
-    A prefix that begins two different deployed shas of the channel names neither: git refuses
-    an ambiguous short sha too, and blaming both would count one incident twice. The incidents
-    are found along the (source_id, type, at) index; the ambiguity check reads the channel's
-    deployments only for a deployment a prefix has matched.
+    A short sha that begins two different deployed shas of the channel names neither: git
+    refuses an ambiguous short sha too, and blaming both would count one incident twice.
+
+    Cost: a whole sha is one hashed IN, as before. A short one first needs the deployment's
+    first 7 characters among the short root causes' (one more hashed IN); only the few rows that
+    pass are checked against each short root cause and for ambiguity (correlated, along the
+    (source_id, type, ...) index), so a history without short root causes costs what it did.
     """
     cause = aliased(E, name="cause")
     other = aliased(E, name="other")
     length = func.length(cause.root_cause)
+    causes = and_(
+        cause.source_id.in_(sources),
+        cause.type.in_((OPENED, RESOLVED)),
+        cause.at >= since,
+        cause.root_cause.is_not(None),
+    )
+    short = and_(causes, length >= MIN_SHORT_SHA, length < FULL_SHA)
+    whole = select(cause.root_cause).where(causes)
+    short_starts = select(func.substr(cause.root_cause, 1, MIN_SHORT_SHA)).where(short)
     ambiguous = (
         exists()
         .where(
@@ -144,18 +157,10 @@ def named_as_root_cause(sources: Any, since: datetime) -> ColumnElement[bool]:
             other.sha != E.sha,
             func.substr(other.sha, 1, length) == cause.root_cause,
         )
-        .correlate_except(other)
-    )  # E is two levels up: name it, or it would join a copy of the table
-    return exists().where(
-        cause.source_id.in_(sources),
-        cause.type.in_((OPENED, RESOLVED)),
-        cause.at >= since,
-        cause.root_cause.is_not(None),
-        or_(
-            cause.root_cause == E.sha,
-            and_(length >= MIN_SHORT_SHA, func.substr(E.sha, 1, length) == cause.root_cause, ~ambiguous),
-        ),
+        .correlate_except(other)  # E is two levels up: name it, or it would join a copy of the table
     )
+    prefix = exists().where(short, func.substr(E.sha, 1, length) == cause.root_cause, ~ambiguous)
+    return or_(E.sha.in_(whole), and_(func.substr(E.sha, 1, MIN_SHORT_SHA).in_(short_starts), prefix))
 
 
 def _median(dialect: str, values: Any) -> Select[Any]:
