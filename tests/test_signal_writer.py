@@ -68,7 +68,7 @@ def test_one_batch_answers_each_delivery_and_a_repeat_in_the_same_batch_is_a_dup
     source = _source(database)
     writer = DeliveryWriter(database.sessions)
     answers = writer.commits.write_batch([Delivery(_checked(source, n, delivery=f"d-{n % 3}"), NOW) for n in range(5)])
-    assert [a.result() for a in answers] == [_Result.STORED] * 3 + [_Result.DUPLICATE] * 2
+    assert [a.result()[0] for a in answers] == [_Result.STORED] * 3 + [_Result.DUPLICATE] * 2
     assert _counts(database) == (3, 3)
 
 
@@ -80,7 +80,7 @@ def test_a_bad_row_fails_only_its_own_request(database: Database) -> None:
     bad = replace(_checked(source, 9), events=(event,))
     answers = writer.commits.write_batch([Delivery(c, NOW) for c in (good[0], bad, good[1], good[2])])
     assert [a.exception() is None for a in answers] == [True, False, True, True]
-    assert [answers[i].result() for i in (0, 2, 3)] == [_Result.STORED] * 3
+    assert [answers[i].result()[0] for i in (0, 2, 3)] == [_Result.STORED] * 3
     assert _counts(database) == (3, 3)
 
 

@@ -181,7 +181,7 @@ def test_github_forged_missing_and_wrong_kind_store_nothing(env: Env) -> None:
     assert made.secret not in log
 
 
-def test_github_bad_bodies_are_400_naming_the_field_and_413_over_a_mebibyte(env: Env) -> None:
+def test_github_bad_bodies_are_400_naming_the_field(env: Env) -> None:
     made = env.add("github")
     payload = github_deployment_status()
     del payload["deployment"]["sha"]
@@ -190,8 +190,6 @@ def test_github_bad_bodies_are_400_naming_the_field_and_413_over_a_mebibyte(env:
     body = "{not json"
     bad = env.post(made.path, body, github_headers(made.secret, body, "push"))
     assert (bad.status, bad.json()["detail"]) == (400, "body: not JSON")
-    big = json.dumps({"padding": "x" * (1024 * 1024)})
-    assert env.post(made.path, big, github_headers(made.secret, big, "push")).status == 413
     assert env.counts(made.id) == (0, 0)
 
 

@@ -95,12 +95,13 @@ class DeliveryWriter:
     def __init__(self, sessions: SessionFactory, patience: float = PATIENCE, max_batch: int = MAX_BATCH) -> None:
         self._sessions = sessions
         self._patience = patience
-        self.commits: GroupCommit[Delivery, _Result] = GroupCommit(
+        self.commits: GroupCommit[Delivery, tuple[_Result, int]] = GroupCommit(
             self._commit, name="signals", max_batch=max_batch, split_when=_maybe_one_bad_row
         )
 
-    def store(self, checked: Checked, now: datetime) -> _Result:
-        """Store one delivery, or learn it was stored before; raises NotStored after ``patience``."""
+    def store(self, checked: Checked, now: datetime) -> tuple[_Result, int]:
+        """Store one delivery, or learn it was stored before, with how many of its events were new;
+        raises NotStored after ``patience``."""
         answer = self.commits.submit(Delivery(checked, now))
         try:
             error = answer.exception(self._patience)
@@ -115,16 +116,16 @@ class DeliveryWriter:
         """Store what is waiting, then stop the writer."""
         self.commits.close(timeout)
 
-    def _commit(self, batch: list[Delivery]) -> list[_Result]:
-        results = [_Result.STALE] * len(batch)
+    def _commit(self, batch: list[Delivery]) -> list[tuple[_Result, int]]:
+        results = [(_Result.STALE, 0)] * len(batch)
         with self._sessions.begin() as session:
             current = store.sources_by_id(session, {d.checked.source.id for d in batch})
             fresh = [(i, d) for i, d in enumerate(batch) if current.get(d.checked.source.id) == d.checked.source]
             kept = store.record_deliveries(
                 session, [(d.checked.source, d.checked.delivery, d.checked.events, d.now) for _, d in fresh]
             )
-        for (i, _), ok in zip(fresh, kept, strict=True):
-            results[i] = _Result.STORED if ok else _Result.DUPLICATE
+        for (i, _), added in zip(fresh, kept, strict=True):
+            results[i] = (_Result.DUPLICATE, 0) if added is None else (_Result.STORED, added)
         return results
 
 
@@ -158,12 +159,15 @@ class Ingest:
                 if answer.outcome is Outcome.UNAUTHORIZED:
                     # The source id only: never the secret, the token or the signature.
                     log.warning("signals: refused a delivery to source %s: %s", incoming.source_id, answer.detail)
+                elif answer.outcome is Outcome.INVALID:
+                    # One line, whatever the body: it is the sender's to fix, not an error of ours.
+                    log.warning("signals: an invalid delivery to source %s: %s", incoming.source_id, answer.detail)
                 return answer
-            result = self.writer.store(answer, now)
+            result, added = self.writer.store(answer, now)
             if result is _Result.STALE:
                 source, fresh = self.sources.refresh(incoming.source_id), True
                 continue
-            return signals.stored(answer) if result is _Result.STORED else signals.duplicate(answer)
+            return signals.stored(answer, added) if result is _Result.STORED else signals.duplicate(answer)
         raise NotStored(f"source {incoming.source_id} kept changing while a delivery to it was stored")
 
     def close(self) -> None:

@@ -10,7 +10,6 @@ many requests' deliveries in one transaction, before the answer: a 2xx always me
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,6 +24,7 @@ from bot.db import signals as store
 from bot.db.session import SessionFactory
 from bot.domain.ingest import alertmanager, github, gitlab, mlflow
 from bot.domain.ingest import events as generic
+from bot.domain.ingest.bodies import decode_body, loads
 from bot.domain.ingest.common import Parsed, PayloadError, bounded
 from bot.domain.ingest.signatures import github_signature_matches, hash_token, mlflow_problem, token_matches
 from bot.domain.signals import SignalEvent, SourceKind
@@ -38,6 +38,8 @@ DEFAULT_ALERT_LABEL = "compass_kind"
 TOKEN_KINDS = (SourceKind.GITLAB, SourceKind.EVENTS, SourceKind.ALERTMANAGER)  # checked against a stored hash
 IMPORT_CHUNK = 500  # imported lines per stored delivery
 CHECK_PATTERNS_LIMIT = 512  # signal_sources.check_patterns, comma-separated
+# What a parser may raise on a payload of a shape it did not foresee (besides PayloadError).
+_HOSTILE = (ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError, RecursionError)
 
 
 class Outcome(StrEnum):
@@ -166,10 +168,12 @@ def check(source: store.Source | None, incoming: Incoming, now: datetime) -> Rec
     if problem is not None:
         return Receipt(Outcome.UNAUTHORIZED, problem)
     try:
-        text = incoming.body.decode("utf-8")
-        payload = json.loads(text)
-    except (UnicodeDecodeError, ValueError):
-        return Receipt(Outcome.INVALID, "body: not JSON")
+        # Only GitHub sends form-encoded bodies (its webhooks' default content type); the
+        # signature above covered the body exactly as sent, before this decoding.
+        content_type = incoming.headers.get("content-type", "")
+        text, payload = decode_body(incoming.body, content_type, form_allowed=kind is SourceKind.GITHUB)
+    except PayloadError as exc:
+        return Receipt(Outcome.INVALID, str(exc))
     event_name = _event_name(kind, incoming.headers, payload)
     if kind is SourceKind.GITHUB and event_name == github.PING:
         return Receipt(Outcome.PONG, "pong")
@@ -177,14 +181,20 @@ def check(source: store.Source | None, incoming: Incoming, now: datetime) -> Rec
         parsed = _parse(source, event_name, payload)
     except PayloadError as exc:
         return Receipt(Outcome.INVALID, str(exc))
+    except _HOSTILE as exc:
+        # A shape no parser foresaw is the sender's error, not an outage: a 503 would only
+        # make it send the same body again.
+        return Receipt(Outcome.INVALID, f"body: could not be read ({type(exc).__name__})")
     if parsed.ignored is not None:
         return Receipt(Outcome.IGNORED, parsed.ignored)
     delivery_id = _delivery_id(kind, incoming, parsed.events)
     return Checked(source, (delivery_id, event_name[:64], text), tuple(parsed.events))
 
 
-def stored(checked: Checked) -> Receipt:
-    return Receipt(Outcome.STORED, f"{len(checked.events)} event(s)", len(checked.events))
+def stored(checked: Checked, events: int) -> Receipt:
+    """The answer for a stored delivery: ``events`` is how many of its events were new (a replayed
+    incident close carries its opening again, which was stored with the first delivery)."""
+    return Receipt(Outcome.STORED, f"{events} event(s)", events)
 
 
 def duplicate(checked: Checked) -> Receipt:
@@ -355,10 +365,7 @@ def import_events(sessions: SessionFactory, source_id: str, lines: Iterable[str]
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        try:
-            item = json.loads(line)
-        except ValueError:
-            raise PayloadError(f"line {number}", "not JSON") from None
+        item = loads(line, f"line {number}")
         try:
             parsed.append((line.strip(), generic.parse_event(item)))
         except PayloadError as exc:

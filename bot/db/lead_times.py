@@ -15,6 +15,7 @@ from sqlalchemy import Executable, Table, and_, bindparam, func, or_, select, up
 from sqlalchemy.orm import Session, aliased
 
 from bot.db.models import SignalEventRow
+from bot.db.sql import rowcount
 from bot.domain.lead_time import Deployed, Pushed, first_shipped, lower_bound
 from bot.domain.signals import SignalEvent, SignalType
 
@@ -74,7 +75,18 @@ def _link(session: Session, source_id: str, start: datetime | None) -> int:
         .scalar_subquery()
         .label("upper")
     )
-    deployed = select(E.id, E.at, upper, E.pushed_at).where(E.source_id == source_id, E.type == DEPLOYMENT, E.counted)
+    # The ref of that push: only changes pushed to it count (bot/domain/lead_time.py).
+    ref = (
+        select(push.name)
+        .where(push.source_id == source_id, push.head == E.sha)
+        .order_by(push.pushed_at, push.id)
+        .limit(1)
+        .scalar_subquery()
+        .label("ref")
+    )
+    deployed = select(E.id, E.at, upper, ref, E.pushed_at).where(
+        E.source_id == source_id, E.type == DEPLOYMENT, E.counted
+    )
     if start is not None:
         # The deployments from ``start`` on and, in the same statement, the one before them.
         before = (
@@ -85,12 +97,12 @@ def _link(session: Session, source_id: str, start: datetime | None) -> int:
         deployed = deployed.where(E.at >= func.coalesce(before, start))
     found = session.execute(deployed.order_by(E.at, E.id)).all()
     earlier = [r for r in found if start is not None and r.at < start]
-    predecessor = Deployed(earlier[-1].id, earlier[-1].at, earlier[-1].upper) if earlier else None
-    deployments = [Deployed(r.id, r.at, r.upper) for r in found if start is None or r.at >= start]
+    predecessor = Deployed(earlier[-1].id, earlier[-1].at, earlier[-1].upper, earlier[-1].ref) if earlier else None
+    deployments = [Deployed(r.id, r.at, r.upper, r.ref) for r in found if start is None or r.at >= start]
     ranges = [{"row": r.id, "pushed": r.upper} for r in found if r.upper != r.pushed_at]
 
     lower = lower_bound(predecessor)
-    changes = select(E.id, E.pushed_at, E.at, E.deployed_at).where(
+    changes = select(E.id, E.pushed_at, E.at, E.deployed_at, E.name).where(
         E.source_id == source_id, E.type == CHANGE, E.pushed_at.is_not(None)
     )
     if lower is not None:
@@ -103,7 +115,7 @@ def _link(session: Session, source_id: str, start: datetime | None) -> int:
         linked = changes.where(E.deployed_at >= start)
         query = linked.union(changes.where(E.pushed_at <= max(uppers))) if uppers else linked
     rows = session.execute(query).all()
-    shipped = first_shipped(deployments, (Pushed(r.id, r.pushed_at) for r in rows), predecessor)
+    shipped = first_shipped(deployments, (Pushed(r.id, r.pushed_at, r.name) for r in rows), predecessor)
     links = []
     for r in rows:
         by = shipped.get(r.id)
@@ -120,3 +132,40 @@ def _link(session: Session, source_id: str, start: datetime | None) -> int:
     if ranges:
         session.connection().execute(update(table).where(where).values(pushed_at=bindparam("pushed")), ranges)
     return len(links) + len(ranges)
+
+
+def follow_later_pushes(session: Session, stored: Iterable[tuple[str, Sequence[SignalEvent]]]) -> int:
+    """Move changes already stored from a push to one ref to a later push of them to another ref.
+
+    ``stored`` holds, by source id, change events that were NOT inserted because their commit was
+    stored before. A merge brings a branch's commits to main again (GitHub lists them in main's
+    push, not ``distinct``): they are then main's, pushed when main got them, so that main's
+    next deployment ships them. A change a deployment has shipped already stays where it is.
+    Returns how many rows moved.
+    """
+    moves = [
+        {"b_source": source_id, "b_sha": e.external_id, "b_ref": e.name, "b_head": e.head, "b_pushed": e.pushed_at}
+        for source_id, events in stored
+        for e in events
+        if e.type is SignalType.CHANGE and e.name is not None and e.pushed_at is not None
+    ]
+    if not moves:
+        return 0
+    table = SignalEventRow.__table__
+    assert isinstance(table, Table)
+    c = table.c
+    stmt = (
+        update(table)
+        .where(
+            c.source_id == bindparam("b_source"),
+            c.type == CHANGE,
+            c.external_id == bindparam("b_sha"),
+            c.deployed_at.is_(None),
+            c.name.is_not(None),
+            c.name != bindparam("b_ref"),
+            # Not earlier: a push's time is its head commit's, the same again after a fast-forward.
+            c.pushed_at <= bindparam("b_pushed"),
+        )
+        .values(name=bindparam("b_ref"), head=bindparam("b_head"), pushed_at=bindparam("b_pushed"))
+    )
+    return rowcount(session.connection().execute(stmt, moves))

@@ -9,7 +9,8 @@ is ``now - days <= at <= now``; only ``counted`` deployments (the source's envir
   push whose head is the deployed sha) ran in the window; linked when the events are stored
   (bot/db/lead_times.py), non-positive values left out (push-on-merge automation, as Four Keys does).
 - change failure rate: (failed + successful deployments whose sha an incident opened or resolved
-  in the window names as root cause) / (successful + failed), in the window.
+  in the window names as root cause, in full or by a unique prefix of 7 to 39 characters) /
+  (successful + failed), in the window.
 - time to restore: the median of (resolved - opened) over incidents resolved in the window,
   opened and resolved matched by external id within a source.
 - ML: training runs and model deployments in the window; model age is the median, over models,
@@ -41,6 +42,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    or_,
     select,
 )
 from sqlalchemy.orm import Session, aliased
@@ -106,9 +108,6 @@ def _in_window(since: datetime, now: datetime) -> ColumnElement[bool]:
 def _counts(sources: Any, since: datetime, now: datetime) -> Select[Any]:
     # An incident blames a deployment that ran before it was opened: only the window's incidents
     # can name the window's deployments.
-    root_causes = select(E.root_cause).where(
-        E.source_id.in_(sources), E.type.in_((OPENED, RESOLVED)), E.at >= since, E.root_cause.is_not(None)
-    )
     deployed = and_(E.type == DEPLOYMENT, E.counted)
     ever = (
         select(literal(1))
@@ -119,7 +118,7 @@ def _counts(sources: Any, since: datetime, now: datetime) -> Select[Any]:
     return select(
         func.sum(case((deployed, 1), else_=0)).label("deployments"),
         func.sum(case((and_(E.type == FAILED, E.counted), 1), else_=0)).label("failed"),
-        func.sum(case((and_(deployed, E.sha.in_(root_causes)), 1), else_=0)).label("caused"),
+        func.sum(case((and_(deployed, named_as_root_cause(sources, since)), 1), else_=0)).label("caused"),
         func.sum(case((E.type == TRAINING, 1), else_=0)).label("training"),
         # training runs without a model name count as one model
         func.count(func.distinct(case((E.type == TRAINING, func.coalesce(E.model, ""))))).label("models"),
@@ -130,6 +129,48 @@ def _counts(sources: Any, since: datetime, now: datetime) -> Select[Any]:
         E.type.in_((DEPLOYMENT, FAILED, TRAINING, MODEL)),
         _in_window(since, now),
     )
+
+
+MIN_SHORT_SHA = 7  # git's default abbreviation; GitLab shows 8
+FULL_SHA = 40  # SHA-1; a root cause this long or longer names a sha whole
+
+
+def named_as_root_cause(sources: Any, since: datetime) -> ColumnElement[bool]:
+    """Whether an incident of the window names the deployment row ``E`` as its root cause: by its
+    sha as stored, or by a short sha, a prefix of 7 to 39 characters (as GitLab and git show).
+
+    A short sha that begins two different deployed shas of the channel names neither: git
+    refuses an ambiguous short sha too, and blaming both would count one incident twice.
+
+    Cost: a whole sha is one hashed IN, as before. A short one first needs the deployment's
+    first 7 characters among the short root causes' (one more hashed IN); only the few rows that
+    pass are checked against each short root cause and for ambiguity (correlated, along the
+    (source_id, type, ...) index), so a history without short root causes costs what it did.
+    """
+    cause = aliased(E, name="cause")
+    other = aliased(E, name="other")
+    length = func.length(cause.root_cause)
+    causes = and_(
+        cause.source_id.in_(sources),
+        cause.type.in_((OPENED, RESOLVED)),
+        cause.at >= since,
+        cause.root_cause.is_not(None),
+    )
+    short = and_(causes, length >= MIN_SHORT_SHA, length < FULL_SHA)
+    whole = select(cause.root_cause).where(causes)
+    short_starts = select(func.substr(cause.root_cause, 1, MIN_SHORT_SHA)).where(short)
+    ambiguous = (
+        exists()
+        .where(
+            other.source_id.in_(sources),
+            other.type.in_((DEPLOYMENT, FAILED)),
+            other.sha != E.sha,
+            func.substr(other.sha, 1, length) == cause.root_cause,
+        )
+        .correlate_except(other)  # E is two levels up: name it, or it would join a copy of the table
+    )
+    prefix = exists().where(short, func.substr(E.sha, 1, length) == cause.root_cause, ~ambiguous)
+    return or_(E.sha.in_(whole), and_(func.substr(E.sha, 1, MIN_SHORT_SHA).in_(short_starts), prefix))
 
 
 def _lead_time(dialect: str, sources: Any, since: datetime, now: datetime) -> Select[Any]:

@@ -5,6 +5,7 @@ Functions take the session first and never commit; they return plain records.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from bot.db.lead_times import link_stored
+from bot.db.lead_times import follow_later_pushes, link_stored
 from bot.db.models import SignalDelivery, SignalEventRow, SignalSource, Workspace
 from bot.db.sql import insert_or_skip, rowcount
 from bot.domain.signals import SignalEvent, SignalType, SourceKind
@@ -134,12 +135,13 @@ def sources_by_id(session: Session, source_ids: Iterable[str]) -> dict[str, Sour
 NewDelivery = tuple[Source, tuple[str, str, str], Sequence[SignalEvent], datetime]  # source, delivery, events, now
 
 
-def record_deliveries(session: Session, batch: Sequence[NewDelivery]) -> list[bool]:
+def record_deliveries(session: Session, batch: Sequence[NewDelivery]) -> list[int | None]:
     """``record_delivery`` for many deliveries in two statements (the deliveries, then their events),
     then the links of the changes they can affect (bot/db/lead_times.py).
 
-    Returns, for each delivery in order, True when it was stored and False for a delivery id
-    already stored (before, or earlier in the same batch): nothing of that one is written.
+    Returns, for each delivery in order, how many of its events were new (its other events were
+    stored before, by another delivery), or None for a delivery id already stored (before, or
+    earlier in the same batch): nothing of that one is written.
     """
     first: dict[tuple[str, str], int] = {}  # (source id, delivery id) -> its first place in the batch
     for place, (source, (delivery_id, _, _), _, _) in enumerate(batch):
@@ -164,32 +166,48 @@ def record_deliveries(session: Session, batch: Sequence[NewDelivery]) -> list[bo
     )
     result = session.connection().execute(stmt, rows)
     inserted = {(source_id, delivery_id): pk for pk, source_id, delivery_id in result}
-    stored = [False] * len(batch)
-    events: list[dict[str, object]] = []
-    for key, place in first.items():
-        pk = inserted.get(key)
-        if pk is None:
-            continue
-        stored[place] = True
-        source, _, found, _ = batch[place]
-        events.extend(_row(source, event, pk) for event in found)
+    stored: list[int | None] = [None] * len(batch)
+    kept = [(place, inserted[key]) for key, place in first.items() if key in inserted]
+    events: list[dict[str, object]] = [_row(batch[p][0], event, pk) for p, pk in kept for event in batch[p][2]]
     if events:
-        stmt = insert_or_skip(session, SignalEventRow, ["source_id", "type", "external_id"])
-        session.connection().execute(stmt, events)
-        link_stored(session, [(batch[p][0].id, batch[p][2]) for p in first.values() if stored[p]])
+        new = _insert_events(session, events)
+        per_delivery = Counter(key[3] for key in new)
+        for place, pk in kept:
+            stored[place] = per_delivery[pk]
+        deliveries = [(batch[p][0].id, batch[p][2]) for p, _ in kept]
+        follow_later_pushes(session, [(sid, _not_new(sid, found, new)) for sid, found in deliveries])
+        link_stored(session, deliveries)
+    else:
+        for place, _ in kept:
+            stored[place] = 0
     return stored
+
+
+_EventKey = tuple[str, str, str, int | None]  # source id, type, external id, delivery pk
+
+
+def _insert_events(session: Session, values: list[dict[str, object]]) -> set[_EventKey]:
+    """Insert events, skipping those already stored; returns those inserted (RETURNING, so the
+    count is of this very statement, not of a later read)."""
+    stmt = insert_or_skip(session, SignalEventRow, ["source_id", "type", "external_id"]).returning(
+        SignalEventRow.source_id, SignalEventRow.type, SignalEventRow.external_id, SignalEventRow.delivery_id
+    )
+    return {(r[0], r[1], r[2], r[3]) for r in session.connection().execute(stmt, values)}
+
+
+def _not_new(source_id: str, events: Sequence[SignalEvent], new: set[_EventKey]) -> list[SignalEvent]:
+    added = {(k[1], k[2]) for k in new if k[0] == source_id}
+    return [e for e in events if (e.type.value, e.external_id) not in added]
 
 
 def add_events(session: Session, source: Source, events: Sequence[SignalEvent], delivery_pk: int | None = None) -> int:
     """Store normalised events, skipping any already stored (same source, type and id)."""
     if not events:
         return 0
-    values = [_row(source, event, delivery_pk) for event in events]
-    stmt = insert_or_skip(session, SignalEventRow, ["source_id", "type", "external_id"])
-    # On the connection: the ORM's bulk insert result (session.execute with a list) has no rowcount.
-    added = rowcount(session.connection().execute(stmt, values))
+    new = _insert_events(session, [_row(source, event, delivery_pk) for event in events])
+    follow_later_pushes(session, [(source.id, _not_new(source.id, events, new))])
     link_stored(session, [(source.id, events)])
-    return added
+    return len(new)
 
 
 def _row(source: Source, event: SignalEvent, delivery_pk: int | None) -> dict[str, object]:

@@ -7,6 +7,15 @@ deployed sha was first pushed and ``lower`` is the previous deployment's ``upper
 deployment's own time when its push was never reported; the beginning of time for the first).
 A deployment whose push is unknown ships nothing that can be measured.
 
+Only the changes of the deployed ref count: a deployment ships the changes in its range that
+were pushed to the same ref (branch) as the push whose head is the deployed sha. A push to
+``refs/heads/feature-x`` in the meantime is not in main's deployment: Four Keys ties a change
+to a deployment through the deployed commits, and webhook payloads carry no ancestry, only the
+ref each commit was pushed to. A commit pushed to a branch and later to the deployed ref (a
+merge brings the branch's commits to main again) counts with that later push
+(bot/db/lead_times.py ``follow_later_pushes``). Changes without a ref (the generic events API)
+and deployments whose push has none keep the range alone, as before refs were known.
+
 A change in several ranges (a rollback to an older sha, then a newer deployment) was first
 shipped by the earliest of them. The link is worked out when events are stored, so that the
 lead-time metric is one indexed aggregate over the changes (bot/db/signal_metrics.py) instead
@@ -28,6 +37,7 @@ class Deployed:
     id: int
     at: datetime
     upper: datetime | None
+    ref: str | None = None  # the ref of the push whose head is the deployed sha
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,7 @@ class Pushed:
 
     id: int
     pushed_at: datetime
+    ref: str | None = None  # the ref (refs/heads/main) it was pushed to; None: not known
 
 
 def lower_bound(predecessor: Deployed | None) -> datetime | None:
@@ -66,5 +77,12 @@ def first_shipped(
         start = 0 if lower is None else bisect_right(times, lower)
         end = bisect_right(times, deployment.upper)
         for change in ordered[start:end]:
-            shipped.setdefault(change.id, deployment)
+            if same_ref(deployment, change):
+                shipped.setdefault(change.id, deployment)
     return shipped
+
+
+def same_ref(deployment: Deployed, change: Pushed) -> bool:
+    """Whether a deployment can ship a change of its range: pushed to the deployed ref, or either
+    ref unknown."""
+    return deployment.ref is None or change.ref is None or deployment.ref == change.ref

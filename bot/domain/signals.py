@@ -44,7 +44,8 @@ class SignalEvent:
     Fields by type:
     - deployment / deployment_failed: ``sha`` (the deployed commit), ``environment``
     - change: ``sha`` (the commit), ``at`` the commit's time, ``head`` the sha of the push's head
-      commit it arrived with, ``pushed_at`` when that push happened
+      commit it arrived with, ``pushed_at`` when that push happened, ``name`` the ref it was pushed
+      to (``refs/heads/main``; None from the generic events API)
     - incident_opened / incident_resolved: ``external_id`` names the incident; ``root_cause`` the
       sha of the deployment that caused it, when known
     - training_run: ``model``; from a model registry (MLflow's model_version.created) also

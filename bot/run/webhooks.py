@@ -2,6 +2,11 @@
 
 Only HTTP here (the path, the size limit, the status codes); checking, normalising and storing
 are ``bot.app.ingest.Ingest.receive``'s (group commit), before the answer: a 2xx means stored.
+
+The size limit is the path kind's (bot/domain/ingest/bodies.py): what that sender really sends at
+most. GitHub's is 25 MB, its own cap: a webhook push carries up to 2,048 commits (the 20-commit
+cap is the Events API's, not webhooks'). It is applied before the body is read, and at most the
+limit and one byte are ever read, so a request's memory stays bounded.
 """
 
 from __future__ import annotations
@@ -13,12 +18,12 @@ from datetime import datetime
 from typing import Any
 
 from bot.app.ingest import Ingest
-from bot.app.signals import Incoming, Outcome
+from bot.app.signals import Incoming, Outcome, source_kind
+from bot.domain.ingest.bodies import body_limit
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/signals/"
-MAX_BODY = 1024 * 1024  # 1 MiB: GitHub's largest useful payloads (a push of 20 commits) are far smaller
 
 _STATUS = {
     Outcome.STORED: "200 OK",
@@ -44,17 +49,17 @@ def _headers(environ: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def _read(environ: dict[str, Any]) -> bytes | None:
-    """The body, or None when it is over MAX_BODY (by Content-Length, or by the bytes actually sent)."""
+def _read(environ: dict[str, Any], limit: int) -> bytes | None:
+    """The body, or None when it is over ``limit`` (by Content-Length, unread, or by the bytes sent)."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or -1)
     except ValueError:
         length = -1
-    if length > MAX_BODY:
+    if length > limit:
         return None
     stream = environ["wsgi.input"]
-    body: bytes = stream.read(length) if length >= 0 else stream.read(MAX_BODY + 1)
-    return None if len(body) > MAX_BODY else body
+    body: bytes = stream.read(length) if length >= 0 else stream.read(limit + 1)
+    return None if len(body) > limit else body
 
 
 def handle(
@@ -70,9 +75,19 @@ def handle(
             "405 Method Not Allowed",
             {"ok": False, "error": "POST only"},
         )
-    body = _read(environ)
+    kind = source_kind(parts[0])
+    if kind is None:
+        return _answer(start_response, "404 Not Found", {"ok": False, "error": f"no source kind {parts[0]!r}"})
+    limit = body_limit(kind)
+    body = _read(environ, limit)
     if body is None:
-        return _answer(start_response, "413 Content Too Large", {"ok": False, "error": f"body over {MAX_BODY} bytes"})
+        start = start_response
+        # The rest of the body is never read: the connection cannot carry another request.
+        return _answer(
+            lambda status, headers: start(status, [*headers, ("Connection", "close")]),
+            "413 Content Too Large",
+            {"ok": False, "error": f"body over {limit} bytes, the most a source of kind {kind.value} takes"},
+        )
     try:
         receipt = ingest.receive(Incoming(parts[0], parts[1], _headers(environ), body), now)
     except Exception:  # the database is slow or out of reach, most likely: the sender may retry

@@ -144,9 +144,12 @@ def bounded(value: str) -> str:
     return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
 
 
-def commit_changes(commits: list[Any], head: str, pushed_at: datetime | None) -> list[SignalEvent]:
-    """One change per pushed commit (``id`` and ``timestamp``, GitHub's and GitLab's shape alike);
-    a bad commit is named by its place, ``commits[1].timestamp``."""
+def commit_changes(
+    commits: list[Any], head: str, pushed_at: datetime | None, ref: str | None = None
+) -> list[SignalEvent]:
+    """One change per pushed commit (``id`` and ``timestamp``, GitHub's and GitLab's shape alike),
+    named by the ref it was pushed to (lead time counts only the deployed ref's changes); a bad
+    commit is named by its place, ``commits[1].timestamp``."""
     events = []
     for index, commit in enumerate(commits):
         where = f"commits[{index}]"
@@ -157,5 +160,13 @@ def commit_changes(commits: list[Any], head: str, pushed_at: datetime | None) ->
             at = time_at(commit, "timestamp")
         except PayloadError as exc:
             raise PayloadError(f"{where}.{exc.field}", exc.problem) from None
-        events.append(SignalEvent(SignalType.CHANGE, sha, at, sha=sha, head=head, pushed_at=pushed_at))
+        events.append(SignalEvent(SignalType.CHANGE, sha, at, sha=sha, head=head, pushed_at=pushed_at, name=ref))
     return events
+
+
+def push_ref(payload: Any) -> str | None:
+    """The ref a push went to (``refs/heads/main``), GitHub's and GitLab's ``ref`` alike."""
+    ref = optional(payload, "ref")
+    if not isinstance(ref, str) or not ref.strip():
+        return None
+    return ref.strip()

@@ -22,6 +22,7 @@ from bot.domain.ingest.common import (
     mapping,
     optional,
     parse_time,
+    push_ref,
     root_cause,
     text,
     time_at,
@@ -95,7 +96,7 @@ def _push(payload: Mapping[str, Any]) -> Parsed:
     elif optional(payload, "repository.pushed_at") is not None:
         # An integer (epoch seconds) in push events, an ISO string elsewhere.
         pushed_at = parse_time(get(payload, "repository.pushed_at"), "repository.pushed_at")
-    events = commit_changes(commits, head, pushed_at)
+    events = commit_changes(commits, head, pushed_at, push_ref(payload))
     return Parsed(tuple(events))
 
 

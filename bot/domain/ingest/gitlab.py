@@ -22,6 +22,7 @@ from bot.domain.ingest.common import (
     items,
     mapping,
     optional,
+    push_ref,
     root_cause,
     text,
     time_at,
@@ -95,7 +96,7 @@ def _push(payload: Mapping[str, Any]) -> Parsed:
     if not commits:
         return ignored("a push without commits (a branch or tag created or deleted)")
     head = text(payload, "after").lower()
-    events = commit_changes(commits, head, None)
+    events = commit_changes(commits, head, None, push_ref(payload))
     # GitLab sends no push time: the head commit's own time stands in for it.
     pushed_at = next((e.at for e in events if e.sha == head), None)
     return Parsed(tuple(replace(e, pushed_at=pushed_at) for e in events))
