@@ -72,6 +72,19 @@ def test_one_batch_answers_each_delivery_and_a_repeat_in_the_same_batch_is_a_dup
     assert _counts(database) == (3, 3)
 
 
+def test_each_answer_counts_only_the_events_its_delivery_stored(database: Database) -> None:
+    # The same commit in two deliveries of one batch (and again in a later batch): stored once,
+    # counted once, by the delivery that stored it.
+    source = _source(database)
+    writer = DeliveryWriter(database.sessions)
+    same = [_checked(source, 1), _checked(source, 1), _checked(source, 2)]
+    answers = writer.commits.write_batch([Delivery(c, NOW) for c in same])
+    assert [a.result() for a in answers] == [(_Result.STORED, 1), (_Result.STORED, 0), (_Result.STORED, 1)]
+    (again,) = writer.commits.write_batch([Delivery(_checked(source, 2), NOW)])
+    assert again.result() == (_Result.STORED, 0)
+    assert _counts(database) == (4, 2)
+
+
 def test_a_bad_row_fails_only_its_own_request(database: Database) -> None:
     source = _source(database)
     writer = DeliveryWriter(database.sessions)

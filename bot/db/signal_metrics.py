@@ -9,7 +9,7 @@ is ``now - days <= at <= now``; only ``counted`` deployments (the source's envir
   push whose head is the deployed sha) ran in the window; linked when the events are stored
   (bot/db/lead_times.py), non-positive values left out (push-on-merge automation, as Four Keys does).
 - change failure rate: (failed + successful deployments whose sha an incident opened or resolved
-  in the window names as root cause, in full or by a unique prefix of 7 to 39 characters) /
+  in the window names as root cause, in full or by a unique prefix of 7 to 39 hex digits) /
   (successful + failed), in the window.
 - time to restore: the median of (resolved - opened) over incidents resolved in the window,
   opened and resolved matched by external id within a source.
@@ -42,6 +42,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
     or_,
     select,
 )
@@ -77,7 +78,7 @@ def channel_metrics(session: Session, channel_id: str, now: datetime, days: int 
     since = now - timedelta(days=days)
     dialect = session.get_bind().dialect.name
     sources = select(SignalSource.id).where(SignalSource.channel_id == channel_id)
-    counts = session.execute(_counts(sources, since, now)).one()
+    counts = session.execute(_counts(dialect, sources, since, now)).one()
     metrics = build_metrics(
         days,
         deployments=int(counts.deployments or 0),
@@ -105,7 +106,7 @@ def _in_window(since: datetime, now: datetime) -> ColumnElement[bool]:
     return and_(E.at >= since, E.at <= now)
 
 
-def _counts(sources: Any, since: datetime, now: datetime) -> Select[Any]:
+def _counts(dialect: str, sources: Any, since: datetime, now: datetime) -> Select[Any]:
     # An incident blames a deployment that ran before it was opened: only the window's incidents
     # can name the window's deployments.
     deployed = and_(E.type == DEPLOYMENT, E.counted)
@@ -118,7 +119,7 @@ def _counts(sources: Any, since: datetime, now: datetime) -> Select[Any]:
     return select(
         func.sum(case((deployed, 1), else_=0)).label("deployments"),
         func.sum(case((and_(E.type == FAILED, E.counted), 1), else_=0)).label("failed"),
-        func.sum(case((and_(deployed, named_as_root_cause(sources, since)), 1), else_=0)).label("caused"),
+        func.sum(case((and_(deployed, named_as_root_cause(dialect, sources, since)), 1), else_=0)).label("caused"),
         func.sum(case((E.type == TRAINING, 1), else_=0)).label("training"),
         # training runs without a model name count as one model
         func.count(func.distinct(case((E.type == TRAINING, func.coalesce(E.model, ""))))).label("models"),
@@ -135,19 +136,29 @@ MIN_SHORT_SHA = 7  # git's default abbreviation; GitLab shows 8
 FULL_SHA = 40  # SHA-1; a root cause this long or longer names a sha whole
 
 
-def named_as_root_cause(sources: Any, since: datetime) -> ColumnElement[bool]:
+def _is_hex(dialect: str, value: Any) -> ColumnElement[bool]:
+    """Lower-case hex digits only (root causes are stored lower-cased)."""
+    sqlite: ColumnElement[bool] = ~value.bool_op("GLOB")("*[^0-9a-f]*")
+    postgresql: ColumnElement[bool] = value.bool_op("~")("^[0-9a-f]+$")
+    return sqlite if dialect == "sqlite" else postgresql
+
+
+def named_as_root_cause(dialect: str, sources: Any, since: datetime) -> ColumnElement[bool]:
     """Whether an incident of the window names the deployment row ``E`` as its root cause: by its
-    sha as stored, or by a short sha, a prefix of 7 to 39 characters (as GitLab and git show).
+    sha as stored, or by a short sha: 7 to 39 hex digits that begin it (as GitLab and git show).
 
     A short sha that begins two different deployed shas of the channel names neither: git
     refuses an ambiguous short sha too, and blaming both would count one incident twice.
 
-    Cost: a whole sha is one hashed IN, as before. A short one first needs the deployment's
-    first 7 characters among the short root causes' (one more hashed IN); only the few rows that
-    pass are checked against each short root cause and for ambiguity (correlated, along the
-    (source_id, type, ...) index), so a history without short root causes costs what it did.
+    Cost, per deployment of the window: a whole sha is one hashed IN, as before. A short one
+    needs the deployment's first 7 characters among the short root causes' (another hashed IN);
+    only a deployment that passes is probed with its own prefixes of the short root causes'
+    lengths (a few hashed INs), and only when another deployed sha shares its first 7
+    characters (the set of such prefixes is read once, if ever needed) are the channel's
+    deployments read for ambiguity.
     """
     cause = aliased(E, name="cause")
+    deployment = aliased(E, name="deployment")
     other = aliased(E, name="other")
     length = func.length(cause.root_cause)
     causes = and_(
@@ -156,21 +167,29 @@ def named_as_root_cause(sources: Any, since: datetime) -> ColumnElement[bool]:
         cause.at >= since,
         cause.root_cause.is_not(None),
     )
-    short = and_(causes, length >= MIN_SHORT_SHA, length < FULL_SHA)
+    short = and_(causes, length >= MIN_SHORT_SHA, length < FULL_SHA, _is_hex(dialect, cause.root_cause))
     whole = select(cause.root_cause).where(causes)
-    short_starts = select(func.substr(cause.root_cause, 1, MIN_SHORT_SHA)).where(short)
+    shorts = select(cause.root_cause).where(short)
+    starts = select(func.substr(cause.root_cause, 1, MIN_SHORT_SHA)).where(short)
+    lengths = select(length.label("n")).where(short).distinct().subquery("lengths")
+    start = func.substr(E.sha, 1, MIN_SHORT_SHA)
+    deployed = (deployment.source_id.in_(sources), deployment.type.in_((DEPLOYMENT, FAILED)))
+    # Inline constants: PostgreSQL matches a GROUP BY expression to the selected one as written.
+    first = func.substr(deployment.sha, literal_column("1"), literal_column(str(MIN_SHORT_SHA)))
+    shared_starts = select(first).where(*deployed).group_by(first).having(func.count(func.distinct(deployment.sha)) > 1)
+    spelled = func.substr(E.sha, 1, lengths.c.n)
     ambiguous = (
         exists()
         .where(
             other.source_id.in_(sources),
             other.type.in_((DEPLOYMENT, FAILED)),
             other.sha != E.sha,
-            func.substr(other.sha, 1, length) == cause.root_cause,
+            func.substr(other.sha, 1, lengths.c.n) == spelled,
         )
         .correlate_except(other)  # E is two levels up: name it, or it would join a copy of the table
     )
-    prefix = exists().where(short, func.substr(E.sha, 1, length) == cause.root_cause, ~ambiguous)
-    return or_(E.sha.in_(whole), and_(func.substr(E.sha, 1, MIN_SHORT_SHA).in_(short_starts), prefix))
+    prefix = exists().where(spelled.in_(shorts), or_(start.not_in(shared_starts), ~ambiguous))
+    return or_(E.sha.in_(whole), and_(start.in_(starts), prefix))
 
 
 def _lead_time(dialect: str, sources: Any, since: datetime, now: datetime) -> Select[Any]:

@@ -174,9 +174,10 @@ def record_deliveries(session: Session, batch: Sequence[NewDelivery]) -> list[in
         per_delivery = Counter(key[3] for key in new)
         for place, pk in kept:
             stored[place] = per_delivery[pk]
-        deliveries = [(batch[p][0].id, batch[p][2]) for p, _ in kept]
-        follow_later_pushes(session, [(sid, _not_new(sid, found, new)) for sid, found in deliveries])
-        link_stored(session, deliveries)
+        follow_later_pushes(
+            session, [(batch[p][0].id, _not_new(batch[p][0].id, batch[p][2], new, pk)) for p, pk in kept]
+        )
+        link_stored(session, [(batch[p][0].id, batch[p][2]) for p, _ in kept])
     else:
         for place, _ in kept:
             stored[place] = 0
@@ -195,9 +196,11 @@ def _insert_events(session: Session, values: list[dict[str, object]]) -> set[_Ev
     return {(r[0], r[1], r[2], r[3]) for r in session.connection().execute(stmt, values)}
 
 
-def _not_new(source_id: str, events: Sequence[SignalEvent], new: set[_EventKey]) -> list[SignalEvent]:
-    added = {(k[1], k[2]) for k in new if k[0] == source_id}
-    return [e for e in events if (e.type.value, e.external_id) not in added]
+def _not_new(
+    source_id: str, events: Sequence[SignalEvent], new: set[_EventKey], delivery_pk: int | None
+) -> list[SignalEvent]:
+    """The events of one delivery that it did not insert (stored before, or by another delivery)."""
+    return [e for e in events if (source_id, e.type.value, e.external_id, delivery_pk) not in new]
 
 
 def add_events(session: Session, source: Source, events: Sequence[SignalEvent], delivery_pk: int | None = None) -> int:
@@ -205,7 +208,7 @@ def add_events(session: Session, source: Source, events: Sequence[SignalEvent], 
     if not events:
         return 0
     new = _insert_events(session, [_row(source, event, delivery_pk) for event in events])
-    follow_later_pushes(session, [(source.id, _not_new(source.id, events, new))])
+    follow_later_pushes(session, [(source.id, _not_new(source.id, events, new, delivery_pk))])
     link_stored(session, [(source.id, events)])
     return len(new)
 

@@ -4,9 +4,10 @@ Only HTTP here (the path, the size limit, the status codes); checking, normalisi
 are ``bot.app.ingest.Ingest.receive``'s (group commit), before the answer: a 2xx means stored.
 
 The size limit is the path kind's (bot/domain/ingest/bodies.py): what that sender really sends at
-most. GitHub's is 25 MB, its own cap: a webhook push carries up to 2,048 commits (the 20-commit
-cap is the Events API's, not webhooks'). It is applied before the body is read, and at most the
-limit and one byte are ever read, so a request's memory stays bounded.
+most. GitHub's is 25 MiB, as GitHub caps its payloads at 25 MB: a webhook push carries up to
+2,048 commits (the 20-commit cap is the Events API's, not webhooks'). It is applied before the
+body is read, and at most the limit and one byte are ever read, so a request's memory stays
+bounded.
 """
 
 from __future__ import annotations
@@ -81,13 +82,8 @@ def handle(
     limit = body_limit(kind)
     body = _read(environ, limit)
     if body is None:
-        start = start_response
-        # The rest of the body is never read: the connection cannot carry another request.
-        return _answer(
-            lambda status, headers: start(status, [*headers, ("Connection", "close")]),
-            "413 Content Too Large",
-            {"ok": False, "error": f"body over {limit} bytes, the most a source of kind {kind.value} takes"},
-        )
+        error = f"body over {limit} bytes, the most a source of kind {kind.value} takes"
+        return _answer(start_response, "413 Content Too Large", {"ok": False, "error": error})
     try:
         receipt = ingest.receive(Incoming(parts[0], parts[1], _headers(environ), body), now)
     except Exception:  # the database is slow or out of reach, most likely: the sender may retry

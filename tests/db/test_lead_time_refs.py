@@ -19,7 +19,7 @@ import pytest
 from bot.db import signal_metrics
 from bot.db.people import workspace_id
 from bot.db.setup import Database
-from bot.db.signals import Source, add_events, add_source
+from bot.db.signals import Source, add_events, add_source, record_deliveries
 from bot.domain.ingest import github
 from bot.domain.signals import SignalEvent, SignalType, SourceKind
 
@@ -107,3 +107,22 @@ def test_pushes_without_a_ref_keep_the_range_alone(database: Database) -> None:
     deployed = SignalEvent(SignalType.DEPLOYMENT, "d-1", DEPLOYED, environment="production", sha="b")
     lead = stored(database, (change("a", hours_before(36), "a"), change("b", hours_before(24), "b"), deployed))
     assert lead == pytest.approx(30)
+
+
+def test_a_branch_its_merge_and_the_deployment_in_one_batch_link_as_one_by_one(database: Database) -> None:
+    # Group commit may store them in one transaction: the merge still takes the branch's commit.
+    feature, merge = sha("feature-x"), sha("merge")
+    with database.sessions.begin() as session:
+        ws = workspace_id(session, "T0TEAM", NOW)
+        repo = Source("src-repo", ws, CHANNEL, SourceKind.GITHUB, "s", "production", "train", (), "U1", NOW)
+        add_source(session, repo)
+        deliveries = [
+            push("refs/heads/feature-x", (feature, hours_before(40))),
+            push("refs/heads/main", (feature, hours_before(40)), (merge, hours_before(4))),
+            deployment(merge, DEPLOYED, 1),
+        ]
+        batch = [(repo, (f"d-{i}", "push", "{}"), events, NOW) for i, events in enumerate(deliveries)]
+        assert record_deliveries(session, batch) == [1, 1, 1]  # the merge's copy of the commit is not new
+    with database.sessions() as session:
+        lead = signal_metrics.channel_metrics(session, CHANNEL, NOW, 30).lead_time_hours_p50
+    assert lead == pytest.approx((4 + 40) / 2)
