@@ -191,3 +191,23 @@ def test_core_answers_given_on_full_are_kept_when_the_assessment_goes_on_as_core
     assert data["score"] == 4
     (row,) = stored(env)
     assert (row.status, row.bank_version) == (Status.COMPLETE.value, core.version)
+
+
+def test_an_unfinished_core_assessment_continued_on_full_asks_only_what_core_left_out(env, tmp_path):
+    full, core = load_pack("full"), load_pack("core")
+    compass(env, "assess", "--pack", "core", "--user", USER, input="3\n3\n3\n")  # three answers, then end of input
+    answered = [q.id for q in core][:3]
+    rest = {q.id: 1 for q in full if q.id not in answered}
+    assert len(rest) == len(full) - 3
+    path = write_json(tmp_path / "rest.json", rest)
+
+    result = compass(env, "assess", "--answers", str(path), "--no-input", "--json", "--user", USER)
+
+    assert result.exit_code == 0, result.output
+    assert " ".join(result.stderr.split()) == (
+        "The questionnaire changed since you started: 16 questions are new; your 3 answers were kept."
+    )
+    report = json.loads(result.stdout)
+    assert report["answered"] == report["total"] == len(full)
+    (row,) = stored(env)
+    assert (row.status, row.bank_version) == (Status.COMPLETE.value, full.version)
