@@ -113,6 +113,20 @@ def test_an_unknown_pack_is_refused_with_the_list_of_packs(command, tmp_path):
     assert not (tmp_path / "c.db").exists()  # refused before any database is opened
 
 
+def test_all_packs_names_a_broken_pack_with_its_problems_and_fails(monkeypatch, tmp_path):
+    """A pack file broken in a checkout (say, a bad merge): every other pack is still checked."""
+    broken = write_json(tmp_path / "broken.json", {"version": "x", "dimensions": [], "questions": []})
+    monkeypatch.setitem(PACKS, "broken", broken)
+
+    result = compass(None, "questions", "check", "--all-packs")
+
+    assert result.exit_code == 1
+    assert [line.split()[2] for line in result.stdout.splitlines()] == ["core", "full", "llmops"]
+    assert f"FAILED: pack broken: {broken} is invalid (2 problem(s)):" in result.stderr
+    assert "$.dimensions: missing: needs a non-empty list of dimensions" in result.stderr
+    assert result.stderr.endswith("1 of 4 packs are invalid: broken\n")
+
+
 def test_a_path_and_a_pack_together_are_refused():
     result = compass(None, "questions", "check", str(SHIPPED_BANK), "--pack", "core")
 
