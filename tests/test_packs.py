@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 from conftest import ROOT, SHIPPED_BANK
 
-from bot.app.packs import PACKS, UnknownPack, load_pack, pack_path
+from bot.app.packs import PACKS, BankSummary, UnknownPack, load_pack, pack_path, pack_summaries
 from bot.domain.questionnaire import load_questionnaire
 
 FULL = json.loads(SHIPPED_BANK.read_text(encoding="utf-8"))
@@ -29,6 +29,14 @@ def test_an_unknown_pack_is_refused_with_the_list_of_packs():
         load_pack("mlops-lite")
 
     assert caught.value.detail == "There is no pack named 'mlops-lite'. The packs are: core, full, llmops."
+
+
+def test_the_summaries_give_what_choosing_a_pack_needs():
+    assert pack_summaries() == [
+        BankSummary("core", CORE["version"], 5, 10, 5),
+        BankSummary("full", FULL["version"], 5, 26, 12),
+        BankSummary("llmops", LLMOPS["version"], 6, 18, 8),
+    ]
 
 
 @pytest.mark.parametrize("name", list(PACKS))

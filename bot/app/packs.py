@@ -6,6 +6,7 @@ valid bank (tests/test_packs.py), so a workspace or a terminal can switch to one
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -44,3 +45,23 @@ def pack_path(name: str) -> Path:
 def load_pack(name: str) -> Questionnaire:
     """The pack ``name`` read and validated (QuestionnaireError if its file was broken)."""
     return load_questionnaire(pack_path(name))
+
+
+@dataclass(frozen=True)
+class BankSummary:
+    """What a person choosing a bank is shown of it."""
+
+    name: str
+    version: str
+    dimensions: int
+    questions: int
+    minutes: int
+
+
+def summarize(name: str, bank: Questionnaire) -> BankSummary:
+    return BankSummary(name, bank.version, len(bank.dimensions), len(bank), bank.minutes)
+
+
+def pack_summaries() -> list[BankSummary]:
+    """Every pack, in the order of ``PACKS``."""
+    return [summarize(name, load_pack(name)) for name in PACKS]

@@ -88,14 +88,17 @@ def questions_template(path: Path | None, pack: str | None) -> None:
 @questions.command("packs")
 def questions_packs() -> None:
     """List the packs shipped with Compass: name, version, dimensions, questions, minutes to answer."""
-    from bot.app.packs import PACKS
+    from bot.app.packs import pack_summaries
     from bot.cli import common
+    from bot.domain.questionnaire import QuestionnaireError
     from bot.domain.reading import DECISION_SECONDS, WORDS_PER_MINUTE
 
+    try:
+        summaries = pack_summaries()
+    except QuestionnaireError as exc:
+        common.fail(str(exc))
     rows = [("PACK", "VERSION", "DIMENSIONS", "QUESTIONS", "MINUTES")]
-    for name in PACKS:
-        bank = common.pack(name)
-        rows.append((name, bank.version, str(len(bank.dimensions)), str(len(bank)), str(bank.minutes)))
+    rows += [(p.name, p.version, str(p.dimensions), str(p.questions), str(p.minutes)) for p in summaries]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
