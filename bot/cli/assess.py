@@ -105,12 +105,19 @@ def _who(user: str | None) -> Who:
 @click.option("--restart", is_flag=True, help="Abandon an unfinished assessment and start over.")
 @click.option("--user", default=None, help="Whose assessment (default: your login name).")
 @click.option("--no-input", is_flag=True, help="Never ask: fail when the answers file leaves questions out.")
-def assess(answers_source: str | None, as_json: bool, restart: bool, user: str | None, no_input: bool) -> None:
+@click.option(
+    "--pack",
+    metavar="NAME",
+    help="Answer a pack shipped with Compass (core, full, llmops) instead of COMPASS_QUESTIONS.",
+)
+def assess(
+    *, answers_source: str | None, as_json: bool, restart: bool, user: str | None, no_input: bool, pack: str | None
+) -> None:
     """Take the assessment in the terminal; Ctrl-C keeps your progress."""
     if no_input and not answers_source:
         raise click.UsageError("--no-input needs --answers FILE: without a file every answer is asked.")
     config = common.settings()
-    bank = common.bank(config.COMPASS_QUESTIONS)
+    bank = common.pack(pack) if pack is not None else common.bank(config.COMPASS_QUESTIONS)
     scripted = read_answers(answers_source, bank) if answers_source else None
     # The questions a file leaves out are asked only on a terminal: from a pipe, a script could
     # hang or end half-way, so it is told which ids are missing before anything is stored.
@@ -132,7 +139,8 @@ def assess(answers_source: str | None, as_json: bool, restart: bool, user: str |
             console.print(f"The answers file leaves {len(missing)} question(s) out: they are asked here.")
         progress = _answer(ctx, who, progress, console, scripted or {})
     except KeyboardInterrupt:
-        console.print("\nProgress saved. Run [bold]compass assess[/bold] again to resume.")
+        again = "compass assess" if pack is None else f"compass assess --pack {pack}"
+        console.print(f"\nProgress saved. Run [bold]{escape(again)}[/bold] again to resume.")
         sys.exit(130)
     except CompassError as exc:
         common.fail(exc.detail)

@@ -10,8 +10,10 @@ from typing import NoReturn
 
 import click
 
+from bot.app.packs import load_pack
 from bot.config import ConfigError, Settings
 from bot.db.setup import Database, open_database
+from bot.domain.errors import CompassError
 from bot.domain.questionnaire import Questionnaire, QuestionnaireError, load_questionnaire
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -43,6 +45,16 @@ def require_slack(config: Settings, mode: str, chosen: bool = True) -> None:
 def bank(path: Path) -> Questionnaire:
     try:
         return load_questionnaire(path)
+    except QuestionnaireError as exc:
+        fail(str(exc))
+
+
+def pack(name: str) -> Questionnaire:
+    """A shipped pack by name; an unknown name fails with the list of packs."""
+    try:
+        return load_pack(name)
+    except CompassError as exc:
+        fail(exc.detail)
     except QuestionnaireError as exc:
         fail(str(exc))
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.domain.evidence import EvidenceRule, check_rules
 from bot.domain.levels import LEVELS
+from bot.domain.reading import minutes_to_answer
 
 # Limits chosen so every text fits the Slack surface that shows it (button text 75,
 # section text 3000) with room for our own prefixes.
@@ -131,6 +132,11 @@ class Questionnaire:
 
     def questions_in(self, dimension_id: str) -> tuple[Question, ...]:
         return tuple(q for q in self.questions if q.dimension == dimension_id)
+
+    @property
+    def minutes(self) -> int:
+        """Estimated minutes to answer every question (bot/domain/reading.py says how)."""
+        return minutes_to_answer(self.questions)
 
 
 def content_hash(data: Any) -> str:
