@@ -26,7 +26,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # JIT off: PostgreSQL compiles any statement whose estimated cost passes jit_above_cost, and the
+    # metric statements' correlated subplans are estimated far above it while running in ~10-20 ms;
+    # compiling one took ~700 ms of a channel's metrics at 1M events (docs/benchmarks.md, issue 19).
+    # Compass runs short OLTP statements only: nothing here gains from JIT.
+    return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c jit=off"}, **kwargs)
 
 
 def _configure_sqlite(engine: Engine) -> None:
