@@ -18,6 +18,23 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_QUESTIONS = PROJECT_ROOT / "questions.json"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+PACKS_DIR = PROJECT_ROOT / "packs"
+# The packs a workspace can be switched to, by name: "full" is the shipped bank; the others are
+# files in packs/ and count only when the file is there.
+PACKS = ("full", "core", "llmops")
+
+
+def pack_path(name: str) -> Path | None:
+    """The file of the pack called ``name``, or None when there is no such pack."""
+    if name == "full":
+        return DEFAULT_QUESTIONS
+    path = PACKS_DIR / f"{name}.json"
+    return path if name in PACKS and path.is_file() else None
+
+
+def pack_names() -> tuple[str, ...]:
+    """The packs this installation ships, in the order they are offered."""
+    return tuple(name for name in PACKS if pack_path(name) is not None)
 
 
 def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
