@@ -136,6 +136,9 @@ class Settings(BaseModel):
     COMPASS_SEND_RATE: float = Field(default=2.0, gt=0, le=50)
     # Completed assessments are deleted this many days after completion (unfinished ones when they expire).
     COMPASS_RETENTION_DAYS: int = Field(default=730, ge=30, le=36500)
+    # Slack user ids (comma-separated) who may change their workspace's question bank with
+    # `/compass questions`, besides the workspace's admins and owners.
+    COMPASS_BANK_ADMINS: str = ""
     # The worker: requests it handles at once.
     COMPASS_WORKER_THREADS: int = Field(default=8, ge=1, le=64)
 
@@ -150,6 +153,10 @@ class Settings(BaseModel):
     def _work_hours(cls, value: str) -> str:
         parse_work_hours(value)
         return value
+
+    @property
+    def bank_admins(self) -> frozenset[str]:
+        return frozenset(u.strip() for u in self.COMPASS_BANK_ADMINS.split(",") if u.strip())
 
     @property
     def work_days(self) -> frozenset[int]:

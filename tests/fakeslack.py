@@ -327,6 +327,9 @@ class FakeSlack:
             "deleted": deleted,
             "is_bot": is_bot,
             "tz": tz,
+            # users.info's roles: `/compass questions` lets admins and owners change the bank.
+            "is_admin": False,
+            "is_owner": False,
             **extra,
         }
 

@@ -193,3 +193,33 @@ def set_bank(
         unfinished = banks.unfinished(session, workspace)
     ctx.banks.remember(bank)
     return BankSet(summarise(bank, name, expected_version + 1, by, now), _summary(in_use), unfinished)
+
+
+@dataclass(frozen=True)
+class QuestionsView:
+    """`/compass questions`: the bank in use, and for each pack what switching to it would do."""
+
+    current: BankView
+    choices: tuple[BankPreview, ...]
+
+
+def questions_view(ctx: AppContext, workspace: str) -> QuestionsView:
+    """The workspace's bank and a preview per pack (the pack in use left out), in one transaction."""
+    packs = [(name, parse_document(pack_document(name), name)) for name in pack_names()]
+    with ctx.sessions.begin() as session:
+        in_use = ctx.banks.in_use(session, workspace)
+        unfinished = banks.unfinished(session, workspace)
+    current = _summary(in_use)
+    choices = tuple(
+        BankPreview(summarise(bank, name, current.revision + 1), current, unfinished, _shared(in_use.bank, bank))
+        for name, bank in packs
+        if bank.content_hash != in_use.bank.content_hash
+    )
+    return QuestionsView(BankView(current, unfinished, pack_names()), choices)
+
+
+def switch_to_pack(
+    ctx: AppContext, workspace: str, pack: str, *, by: str, now: datetime, expected_version: int
+) -> BankSet | BankConflict:
+    """Switch the workspace to a shipped pack (UnknownPack when there is none of that name)."""
+    return set_bank(ctx, workspace, pack, pack_document(pack), by=by, now=now, expected_version=expected_version)

@@ -31,6 +31,7 @@ class Action(StrEnum):
     SESSION_ADD_ACTION = "session_add_action"  # opens the action form
     ACTION_DONE = "action_done"  # on `/compass actions`; the value is the action's id
     SESSION_START = "start_session"  # "Start a session" on a digest: as `/compass session` in its channel
+    BANK_SWITCH = "bank_switch"  # a pack's button under `/compass questions`; the value is encode_bank_switch's
 
 
 class Work(StrEnum):
@@ -56,6 +57,7 @@ class Work(StrEnum):
     SESSION_ACTION_SAVE = "session_action_save"  # the form submitted
     ACTION_DONE = "action_done"
     SESSION_START = "start_session"  # "Start a session" on a digest
+    BANK_SWITCH = "bank_switch"  # a confirmed pack switch under `/compass questions`
 
 
 ANSWER_PREFIX = "answer_"
@@ -103,6 +105,22 @@ def decode_session(value: str | None) -> SessionRef:
     if not match:
         raise StaleButton(f"unrecognised session button value {value!r}")
     return SessionRef(int(match.group("session")), match.group("question"))
+
+
+_BANK_VALUE = re.compile(r"^b1\|(?P<pack>[a-z0-9_]+)\|(?P<revision>\d+)$")
+
+
+def encode_bank_switch(pack: str, expected_revision: int) -> str:
+    """A pack button's value: the pack, and the revision of the bank the person saw (the switch
+    applies only while it is still the one in use)."""
+    return f"b1|{pack}|{expected_revision}"
+
+
+def decode_bank_switch(value: str | None) -> tuple[str, int]:
+    match = _BANK_VALUE.match(value or "")
+    if not match:
+        raise StaleButton(f"unrecognised bank button value {value!r}")
+    return match.group("pack"), int(match.group("revision"))
 
 
 def answer_action(level: int) -> str:

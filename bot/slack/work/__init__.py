@@ -23,7 +23,7 @@ from bot.slack.ids import Action, Work
 from bot.slack.routes import Button, Routes
 from bot.slack.task import Handler, Task, respond_for
 from bot.slack.tokens import TokenSource, tenant_of
-from bot.slack.work import assessment, commands, home, rights, session, team
+from bot.slack.work import assessment, banks, commands, home, rights, session, team
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ BUTTONS: tuple[Button, ...] = (
     Button(Action.SESSION_ADD_ACTION, Work.SESSION_ACTION_FORM, session.action_form),
     Button(Action.ACTION_DONE, Work.ACTION_DONE, session.action_done),
     Button(Action.SESSION_START, Work.SESSION_START, session.start_from_digest),
+    Button(Action.BANK_SWITCH, Work.BANK_SWITCH, banks.switch_bank),
 )
 # The work that comes from no button: a slash command, App Home opened, a deferred delivery.
 OTHER_WORK: dict[Work, Handler] = {
