@@ -32,6 +32,24 @@ class UnknownPack(CompassError):
     """A pack name that does not exist; the message lists those that do."""
 
 
+class BankFileChanged(CompassError):
+    """The file applied is not the one previewed (edited or replaced since)."""
+
+    user_message = "That file changed since its preview, so nothing was changed: share it again to see the new one."
+
+
+def bank_text(data: bytes, size: int | None = None, source: str = "question bank") -> str:
+    """A shared file's bytes as a bank's text: QuestionnaireError when it is too large (``size``, as
+    Slack reported it, is checked before anything was downloaded) or not UTF-8."""
+    size = len(data) if size is None else size
+    if size > MAX_BANK_BYTES:
+        raise QuestionnaireError([Problem("$", f"too large: {size} bytes, at most {MAX_BANK_BYTES}")], source)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise QuestionnaireError([Problem("$", "not valid JSON: not UTF-8 text")], source) from exc
+
+
 @dataclass(frozen=True)
 class DimensionSummary:
     id: str
@@ -166,11 +184,15 @@ def set_bank(
     by: str,
     now: datetime,
     expected_version: int,
+    content_hash: str | None = None,
 ) -> BankSet | BankConflict:
     """Make ``document`` (a pack's text or a custom bank) the workspace's bank, if the bank in use is
     still revision ``expected_version``; QuestionnaireError (every problem located) when the document
-    is invalid, and nothing changes."""
+    is invalid, and nothing changes. ``content_hash``: the bank previewed, which ``document`` must
+    still be (BankFileChanged otherwise)."""
     bank = parse_document(document, name)
+    if content_hash is not None and bank.content_hash != content_hash:
+        raise BankFileChanged()
     with ctx.sessions.begin() as session:
         banks.lock_workspace(session, workspace, now)
         in_use = ctx.banks.in_use(session, workspace)

@@ -32,6 +32,8 @@ class Action(StrEnum):
     ACTION_DONE = "action_done"  # on `/compass actions`; the value is the action's id
     SESSION_START = "start_session"  # "Start a session" on a digest: as `/compass session` in its channel
     BANK_SWITCH = "bank_switch"  # a pack's button under `/compass questions`; the value is encode_bank_switch's
+    BANK_APPLY = "bank_apply"  # Apply under the preview of a bank file shared in the DM (encode_bank_upload)
+    BANK_CANCEL = "bank_cancel"  # Cancel under that preview
 
 
 class Work(StrEnum):
@@ -58,6 +60,8 @@ class Work(StrEnum):
     ACTION_DONE = "action_done"
     SESSION_START = "start_session"  # "Start a session" on a digest
     BANK_SWITCH = "bank_switch"  # a confirmed pack switch under `/compass questions`
+    BANK_UPLOAD = "bank_upload"  # a JSON file shared in the app's DM: checked, previewed
+    BANK_APPLY = "bank_apply"  # Apply or Cancel under that preview
 
 
 ANSWER_PREFIX = "answer_"
@@ -121,6 +125,30 @@ def decode_bank_switch(value: str | None) -> tuple[str, int]:
     if not match:
         raise StaleButton(f"unrecognised bank button value {value!r}")
     return match.group("pack"), int(match.group("revision"))
+
+
+_UPLOAD_VALUE = re.compile(r"^u1\|(?P<file>F[A-Z0-9]+)\|(?P<hash>[0-9a-f]+)\|(?P<revision>\d+)$")
+
+
+@dataclass(frozen=True)
+class UploadRef:
+    """What Apply under a previewed bank file refers to: the file (fetched again, the bank being too
+    large for a button), the hash of the bank previewed, and the revision it was previewed over."""
+
+    file_id: str
+    content_hash: str
+    revision: int
+
+
+def encode_bank_upload(file_id: str, content_hash: str, revision: int) -> str:
+    return f"u1|{file_id}|{content_hash}|{revision}"
+
+
+def decode_bank_upload(value: str | None) -> UploadRef:
+    match = _UPLOAD_VALUE.match(value or "")
+    if not match:
+        raise StaleButton(f"unrecognised bank upload value {value!r}")
+    return UploadRef(match.group("file"), match.group("hash"), int(match.group("revision")))
 
 
 def answer_action(level: int) -> str:

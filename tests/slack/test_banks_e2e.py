@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from conftest import SHIPPED_BANK, SMALL_BANK
-from fakeslack import FakeSlack
+from fakeslack import BOT_TOKEN, FakeSlack
 from harness import FORM, AppProcess, Slack, button, buttons, text_of
 from sqlalchemy import select
 
@@ -168,3 +168,71 @@ def test_two_admins_switching_at_once_one_wins_and_the_other_is_told_who(env: En
 
 def test_the_full_pack_is_the_shipped_bank() -> None:
     assert pack_path("full") == Path(SHIPPED_BANK)
+
+
+def dm_reply(env: Env, user: str, before: int) -> Any:
+    return env.fake.wait_for(lambda: len(env.fake.dm_messages(user)) > before and env.fake.dm_messages(user)[-1])
+
+
+def share(env: Env, user: str, team: str, name: str, data: bytes) -> Any:
+    before = len(env.fake.dm_messages(user))
+    assert env.slack.file_shared(user, env.fake.share_file(user, name, data), team=team).status == 200
+    return dm_reply(env, user, before)
+
+
+def test_a_custom_bank_shared_in_the_dm_is_previewed_then_applied_and_members_answer_it(env: Env) -> None:
+    team = fresh("T")
+    admin, member = fresh("U"), fresh("U")
+    env.fake.add_user(admin, is_admin=True)
+    env.fake.add_user(member)
+    custom = json.loads(SHIPPED_BANK.read_text(encoding="utf-8"))
+    custom["version"] = "ours-1"
+    custom["questions"] = custom["questions"][:7]  # the first two dimensions only
+    kept = {q["dimension"] for q in custom["questions"]}
+    custom["dimensions"] = [d for d in custom["dimensions"] if d["id"] in kept]
+
+    preview = share(env, admin, team, "ours.json", json.dumps(custom).encode())
+    assert "valid bank" in text_of(preview) and "version ours-1: 7 questions" in text_of(preview)
+    assert "No assessment is unfinished" in text_of(preview)
+    downloads = [c for c in env.fake.calls if c.method == "download"]
+    assert downloads and all(c.token == BOT_TOKEN for c in downloads)  # url_private wants the bot token
+
+    applied = env.slack.click(admin, button(preview, "bank_apply"), preview.channel, preview.ts, team=team)
+    assert applied.status == 200
+    # The preview's message becomes the outcome (the click's response_url names that message).
+    done = env.fake.wait_for(
+        lambda: [m for m in env.fake.dm_messages(admin) if m.ts == preview.ts and "now answers *custom*" in text_of(m)]
+    )[0]
+    assert "version ours-1" in text_of(done)
+
+    answer_all(env, member, team, custom["questions"])
+    assert banks_answered(env, member) == [("custom", team)]
+
+
+def test_a_broken_bank_file_gets_its_json_paths_and_changes_nothing(env: Env) -> None:
+    team = fresh("T")
+    admin, plain = fresh("U"), fresh("U")
+    env.fake.add_user(admin, is_owner=True)
+    env.fake.add_user(plain)
+    broken = json.loads(SMALL_BANK.read_text(encoding="utf-8"))
+    broken["questions"][2]["weight"] = 7
+    del broken["questions"][0]["options"][3]["text"]
+
+    refused = share(env, admin, team, "broken.json", json.dumps(broken).encode())
+    body = text_of(refused)
+    assert "is not a valid question bank (2 problem(s)); nothing was changed" in body
+    assert "$.questions[2].weight" in body and "$.questions[0].options[3].text" in body
+    assert "not valid JSON" in text_of(share(env, admin, team, "notes.json", b"{nope"))
+    too_big = share(env, admin, team, "big.json", b" " * 300_000)
+    assert "too large: 300000 bytes, at most 256000" in text_of(too_big)
+
+    told = share(env, plain, team, "mine.json", SMALL_BANK.read_bytes())
+    assert "admins and owners" in text_of(told) and not buttons(told)
+    assert "default" in text_of(questions_reply(env, admin, team))  # still the deployment's bank
+    with env.db.sessions() as s:
+        stored = s.scalars(
+            select(QuestionBank.id)
+            .join(Workspace, Workspace.id == QuestionBank.workspace_id)
+            .where(Workspace.external_id == team)
+        ).all()
+    assert stored == []

@@ -3,9 +3,12 @@ dialog naming what happens to unfinished assessments), and the outcome of a swit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from slack_sdk.models.blocks import ActionsBlock, Block, ConfirmObject
 
-from bot.app.banks import BankConflict, BankSet, BankSummary, QuestionsView
+from bot.app.banks import BankConflict, BankPreview, BankSet, BankSummary, QuestionsView
+from bot.domain.questionnaire import Problem
 from bot.slack import ids
 from bot.slack.blocks.common import Message, build_text_message, button, clip, context, section
 from bot.slack.ids import Action
@@ -82,3 +85,42 @@ def build_bank_set_message(result: BankSet | BankConflict) -> Message:
     return build_text_message(
         f":white_check_mark: This workspace now answers {_bank_text(result.bank)} (was {result.previous.name}).{people}"
     )
+
+
+MAX_PROBLEMS_SHOWN = 20  # a section holds 3000 characters; the rest are counted
+MAX_PROBLEM_TEXT = 120
+
+
+def build_upload_problems(filename: str, problems: Sequence[Problem]) -> Message:
+    """A shared bank file that cannot be used: each problem with its JSON path; nothing changed."""
+    shown = [f"• `{clip(p.path, 60)}`: {clip(p.message, MAX_PROBLEM_TEXT)}" for p in problems[:MAX_PROBLEMS_SHOWN]]
+    more = len(problems) - len(shown)
+    if more > 0:
+        shown.append(f"…and {more} more: `compass questions check FILE` lists them all.")
+    text = f":x: *{clip(filename, 80)}* is not a valid question bank ({len(problems)} problem(s)); nothing was changed."
+    return Message(text, (section(text), section("\n".join(shown))))
+
+
+def build_upload_preview(preview: BankPreview, ref: ids.UploadRef) -> Message:
+    """A valid shared bank: what it is, what applying it does, and Apply / Cancel."""
+    text = f":ledger: This file is a valid bank: {_bank_text(preview.bank)}"
+    blocks: list[Block] = [
+        section(text),
+        context(f"In use now: {_bank_text(preview.current)}"),
+        section(preview.consequence),
+        ActionsBlock(
+            elements=[
+                button(
+                    "Apply to this workspace",
+                    Action.BANK_APPLY,
+                    ids.encode_bank_upload(ref.file_id, ref.content_hash, ref.revision),
+                    "primary",
+                ),
+                button(
+                    "Cancel", Action.BANK_CANCEL, ids.encode_bank_upload(ref.file_id, ref.content_hash, ref.revision)
+                ),
+            ],
+            block_id="bank_upload",
+        ),
+    ]
+    return Message(text, tuple(blocks))
