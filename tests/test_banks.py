@@ -11,15 +11,19 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import SHIPPED_BANK, SMALL_BANK, T0
+from conftest import SHIPPED_BANK, SMALL_BANK, T0, store_team
 from sqlalchemy import select
 
 from bot.app import banks
 from bot.app.assessment import record_answer, start_assessment
 from bot.app.banks import MAX_BANK_BYTES, BankConflict, BankSet, UnknownPack
 from bot.app.context import AppContext
+from bot.app.digests import subscribe_digest, team_now
+from bot.app.messenger import Reminder
+from bot.app.outreach import OutreachSettings, people_due
 from bot.app.types import Click, Who
 from bot.cli.main import main
+from bot.db import people
 from bot.db.models import Assessment, DimensionScore, QuestionBank
 from bot.db.setup import Database
 from bot.domain.flow import Status
@@ -206,3 +210,27 @@ def test_compass_questions_set_and_show(database: Database, database_url: str, t
     assert code == 1 and "The packs: full" in out
     code, shown = run_cli(database_url, "show", "--workspace", TA)
     assert "Bank: full" in shown
+
+
+def test_a_team_digest_and_its_reminders_use_their_workspaces_bank(ctx: AppContext, small_bank: Questionnaire) -> None:
+    banks.set_bank(ctx, TA, "custom", SMALL_TEXT, by="U0ADMIN", now=T0, expected_version=0)
+    settings = OutreachSettings(min_respondents=3, cadence=timedelta(days=90))
+    for team in (TA, TB):
+        subscribe_digest(ctx, Who(team, "U0LEAD"), "C0TEAM", "monthly", T0 - timedelta(days=1))
+        members = {f"U0{team}{i}": None for i in range(3)}
+        store_team(ctx, team, "C0TEAM", members, T0)
+        for user in members:
+            answer_everything(ctx, Who(team, user), 3)
+    alpha = team_now(ctx, TA, "C0TEAM", T0 + timedelta(hours=1), settings=settings).digest
+    bravo = team_now(ctx, TB, "C0TEAM", T0 + timedelta(hours=1), settings=settings).digest
+    assert [d.id for d in alpha.dimensions] == [d.id for d in small_bank.dimensions]
+    assert [d.id for d in bravo.dimensions] == [d.id for d in ctx.bank.dimensions]
+    assert alpha.respondents == bravo.respondents == 3
+
+    waiting = Who(TA, "U0WAITING")
+    start_assessment(ctx, waiting, T0)
+    with ctx.sessions.begin() as session:
+        ws_id = people.workspace_id(session, TA, T0)
+        due = people_due(session, ws_id, [], settings, T0 + timedelta(days=8, hours=2), banks=ctx.banks)
+    (reminder,) = [m for m in due.messages if isinstance(m, Reminder) and m.user_id == waiting.user]
+    assert reminder.total == len(small_bank) and reminder.question_id == small_bank.questions[0].id
