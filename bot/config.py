@@ -18,6 +18,25 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_QUESTIONS = PROJECT_ROOT / "questions.json"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+PACKS_DIR = PROJECT_ROOT / "packs"
+# The banks shipped with Compass (packs), by name, in the order a list shows them: the short one,
+# the default (questions.json), then the specialised ones. The one table every surface reads.
+PACK_FILES: dict[str, Path] = {
+    "core": PACKS_DIR / "core.json",
+    "full": DEFAULT_QUESTIONS,
+    "llmops": PACKS_DIR / "llmops.json",
+}
+
+
+def pack_path(name: str) -> Path | None:
+    """The file of the pack called ``name``, or None when there is no such pack."""
+    path = PACK_FILES.get(name)
+    return path if path is not None and path.is_file() else None
+
+
+def pack_names() -> tuple[str, ...]:
+    """The packs this installation ships, in the order they are offered."""
+    return tuple(name for name in PACK_FILES if pack_path(name) is not None)
 
 
 def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -119,6 +138,9 @@ class Settings(BaseModel):
     COMPASS_SEND_RATE: float = Field(default=2.0, gt=0, le=50)
     # Completed assessments are deleted this many days after completion (unfinished ones when they expire).
     COMPASS_RETENTION_DAYS: int = Field(default=730, ge=30, le=36500)
+    # Slack user ids (comma-separated) who may change their workspace's question bank with
+    # `/compass questions`, besides the workspace's admins and owners.
+    COMPASS_BANK_ADMINS: str = ""
     # The worker: requests it handles at once.
     COMPASS_WORKER_THREADS: int = Field(default=8, ge=1, le=64)
 
@@ -133,6 +155,10 @@ class Settings(BaseModel):
     def _work_hours(cls, value: str) -> str:
         parse_work_hours(value)
         return value
+
+    @property
+    def bank_admins(self) -> frozenset[str]:
+        return frozenset(u.strip() for u in self.COMPASS_BANK_ADMINS.split(",") if u.strip())
 
     @property
     def work_days(self) -> frozenset[int]:

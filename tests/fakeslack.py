@@ -179,6 +179,7 @@ TIERS: dict[str, int] = {
     "conversations.members": TIER_4,
     "files.getUploadURLExternal": TIER_4,
     "files.completeUploadExternal": TIER_4,
+    "files.info": TIER_4,
     "oauth.v2.access": TIER_4,
     "auth.test": 300,
     "chat.postMessage": 300,
@@ -211,6 +212,7 @@ class FakeSlack:
         self._response_uses: dict[str, int] = defaultdict(int)
         self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
         self.uploads: dict[str, Upload] = {}
+        self.shared_files: dict[str, tuple[dict[str, Any], bytes]] = {}  # shared by people: files.info, download
         self.missing_scopes: set[str] = set()
         # Bot tokens and the workspace (or org) each belongs to.
         self.tokens: dict[str, dict[str, Any]] = {
@@ -327,8 +329,41 @@ class FakeSlack:
             "deleted": deleted,
             "is_bot": is_bot,
             "tz": tz,
+            # users.info's roles: `/compass questions` lets admins and owners change the bank.
+            "is_admin": False,
+            "is_owner": False,
             **extra,
         }
+
+    def share_file(self, user: str, name: str, data: bytes, filetype: str = "json") -> dict[str, Any]:
+        """A file a person shared in the app's DM, as the message event and files.info describe it;
+        its bytes are served at url_private_download to a request with a bot token."""
+        file_id = f"F{next(self._ts):010d}"
+        base = f"{self.base_url}/files-pri/{TEAM_ID}-{file_id}"
+        found = {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "filetype": filetype,
+            "mimetype": "application/json" if filetype == "json" else "application/octet-stream",
+            "size": len(data),
+            "user": user,
+            "url_private": f"{base}/{name}",
+            "url_private_download": f"{base}/download/{name}",
+        }
+        with self._lock:
+            self.shared_files[file_id] = (found, data)
+        return found
+
+    def download(self, path: str, token: str | None) -> tuple[int, bytes]:
+        """GET of a shared file's url_private(_download): Slack wants a token of the workspace."""
+        file_id = path.split("/")[2].rsplit("-", 1)[-1]
+        with self._lock:
+            self.calls.append(Call("download", {"file": file_id}, token, time.monotonic()))
+            found = self.shared_files.get(file_id)
+        if token not in self.tokens:
+            return 403, b"not_authed"
+        return (200, found[1]) if found else (404, b"file_not_found")
 
     def oauth_app(self, client_id: str, client_secret: str) -> None:
         """Answer Slack's OAuth for this app (authorize page, oauth.v2.access)."""
@@ -728,6 +763,9 @@ class FakeSlack:
             view = params["view"]
             self.views[str(params["user_id"])] = json.loads(view) if isinstance(view, str) else view
             return {"ok": True, "view": {"id": "V1"}}
+        if method == "files.info":
+            found = self.shared_files.get(str(params.get("file")))
+            return {"ok": True, "file": found[0]} if found else {"ok": False, "error": "file_not_found"}
         if method == "users.info":
             user = self.users.get(str(params.get("user")))
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
@@ -883,6 +921,15 @@ class FakeSlack:
                 url = urlparse(self.path)
                 if url.path.startswith("/upload/v1/") and self.command == "POST":
                     self._upload(url.path.rsplit("/", 1)[1])
+                    return
+                if url.path.startswith("/files-pri/"):
+                    auth = self.headers.get("Authorization", "")
+                    status, data = fake.download(url.path, auth.removeprefix("Bearer ") if auth else None)
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/octet-stream")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
                     return
                 params = self._params()
                 if url.path.startswith("/response/"):

@@ -290,6 +290,36 @@ class Slack:
             }
         )
 
+    def file_shared_body(self, user: str, file: dict[str, Any], team: str = TEAM_ID) -> str:
+        """The message event of a file a person shared in the app's DM (subtype file_share)."""
+        ts = f"{time.time():.6f}"
+        return json.dumps(
+            {
+                "token": "verification-token-unused",
+                "team_id": team,
+                "api_app_id": "A0COMPASS",
+                "event": {
+                    "type": "message",
+                    "subtype": "file_share",
+                    "text": "",
+                    "user": user,
+                    "channel": f"D{user}",
+                    "channel_type": "im",
+                    "files": [file],
+                    "upload": False,
+                    "ts": ts,
+                    "event_ts": ts,
+                },
+                "type": "event_callback",
+                "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+                "event_time": int(time.time()),
+                "authorizations": [{"team_id": team, "user_id": "U0BOT", "is_bot": True}],
+            }
+        )
+
+    def file_shared(self, user: str, file: dict[str, Any], team: str = TEAM_ID) -> Reply:
+        return self.send(self.file_shared_body(user, file, team), "application/json")
+
     def home_opened(self, user: str, event_id: str | None = None, retry: int | None = None, **kw: Any) -> Reply:
         headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else None
         return self.send(self.event_body(user, event_id), "application/json", headers=headers, **kw)

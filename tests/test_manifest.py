@@ -30,6 +30,7 @@ SCOPES_BY_METHOD = {
     "conversations_info": {"channels:read", "groups:read"},
     "auth_test": set(),
     "files_upload_v2": {"files:write"},  # files.getUploadURLExternal + files.completeUploadExternal
+    "files_info": {"files:read"},  # and the download of the file it describes (url_private)
 }
 
 
@@ -51,7 +52,9 @@ def test_manifest_declares_the_command_and_events_the_code_listens_to() -> None:
     commands = {c["command"] for c in data["features"]["slash_commands"]}
     assert ids.COMMAND in commands
     events = set(re.findall(r'app\.event\("([a-z_]+)"\)', source()))
-    assert events and events <= set(data["settings"]["event_subscriptions"]["bot_events"])
+    # A "message" listener hears the message.* subscriptions (message.im: the app's DM).
+    subscribed = {e.split(".")[0] for e in data["settings"]["event_subscriptions"]["bot_events"]}
+    assert events and events <= subscribed
     assert data["settings"]["interactivity"]["is_enabled"] is True
     assert data["features"]["app_home"]["home_tab_enabled"] is True
 

@@ -171,7 +171,9 @@ def test_an_unfinished_assessment_is_reminded_where_it_stopped(
     report = run_due(ctx, fake, SETTINGS, TUESDAY)
 
     (reminder,) = fake.messages("reminder")
-    assert reminder.message == Reminder("U1", started.assessment_id, 0, 1) and report.reminders == 1
+    first = ctx.bank.questions[0].id
+    assert reminder.message == Reminder("U1", started.assessment_id, 0, 1, first, len(ctx.bank))
+    assert report.reminders == 1
 
 
 def test_a_chart_that_fails_never_fails_the_run_or_repeats_the_digest(ctx: AppContext, fake: FakeMessenger) -> None:

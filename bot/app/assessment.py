@@ -66,12 +66,13 @@ def _start_new(
     *,
     replaced: StoredAssessment | None = None,
     notice: str | None = None,
+    bank_name: str | None = None,
 ) -> Progress:
     """A new assessment; one that ``replaced`` another takes over its chat message, so that the
     message is emptied (like any earlier live message) when the new question is shown."""
     state = flow.start(bank, now)
     message = (replaced.channel_id, replaced.message_ts) if replaced else None
-    stored = assessments.add_assessment(session, respondent_id, bank, state, message)
+    stored = assessments.add_assessment(session, respondent_id, bank, state, message, bank_name=bank_name)
     return progress_of(bank, stored, state, notice=notice)
 
 
@@ -83,6 +84,7 @@ def _on_bank(
     now: datetime,
     *,
     store: bool = True,
+    bank_name: str | None = None,
 ) -> tuple[RunState | None, str | None]:
     """An open assessment's state on ``bank``, and the notice for the person when it was carried
     over from another version of the bank; the state is None when nothing of it survived and it
@@ -101,12 +103,18 @@ def _on_bank(
     assessments.save_state(session, stored.id, bank, (state, change.state), now)
     if change.closed:
         return None, change.notice
-    assessments.move_to_bank(session, stored.id, bank)
+    assessments.move_to_bank(session, stored.id, bank, bank_name)
     return change.state, change.notice
 
 
 def _still_open(
-    session: Session, bank: Questionnaire, stored: StoredAssessment, now: datetime, store: bool = True
+    session: Session,
+    bank: Questionnaire,
+    stored: StoredAssessment,
+    now: datetime,
+    *,
+    store: bool = True,
+    bank_name: str | None = None,
 ) -> tuple[RunState | None, str | None]:
     """An open assessment's state on ``bank`` and the notice of a carry-over (see ``_on_bank``);
     None, with no notice, after expiring one that sat idle too long."""
@@ -114,23 +122,27 @@ def _still_open(
     if flow.is_expired(state, now):
         assessments.save_state(session, stored.id, bank, (state, flow.expire(state, now)), now)
         return None, None
-    return _on_bank(session, bank, stored, state, now, store=store)
+    return _on_bank(session, bank, stored, state, now, store=store, bank_name=bank_name)
 
 
 @dataclass(frozen=True)
 class Tx:
-    """One use case's transaction: the session, the bank in use, who acts, when, and their team's
-    signals (read at most once in the transaction)."""
+    """One use case's transaction: the session, the bank of the person's workspace (and its name,
+    None for the deployment's default), who acts, when, and their team's signals (read at most
+    once in the transaction)."""
 
     session: Session
     bank: Questionnaire
     who: Who
     now: datetime
     signals: TeamSignals
+    bank_name: str | None = None
 
     @classmethod
     def of(cls, session: Session, ctx: AppContext, who: Who, now: datetime) -> Tx:
-        return cls(session, ctx.bank, who, now, TeamSignals(session, who, now, ctx.measured))
+        in_use = ctx.banks.in_use(session, who.workspace)
+        signals = TeamSignals(session, who, now, ctx.measured)
+        return cls(session, in_use.bank, who, now, signals, in_use.name)
 
     def shown(self, progress: Progress) -> Progress:
         """``progress`` as the person sees it: with the measured evidence of its current question."""
@@ -144,12 +156,15 @@ def start_in(tx: Tx) -> StartResult:
     respondent = people.get_or_create_respondent(session, tx.who.workspace, tx.who.user, now, lock=True)
     stored = assessments.open_assessment(session, respondent, lock=True)
     if stored is None:
-        return StartResult(_start_new(session, bank, respondent, now), resumable=False)
-    state, notice = _still_open(session, bank, stored, now)
+        return StartResult(_start_new(session, bank, respondent, now, bank_name=tx.bank_name), resumable=False)
+    state, notice = _still_open(session, bank, stored, now, bank_name=tx.bank_name)
     if state is not None:
         return StartResult(progress_of(bank, stored, state, notice=notice), resumable=True)
     replaced = stored if notice else None  # closed by a bank change: the new one takes over its message
-    return StartResult(_start_new(session, bank, respondent, now, replaced=replaced, notice=notice), resumable=False)
+    return StartResult(
+        _start_new(session, bank, respondent, now, replaced=replaced, notice=notice, bank_name=tx.bank_name),
+        resumable=False,
+    )
 
 
 def resume_in(tx: Tx) -> Progress | None:
@@ -161,12 +176,12 @@ def resume_in(tx: Tx) -> Progress | None:
     stored = None if respondent is None else assessments.open_assessment(session, respondent, lock=True)
     if stored is None:
         return None
-    state, notice = _still_open(session, bank, stored, now)
+    state, notice = _still_open(session, bank, stored, now, bank_name=tx.bank_name)
     if state is not None:
         return progress_of(bank, stored, state, notice=notice)
     if notice is None:
         return None
-    return _start_new(session, bank, stored.respondent_id, now, replaced=stored, notice=notice)
+    return _start_new(session, bank, stored.respondent_id, now, replaced=stored, notice=notice, bank_name=tx.bank_name)
 
 
 def restart_in(tx: Tx) -> Progress:
@@ -177,7 +192,7 @@ def restart_in(tx: Tx) -> Progress:
     if stored is not None:
         state = assessments.load_state(session, stored)
         assessments.save_state(session, stored.id, bank, (state, flow.abandon(state, now)), now)
-    return _start_new(session, bank, respondent, now, replaced=stored)
+    return _start_new(session, bank, respondent, now, replaced=stored, bank_name=tx.bank_name)
 
 
 def current_in(tx: Tx) -> Progress | None:
@@ -257,9 +272,11 @@ def apply_in(tx: Tx, click: Click, transition: Transition) -> Applied:
     if stored.status is Status.ASKING and stored.bank_hash != bank.content_hash:
         # The click was on a question shown before the bank was edited: it is not recorded;
         # the assessment moves to the current bank and the person is told what that changed.
-        carried, notice = _on_bank(session, bank, stored, state, now)
+        carried, notice = _on_bank(session, bank, stored, state, now, bank_name=tx.bank_name)
         if carried is None:
-            fresh = _start_new(session, bank, stored.respondent_id, now, replaced=stored, notice=notice)
+            fresh = _start_new(
+                session, bank, stored.respondent_id, now, replaced=stored, notice=notice, bank_name=tx.bank_name
+            )
             return Applied(AnswerResult(Outcome.STALE, fresh))
         return Applied(AnswerResult(Outcome.STALE, progress_of(bank, stored, carried, notice=notice)))
     if stored.status is Status.ASKING and stored.bank_questions is None:

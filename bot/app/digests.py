@@ -144,8 +144,9 @@ def _digest(
         metrics = signal_metrics.channel_metrics(session, channel_id, now, WINDOW_DAYS)
         signals = Signals(channel_id, WINDOW_DAYS, measurements(metrics))
     label = period_label(Cadence(sub.cadence), now) if sub else f"{now:%b %-d, %Y}"
+    bank = ctx.banks.of(session, ws_id)
     return build_digest(
-        ctx.bank,
+        bank,
         aggregate,
         members=members,
         min_respondents=settings.min_respondents,
@@ -154,7 +155,7 @@ def _digest(
         signals=signals,
         targets=targets.targets(session, ws_id, channel_id),
         now=now,
-        agreed=agreed_levels(ctx.bank, sessions.agreements),
+        agreed=agreed_levels(bank, sessions.agreements),
         actions=tuple(team_action(text, owner, due, now.date()) for text, owner, due in sessions.actions),
         open_actions=sessions.open_actions,
     )
@@ -187,8 +188,9 @@ def digest_history(
         past = sends.recent_digests(session, ws_id, channel_id, limit, current_period)
         since = past[0].sent_at.replace(hour=0, minute=0, second=0, microsecond=0) if past else now - settings.cadence
         agreed = team_sessions.agreements_since(session, ws_id, channel_id, since)
+        bank = ctx.banks.of(session, ws_id)
     periods = tuple(period_figures(f"{d.sent_at:%Y-%m-%d}", d.payload, settings.min_respondents) for d in past)
-    return TeamHistory(periods, session_scores(ctx.bank, agreed))
+    return TeamHistory(periods, session_scores(bank, agreed))
 
 
 @dataclass(frozen=True)
@@ -265,4 +267,5 @@ def teams_overview(ctx: AppContext, team: str, now: datetime, settings: Outreach
     with ctx.sessions.begin() as session:
         ws_id = people.workspace_id(session, team, now)
         aggregates = digests.channel_aggregates(session, ws_id, now - settings.cadence, now)
-    return build_overview(ctx.bank, aggregates, min_respondents=settings.min_respondents)
+        bank = ctx.banks.of(session, ws_id)
+    return build_overview(bank, aggregates, min_respondents=settings.min_respondents)

@@ -58,6 +58,8 @@ def export_assessments(
         rows = store.completed_assessments(session, since, workspace)
         scores = store.dimension_scores(session, since, workspace)
         given = store.answers(session, since, workspace) if with_answers else []
+        # One workspace's export is worded and ordered by its bank; the deployment's by the default.
+        bank = ctx.banks.of(session, workspace) if workspace else ctx.bank
     # Everything a completed row has was written in the transaction that completed it, so rows
     # completed between the statements show up as scores or answers of no row, and are dropped.
     scores_of: dict[int, dict[str, store.ScoreRow]] = defaultdict(dict)
@@ -68,7 +70,7 @@ def export_assessments(
         answers_of[a.assessment_id].append(a)
     ids = {r.assessment_id for r in rows}
     columns = dimension_columns(
-        [d.id for d in ctx.bank.dimensions], (s.dimension_id for s in scores if s.assessment_id in ids)
+        [d.id for d in bank.dimensions], (s.dimension_id for s in scores if s.assessment_id in ids)
     )
     secret = None if key is None else bytes.fromhex(key)
     return AssessmentExport(
@@ -87,7 +89,7 @@ def export_assessments(
                     for d in columns
                     if (found := scores_of[r.assessment_id].get(d)) is not None
                 ),
-                answers=tuple(answer_with_wording(ctx.bank, a, r.bank_hash) for a in answers_of[r.assessment_id]),
+                answers=tuple(answer_with_wording(bank, a, r.bank_hash) for a in answers_of[r.assessment_id]),
             )
             for r in rows
         ),
@@ -125,6 +127,7 @@ def export_teams(
         held = store.team_sessions(session, since, workspace)
         agreed = store.session_outcomes(session, since, workspace)
         done = store.session_actions(session, since, workspace)
+        bank = ctx.banks.of(session, workspace) if workspace else ctx.bank
     threshold = respondent_threshold(min_respondents)
     periods = []
     for row in rows:
@@ -149,9 +152,9 @@ def export_teams(
                 say_do=snapshot["say_do"] if isinstance(snapshot.get("say_do"), dict) else {},
             )
         )
-    columns = dimension_columns([d.id for d in ctx.bank.dimensions], (d for p in periods for d, _ in p.dimensions))
+    columns = dimension_columns([d.id for d in bank.dimensions], (d for p in periods for d, _ in p.dimensions))
     ordered = tuple(replace(p, dimensions=_in_order(p, columns)) for p in periods)
-    return TeamExport(columns, ordered, _sessions(ctx.bank, held, agreed, done))
+    return TeamExport(columns, ordered, _sessions(bank, held, agreed, done))
 
 
 def _sessions(

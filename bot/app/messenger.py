@@ -73,6 +73,10 @@ class Reminder:
     assessment_id: int
     position: int
     number: int  # 1 or 2
+    # The workspace bank's question at ``position`` and its length; empty when unknown (the
+    # messenger's default bank is quoted then).
+    question_id: str = ""
+    total: int = 0
 
     @property
     def period(self) -> str:

@@ -9,11 +9,12 @@ caller's transaction (``bot/app/scheduled_run.py``); they open none and send not
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from bot.app.bank_registry import Banks
 from bot.app.messenger import Invitation, Reminder
 from bot.db import people, sends
 from bot.domain.digest import Subscription
@@ -61,11 +62,18 @@ def digest_period_due(session: Session, ws_id: int, sub: Subscription, now: date
 
 
 def people_due(
-    session: Session, ws_id: int, sub_ids: Sequence[int], settings: OutreachSettings, now: datetime
+    session: Session,
+    ws_id: int,
+    sub_ids: Sequence[int],
+    settings: OutreachSettings,
+    now: datetime,
+    *,
+    banks: Banks | None = None,
 ) -> PeopleDue:
     """Reminders for unfinished assessments, invitations for stale ones, inside each person's working hours."""
     found = people.candidates(session, ws_id, sub_ids)
     reminded = sends.reminder_periods(session, ws_id)
+    bank = banks.of(session, ws_id) if banks is not None else None
     due = PeopleDue()
     for person in found:
         if person.reminders_paused or (person.snoozed_until is not None and person.snoozed_until > now):
@@ -78,7 +86,12 @@ def people_due(
             if not settings.hours.contains(now, person.tz):
                 due.outside_hours += 1
                 continue
-            due.messages.append(Reminder(person.user_id, person.open_assessment, person.open_position or 0, number))
+            position = person.open_position or 0
+            reminder = Reminder(person.user_id, person.open_assessment, position, number)
+            if bank is not None:
+                at = bank.questions[min(position, len(bank) - 1)]
+                reminder = replace(reminder, question_id=at.id, total=len(bank))
+            due.messages.append(reminder)
             continue
         key = prompt_key(person.last_completed, now, settings.cadence)
         if key is None:

@@ -10,17 +10,11 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from bot.config import DEFAULT_QUESTIONS, PROJECT_ROOT
+from bot.config import PACK_FILES
 from bot.domain.errors import CompassError
 from bot.domain.questionnaire import Questionnaire, load_questionnaire
 
-PACKS_DIR = PROJECT_ROOT / "packs"
-# In the order a list shows them: the short one, the default, then the specialised ones.
-PACKS: dict[str, Path] = {
-    "core": PACKS_DIR / "core.json",
-    "full": DEFAULT_QUESTIONS,
-    "llmops": PACKS_DIR / "llmops.json",
-}
+PACKS: dict[str, Path] = PACK_FILES
 DEFAULT_PACK = "full"
 
 

@@ -63,14 +63,15 @@ def report_view(ctx: AppContext, who: Who, now: datetime) -> ReportView:
         if latest is None:
             return ReportView(None, None, {}, None)
         signals = TeamSignals(session, who, now, ctx.measured)
+        bank = ctx.banks.of(session, who.workspace)
         respondent = people.find_respondent(session, who.workspace, who.user)
         dm = None if respondent is None else assessments.dm_channel(session, respondent)
         contradicted: tuple[QuestionVerdict, ...] = ()
         newest = [] if respondent is None else assessments.completed_assessments(session, respondent, limit=1)
         if newest:
             answers = assessments.load_state(session, newest[0]).answers
-            contradicted = signals.contradicted(ctx.bank, answers)
-        return ReportView(latest, previous, signals.by_dimension(ctx.bank), dm, contradicted)
+            contradicted = signals.contradicted(bank, answers)
+        return ReportView(latest, previous, signals.by_dimension(bank), dm, contradicted)
 
 
 def past_reports(sessions: SessionFactory, who: Who, limit: int = 10) -> list[Report]:

@@ -20,6 +20,7 @@ from bot.db import team_sessions
 from bot.db.export import AnswerRow, ScoreRow
 from bot.db.session import SessionFactory
 from bot.domain.export import ExportedScore
+from bot.domain.questionnaire import Questionnaire
 from bot.domain.rights import Deleted, PersonalAssessment, PersonalExport, PersonalSend, PersonalVote, Retention
 from bot.domain.team_session import NA
 
@@ -28,7 +29,8 @@ def export_person(ctx: AppContext, who: Who) -> PersonalExport:
     """Everything stored about ``who`` (in their workspace only), their votes in team sessions included:
     seven statements in one transaction."""
     with ctx.sessions.begin() as session:
-        votes = tuple(_vote(ctx, v) for v in team_sessions.votes_of(session, who.workspace, who.user))
+        bank = ctx.banks.of(session, who.workspace)
+        votes = tuple(_vote(bank, v) for v in team_sessions.votes_of(session, who.workspace, who.user))
         found = store.person(session, who.workspace, who.user)
         if found is None:  # never assessed, though they may have voted in a team session
             return PersonalExport(who.workspace, who.user, None, session_votes=votes)
@@ -61,9 +63,7 @@ def export_person(ctx: AppContext, who: Who) -> PersonalExport:
                 overall_score=r.overall_score,
                 overall_level=r.overall_level,
                 dimensions=tuple(ExportedScore(s.dimension_id, s.score, s.level) for s in scores_of[r.assessment_id]),
-                answers=tuple(
-                    (answer_with_wording(ctx.bank, a, r.bank_hash), at) for a, at in answers_of[r.assessment_id]
-                ),
+                answers=tuple((answer_with_wording(bank, a, r.bank_hash), at) for a, at in answers_of[r.assessment_id]),
                 report=None if r.report_json is None else json.loads(r.report_json),
             )
             for r in rows
@@ -74,8 +74,8 @@ def export_person(ctx: AppContext, who: Who) -> PersonalExport:
     )
 
 
-def _vote(ctx: AppContext, vote: team_sessions.VoteRow) -> PersonalVote:
-    text = ctx.bank.question(vote.question_id).text if ctx.bank.has_question(vote.question_id) else None
+def _vote(bank: Questionnaire, vote: team_sessions.VoteRow) -> PersonalVote:
+    text = bank.question(vote.question_id).text if bank.has_question(vote.question_id) else None
     level = None if vote.level == NA else vote.level
     return PersonalVote(vote.session_id, vote.channel_id, vote.question_id, text, level, vote.voted_at)
 

@@ -352,7 +352,7 @@ def _send_charts(run: Run) -> None:
 
 def _invite_and_remind(run: Run, sub_ids: list[int]) -> None:
     with run.ctx.sessions.begin() as session:
-        due = people_due(session, run.ws_id, sub_ids, run.settings, run.now)
+        due = people_due(session, run.ws_id, sub_ids, run.settings, run.now, banks=run.ctx.banks)
     run.report.skipped_outside_hours += due.outside_hours
     for item in due.messages:
         if isinstance(item, Reminder):

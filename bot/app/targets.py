@@ -27,8 +27,11 @@ class TargetSet:
     previous: Target | None  # the target it replaced
 
 
-def dimension_choices(ctx: AppContext) -> tuple[DimensionChoice, ...]:
-    return tuple(DimensionChoice(d.id, d.name) for d in ctx.bank.dimensions)
+def dimension_choices(ctx: AppContext, team: str) -> tuple[DimensionChoice, ...]:
+    """The dimensions of the workspace's bank, as commands name them."""
+    with ctx.sessions.begin() as session:
+        bank = ctx.banks.of(session, team)
+    return tuple(DimensionChoice(d.id, d.name) for d in bank.dimensions)
 
 
 def set_target(
@@ -47,10 +50,11 @@ def set_target(
     with ctx.sessions.begin() as session:
         ws_id = people.workspace_id(session, who.workspace, now)
         aggregate, size, _ = team_aggregate_now(session, ws_id, channel_id, now, members=members, settings=settings)
-        digest = build_digest(ctx.bank, aggregate, members=size, min_respondents=settings.min_respondents, period="now")
+        bank = ctx.banks.of(session, ws_id)
+        digest = build_digest(bank, aggregate, members=size, min_respondents=settings.min_respondents, period="now")
         means = {d.id: d.mean for d in digest.dimensions}
         stored = team_sessions.latest_agreements(session, ws_id, channel_id).get(channel_id, [])
-        agreed = {a.dimension_id: a.score for a in agreed_levels(ctx.bank, stored)}
+        agreed = {a.dimension_id: a.score for a in agreed_levels(bank, stored)}
         baseline = agreed.get(command.dimension.id, means.get(command.dimension.id))
         before = {t.dimension_id: t for t in targets.targets(session, ws_id, channel_id)}
         target = targets.save_target(

@@ -25,7 +25,7 @@ from bot.db.models import SessionAction, TeamSession, Workspace
 from bot.domain.digest import respondent_threshold
 from bot.domain.errors import CompassError
 from bot.domain.evidence import Evidence, weigh
-from bot.domain.questionnaire import Question
+from bot.domain.questionnaire import Question, Questionnaire
 from bot.domain.schedule import SendKey
 from bot.domain.targets import DimensionChoice
 from bot.domain.team_session import (
@@ -163,11 +163,12 @@ def start(
     """`/compass session ...`: open a session in the channel (or point to the live one)."""
     with ctx.sessions.begin() as session:
         ws_id = people.workspace_id(session, who.workspace, now)
+        bank = ctx.banks.of(session, ws_id)
         current = team_sessions.live(session, ws_id, channel)
         if current is not None and current.message_ts is None and current.facilitator == who.user:
             # Its first messages were never posted (Slack said wait, or the worker died): post them now.
             earlier = tuple(_action_view(a) for a in team_sessions.open_actions(session, ws_id, channel))
-            scope = scope_label(ctx.bank, current.dimension_id)
+            scope = scope_label(bank, current.dimension_id)
             return Opened(scope, who.user, earlier, _live(session, ctx, current, now), current.opening_ts is None)
         if current is not None:
             return AlreadyLive(channel, current.facilitator, current.message_ts)
@@ -179,14 +180,14 @@ def start(
         else:
             dimension = _weakest(session, ctx, ws_id, channel)
             if dimension is None:
-                return ChooseDimension(tuple(DimensionChoice(d.id, d.name) for d in ctx.bank.dimensions))
+                return ChooseDimension(tuple(DimensionChoice(d.id, d.name) for d in bank.dimensions))
         row = team_sessions.create(
             session,
             ws_id,
             channel,
             facilitator=who.user,
             dimension_id=dimension,
-            question_ids=questions_for(ctx.bank, dimension),
+            question_ids=questions_for(bank, dimension),
             members=members,
             now=now,
         )
@@ -197,7 +198,7 @@ def start(
             )
         earlier = tuple(_action_view(a) for a in team_sessions.open_actions(session, ws_id, channel))
         first = _live(session, ctx, row, now)
-    return Opened(scope_label(ctx.bank, dimension), who.user, earlier, first)
+    return Opened(scope_label(bank, dimension), who.user, earlier, first)
 
 
 def posted(ctx: AppContext, session_id: int, *, opening_ts: str | None, question_ts: str | None) -> None:
@@ -226,7 +227,7 @@ def vote(
     session_id, question_id = where
     with ctx.sessions.begin() as session:
         row = team_sessions.for_vote(session, session_id)  # votes side by side; a reveal waits for them
-        refused = _vote_refused(ctx, row, question_id)
+        refused = _vote_refused(ctx.banks.of(session, row.workspace_id) if row else ctx.bank, row, question_id)
         if refused is not None:
             return refused
         assert row is not None
@@ -472,19 +473,27 @@ class SessionProblemAtStage(CompassError):
 
 
 def _weakest(session: Session, ctx: AppContext, ws_id: int, channel: str) -> str | None:
+    bank = ctx.banks.of(session, ws_id)
     """The team's weakest dimension: from its last session's agreed levels, else its last digest."""
     last = team_sessions.latest_ended(session, ws_id, channel)
     if last is not None:
-        agreed = summarise(ctx.bank, team_sessions.outcomes(session, last.id)).snapshot()
-        found = weakest_dimension(ctx.bank, agreed)
+        agreed = summarise(bank, team_sessions.outcomes(session, last.id)).snapshot()
+        found = weakest_dimension(bank, agreed)
         if found is not None:
             return found
     digest = sends.last_digest(session, ws_id, channel)
     means = ((digest.payload or {}).get("dimensions") or {}) if digest else {}
-    return weakest_dimension(ctx.bank, {d: m for d, m in means.items() if isinstance(m, int | float)})
+    return weakest_dimension(bank, {d: m for d, m in means.items() if isinstance(m, int | float)})
 
 
-def _vote_refused(ctx: AppContext, row: TeamSession | None, question_id: str) -> VoteRefused | None:
+def question_title(ctx: AppContext, team: str, question_id: str) -> str:
+    """The title of a question of the workspace's bank ("" when the bank no longer has it)."""
+    with ctx.sessions.begin() as session:
+        bank = ctx.banks.of(session, team)
+    return bank.question(question_id).title if bank.has_question(question_id) else ""
+
+
+def _vote_refused(bank: Questionnaire, row: TeamSession | None, question_id: str) -> VoteRefused | None:
     if row is None or row.live_channel is None:
         return VoteRefused("This session has ended, so it takes no more votes.")
     asked = team_sessions.question_ids(row)
@@ -492,7 +501,7 @@ def _vote_refused(ctx: AppContext, row: TeamSession | None, question_id: str) ->
         return VoteRefused("That question is behind us: vote on the session's latest question message.")
     if row.stage != Stage.VOTING.value:
         return VoteRefused("The votes on this question are revealed, so it takes no more votes.")
-    if not ctx.bank.has_question(question_id):
+    if not bank.has_question(question_id):
         return VoteRefused("That question is no longer in the questionnaire.")
     return None
 
@@ -557,12 +566,13 @@ def _live(
     asked = team_sessions.question_ids(row)
     at = row.position if position is None else position
     stage = Stage(row.stage) if at == row.position else Stage.AGREED
-    if not ctx.bank.has_question(asked[at]):
+    bank = ctx.banks.of(session, row.workspace_id)
+    if not bank.has_question(asked[at]):
         raise SessionGone(
             "The questionnaire changed and this question is no longer in it: end the session "
             "with `/compass session end` (what was agreed is kept) and start another."
         )
-    question = ctx.bank.question(asked[at])
+    question = bank.question(asked[at])
     measured = ctx.measured.of(session, row.channel_id, now)
     evidence = weigh(question.evidence, measured, row.channel_id, WINDOW_DAYS) if measured else None
     votes = team_sessions.vote_values(session, row.id, question.id)
@@ -621,15 +631,16 @@ def _end(session: Session, ctx: AppContext, row: TeamSession, reason: str, now: 
 def _ended_view(session: Session, ctx: AppContext, row: TeamSession) -> Ended:
     """The view of an ended session: its summary, actions and last live message (kept on the row)."""
     previous = team_sessions.previous_ended(session, row.workspace_id, row.channel_id, row.id)
-    before = summarise(ctx.bank, team_sessions.outcomes(session, previous.id)).snapshot() if previous else None
-    summary = summarise(ctx.bank, team_sessions.outcomes(session, row.id), before)
+    bank = ctx.banks.of(session, row.workspace_id)
+    before = summarise(bank, team_sessions.outcomes(session, previous.id)).snapshot() if previous else None
+    summary = summarise(bank, team_sessions.outcomes(session, row.id), before)
     actions = tuple(_action_view(a) for a in team_sessions.session_actions(session, row.id))
     team = session.get(Workspace, row.workspace_id).external_id  # type: ignore[union-attr]  # rows keep theirs
     return Ended(
         session_id=row.id,
         channel=row.channel_id,
         facilitator=row.facilitator,
-        scope=scope_label(ctx.bank, row.dimension_id),
+        scope=scope_label(bank, row.dimension_id),
         reason=row.end_reason or "ended",
         summary=summary,
         actions=actions,

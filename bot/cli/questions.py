@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from bot.app.banks import BankSummary
     from bot.domain.questionnaire import Questionnaire
 
 # The commands import what they need when they run, so that `compass questions --help` stays as
@@ -106,3 +107,91 @@ def questions_packs() -> None:
         f"Minutes: reading at {WORDS_PER_MINUTE} words a minute plus {DECISION_SECONDS} seconds a question"
         " to choose, rounded up (docs/questions.md)."
     )
+
+
+WORKSPACE_OPTION = click.option(
+    "--workspace", required=True, metavar="T…|local", help='The Slack team id, or "local" for the terminal.'
+)
+
+
+def _bank_lines(summary: BankSummary) -> list[str]:
+    lines = [
+        f"Bank: {summary.name}, version {summary.version} (hash {summary.content_hash}, revision {summary.revision})",
+        f"{summary.questions} questions in {len(summary.dimensions)} dimensions:",
+    ]
+    lines += [f"  - {d.name} ({d.id}): {d.questions} questions" for d in summary.dimensions]
+    if summary.set_by is not None and summary.set_at is not None:
+        lines.append(f"Set by {summary.set_by} at {summary.set_at:%Y-%m-%d %H:%M} UTC")
+    else:
+        lines.append("The deployment's default bank (COMPASS_QUESTIONS); no one set another for this workspace.")
+    return lines
+
+
+@questions.command("show")
+@WORKSPACE_OPTION
+def questions_show(workspace: str) -> None:
+    """Show the bank a workspace answers: name, version, dimensions, questions, who set it and when."""
+    from bot.app.banks import bank_view
+    from bot.app.context import AppContext
+    from bot.cli import common
+
+    config = common.settings()
+    database = common.database(config)
+    try:
+        view = bank_view(AppContext(database.sessions, common.bank(config.COMPASS_QUESTIONS)), workspace)
+    finally:
+        database.dispose()
+    click.echo("\n".join(_bank_lines(view.current)))
+    click.echo(f"Unfinished assessments: {view.unfinished}. Packs: {', '.join(view.packs)}.")
+
+
+@questions.command("set")
+@WORKSPACE_OPTION
+@click.argument("source", metavar="PACK|FILE")
+def questions_set(workspace: str, source: str) -> None:
+    """Give a workspace a pack (full, core, llmops) or a bank file; unfinished assessments carry over
+    the answers to questions both banks share."""
+    import getpass
+
+    from bot.app.banks import CUSTOM, BankConflict, bank_view, pack_document, parse_document, set_bank
+    from bot.app.context import AppContext
+    from bot.app.packs import UnknownPack
+    from bot.cli import common
+    from bot.config import pack_path
+    from bot.domain.questionnaire import QuestionnaireError
+
+    if pack_path(source) is not None or not Path(source).exists():
+        try:
+            name, document = source, pack_document(source)
+        except UnknownPack as exc:
+            common.fail(f"{exc.detail} A file path works too.")
+    else:
+        try:
+            name, document = CUSTOM, Path(source).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            common.fail(f"cannot read {source}: {exc}")
+    try:
+        parse_document(document, source)  # named as the operator named it; set_bank checks it again
+    except QuestionnaireError as exc:
+        common.fail(f"{exc}\nNothing was changed.")
+    config = common.settings()
+    database = common.database(config)
+    try:
+        ctx = AppContext(database.sessions, common.bank(config.COMPASS_QUESTIONS))
+        expected = bank_view(ctx, workspace).current.revision
+        result = set_bank(
+            ctx, workspace, name, document, by=f"cli:{getpass.getuser()}", now=common.now(), expected_version=expected
+        )
+    except QuestionnaireError as exc:
+        common.fail(f"{exc}\nNothing was changed.")
+    finally:
+        database.dispose()
+    if isinstance(result, BankConflict):
+        common.fail(f"{result.current.set_by} changed the bank meanwhile; nothing was changed. Run it again.")
+    click.echo(f"{workspace} now answers {result.bank.name} (was {result.previous.name}).")
+    click.echo("\n".join(_bank_lines(result.bank)))
+    if result.unfinished:
+        click.echo(
+            f"{result.unfinished} unfinished assessment(s) will carry over the answers to questions both banks "
+            "share on their next click."
+        )

@@ -127,8 +127,11 @@ def add_assessment(
     bank: Questionnaire,
     state: RunState,
     message: tuple[str | None, str | None] | None = None,
+    *,
+    bank_name: str | None = None,
 ) -> StoredAssessment:
-    """A new assessment in ``state``; ``message`` is the (channel, ts) of the chat message it starts in."""
+    """A new assessment in ``state``; ``message`` is the (channel, ts) of the chat message it starts in,
+    ``bank_name`` the workspace bank's name (None: the deployment's default)."""
     assert state.started_at is not None and state.updated_at is not None
     channel_id, message_ts = message or (None, None)
     row = Assessment(
@@ -138,6 +141,7 @@ def add_assessment(
         version=state.version,
         bank_version=bank.version,
         bank_hash=bank.content_hash,
+        bank_name=bank_name,
         bank_questions=_question_ids(bank),
         started_at=state.started_at,
         updated_at=state.updated_at,
@@ -180,12 +184,17 @@ def question_hashes(session: Session, assessment_id: int) -> dict[str, str | Non
     return {question_id: question_hash for question_id, question_hash in rows}
 
 
-def move_to_bank(session: Session, assessment_id: int, bank: Questionnaire) -> None:
+def move_to_bank(session: Session, assessment_id: int, bank: Questionnaire, bank_name: str | None = None) -> None:
     """Record that the assessment now runs on ``bank`` (after its answers were carried over)."""
     session.execute(
         update(Assessment)
         .where(Assessment.id == assessment_id)
-        .values(bank_version=bank.version, bank_hash=bank.content_hash, bank_questions=_question_ids(bank))
+        .values(
+            bank_version=bank.version,
+            bank_hash=bank.content_hash,
+            bank_name=bank_name,
+            bank_questions=_question_ids(bank),
+        )
         .execution_options(synchronize_session=False)
     )
 

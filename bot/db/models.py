@@ -80,6 +80,9 @@ class Assessment(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     bank_version: Mapped[str] = mapped_column(String(64))
     bank_hash: Mapped[str] = mapped_column(String(64))
+    # The workspace bank it was answered on ("full", "core", "custom"...): NULL for the deployment's
+    # default bank (COMPASS_QUESTIONS), and for assessments stored before migration 0017.
+    bank_name: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # The question ids of that bank, a JSON list, so that a later bank's new questions can be
     # named; NULL for assessments begun before migration 0006.
     bank_questions: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -415,6 +418,28 @@ class SignalEventRow(Base):
     status: Mapped[str | None] = mapped_column(String(32), nullable=True)
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     category: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class QuestionBank(Base):
+    """The banks a workspace was given, newest last: its current bank is the row with the highest
+    ``revision``; a workspace without rows uses the deployment's default bank (revision 0).
+
+    Each change inserts revision n+1 after reading n: the unique constraint lets one of two admins
+    who changed the bank at once through, and the other is told who came first.
+    """
+
+    __tablename__ = "question_banks"
+    __table_args__ = (UniqueConstraint("workspace_id", "revision", name="uq_question_banks_revision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    revision: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(64))  # a pack name, or "custom"
+    version: Mapped[str] = mapped_column(String(64))
+    content: Mapped[str] = mapped_column(Text)  # the bank's JSON document
+    content_hash: Mapped[str] = mapped_column(String(64))
+    set_by: Mapped[str] = mapped_column(String(64))  # a Slack user id, or "cli:<login>"
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class DeploymentSecret(Base):

@@ -181,6 +181,7 @@ def build_deps(
         public_url=settings.COMPASS_PUBLIC_URL,
         outreach=outreach_settings(settings),
         retention_days=settings.COMPASS_RETENTION_DAYS,
+        bank_admins=settings.bank_admins,
     )
     if serving:
         deps = replace(deps, outbox=Outbox(QueueStore(database.sessions), deps.clock, work.report_lost))

@@ -26,6 +26,7 @@ class Deps:
     public_url: str | None = None  # where Slack and webhooks reach the app (COMPASS_PUBLIC_URL), for set-up texts
     outreach: OutreachSettings = OutreachSettings()  # the respondent threshold and cadence `/compass team` uses
     retention_days: int = 730  # COMPASS_RETENTION_DAYS, told in App Home's "About your data"
+    bank_admins: frozenset[str] = frozenset()  # COMPASS_BANK_ADMINS: may change the bank besides admins and owners
 
 
 def deps_of(context: Any) -> Deps:

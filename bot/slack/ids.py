@@ -31,6 +31,9 @@ class Action(StrEnum):
     SESSION_ADD_ACTION = "session_add_action"  # opens the action form
     ACTION_DONE = "action_done"  # on `/compass actions`; the value is the action's id
     SESSION_START = "start_session"  # "Start a session" on a digest: as `/compass session` in its channel
+    BANK_SWITCH = "bank_switch"  # a pack's button under `/compass questions`; the value is encode_bank_switch's
+    BANK_APPLY = "bank_apply"  # Apply under the preview of a bank file shared in the DM (encode_bank_upload)
+    BANK_CANCEL = "bank_cancel"  # Cancel under that preview
 
 
 class Work(StrEnum):
@@ -56,6 +59,9 @@ class Work(StrEnum):
     SESSION_ACTION_SAVE = "session_action_save"  # the form submitted
     ACTION_DONE = "action_done"
     SESSION_START = "start_session"  # "Start a session" on a digest
+    BANK_SWITCH = "bank_switch"  # a confirmed pack switch under `/compass questions`
+    BANK_UPLOAD = "bank_upload"  # a JSON file shared in the app's DM: checked, previewed
+    BANK_APPLY = "bank_apply"  # Apply or Cancel under that preview
 
 
 ANSWER_PREFIX = "answer_"
@@ -66,6 +72,8 @@ SESSION_VOTE_PATTERN = re.compile(r"^session_vote_([1-4]|na)$")
 SESSION_AGREE_PATTERN = re.compile(r"^session_agree_([1-4]|na)$")
 # The facilitator picks the dimension: session_pick_0, _1, ... (ids must differ within a block); the value is its id.
 SESSION_PICK_PATTERN = re.compile(r"^session_pick_\d+$")
+# bank_switch_<pack>: Slack wants the action ids of one block distinct, and the packs share one.
+BANK_SWITCH_PATTERN = re.compile(r"^bank_switch(_[a-z0-9_]+)?$")
 ACTION_FORM = "session_action_form"  # the modal's callback_id
 
 
@@ -103,6 +111,46 @@ def decode_session(value: str | None) -> SessionRef:
     if not match:
         raise StaleButton(f"unrecognised session button value {value!r}")
     return SessionRef(int(match.group("session")), match.group("question"))
+
+
+_BANK_VALUE = re.compile(r"^b1\|(?P<pack>[a-z0-9_]+)\|(?P<revision>\d+)$")
+
+
+def encode_bank_switch(pack: str, expected_revision: int) -> str:
+    """A pack button's value: the pack, and the revision of the bank the person saw (the switch
+    applies only while it is still the one in use)."""
+    return f"b1|{pack}|{expected_revision}"
+
+
+def decode_bank_switch(value: str | None) -> tuple[str, int]:
+    match = _BANK_VALUE.match(value or "")
+    if not match:
+        raise StaleButton(f"unrecognised bank button value {value!r}")
+    return match.group("pack"), int(match.group("revision"))
+
+
+_UPLOAD_VALUE = re.compile(r"^u1\|(?P<file>F[A-Z0-9]+)\|(?P<hash>[0-9a-f]+)\|(?P<revision>\d+)$")
+
+
+@dataclass(frozen=True)
+class UploadRef:
+    """What Apply under a previewed bank file refers to: the file (fetched again, the bank being too
+    large for a button), the hash of the bank previewed, and the revision it was previewed over."""
+
+    file_id: str
+    content_hash: str
+    revision: int
+
+
+def encode_bank_upload(file_id: str, content_hash: str, revision: int) -> str:
+    return f"u1|{file_id}|{content_hash}|{revision}"
+
+
+def decode_bank_upload(value: str | None) -> UploadRef:
+    match = _UPLOAD_VALUE.match(value or "")
+    if not match:
+        raise StaleButton(f"unrecognised bank upload value {value!r}")
+    return UploadRef(match.group("file"), match.group("hash"), int(match.group("revision")))
 
 
 def answer_action(level: int) -> str:

@@ -27,7 +27,7 @@ from bot.domain.digest import Digest
 from bot.domain.questionnaire import Questionnaire
 from bot.slack.blocks.common import Message
 from bot.slack.blocks.digest import build_digest_message, build_paused_digest_notice
-from bot.slack.blocks.outreach import build_prompt_message, build_reminder_message
+from bot.slack.blocks.outreach import build_prompt_message, build_reminder_at, build_reminder_message
 from bot.slack.blocks.session import build_session_closed, build_summary_message
 from bot.slack.directory import fetch_directory, fetch_members
 from bot.slack.sender import Sender
@@ -76,7 +76,12 @@ class SlackMessenger:
         return self._post(invitation.user_id, build_prompt_message(invitation.last_completed, invitation.cadence_days))
 
     def post_reminder(self, reminder: Reminder) -> Posted:
-        message = build_reminder_message(reminder.assessment_id, self.bank, reminder.position, reminder.number)
+        if reminder.question_id:  # the workspace's bank, as the scheduled run found it
+            message = build_reminder_at(
+                reminder.assessment_id, reminder.question_id, reminder.position, reminder.total, reminder.number
+            )
+        else:
+            message = build_reminder_message(reminder.assessment_id, self.bank, reminder.position, reminder.number)
         return self._post(reminder.user_id, message)
 
     def post_paused_notice(self, notice: PausedNotice) -> Posted:

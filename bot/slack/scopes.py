@@ -11,4 +11,5 @@ BOT_SCOPES = (
     "channels:read",
     "groups:read",
     "files:write",
+    "files:read",
 )

@@ -35,11 +35,15 @@ def build_prompt_message(last_completed: datetime | None, cadence_days: int) -> 
 
 
 def build_reminder_message(assessment_id: int, bank: Questionnaire, position: int, number: int) -> Message:
-    """Reminder about an unfinished assessment, with Resume and Remind me later."""
+    """Reminder about an unfinished assessment on ``bank``, with Resume and Remind me later."""
     position = min(position, len(bank) - 1)
-    question = bank.questions[position]
+    return build_reminder_at(assessment_id, bank.questions[position].id, position, len(bank), number)
+
+
+def build_reminder_at(assessment_id: int, question_id: str, position: int, total: int, number: int) -> Message:
+    """Reminder about an unfinished assessment waiting at ``question_id`` (``position`` of ``total``)."""
     text = (
-        f"Your MLOps Compass assessment is waiting at question {position + 1} of {len(bank)}. "
+        f"Your MLOps Compass assessment is waiting at question {position + 1} of {total}. "
         "Your answers so far are saved."
     )
     last = " This is the last reminder." if number >= 2 else ""
@@ -47,8 +51,8 @@ def build_reminder_message(assessment_id: int, bank: Questionnaire, position: in
         section(f":hourglass_flowing_sand: {text}{last}"),
         ActionsBlock(
             elements=[
-                resume_button(assessment_id, question.id, position + 1),
-                button("Remind me later", Action.SNOOZE, ids.encode(assessment_id, question.id)),
+                resume_button(assessment_id, question_id, position + 1),
+                button("Remind me later", Action.SNOOZE, ids.encode(assessment_id, question_id)),
             ],
             block_id=f"reminder.{number}",
         ),

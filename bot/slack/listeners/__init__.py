@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.slack.listeners import actions, commands, home, views
+from bot.slack.listeners import actions, commands, files, home, views
 from bot.slack.routes import Routes
 
 
@@ -13,3 +13,4 @@ def register_listeners(app: App, routes: Routes) -> None:
     actions.register(app, routes)
     home.register(app)
     views.register(app)
+    files.register(app)

@@ -23,7 +23,7 @@ from bot.slack.ids import Action, Work
 from bot.slack.routes import Button, Routes
 from bot.slack.task import Handler, Task, respond_for
 from bot.slack.tokens import TokenSource, tenant_of
-from bot.slack.work import assessment, commands, home, rights, session, team
+from bot.slack.work import assessment, banks, commands, home, rights, session, team
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,9 @@ BUTTONS: tuple[Button, ...] = (
     Button(Action.SESSION_ADD_ACTION, Work.SESSION_ACTION_FORM, session.action_form),
     Button(Action.ACTION_DONE, Work.ACTION_DONE, session.action_done),
     Button(Action.SESSION_START, Work.SESSION_START, session.start_from_digest),
+    Button(ids.BANK_SWITCH_PATTERN, Work.BANK_SWITCH, banks.switch_bank),
+    Button(Action.BANK_APPLY, Work.BANK_APPLY, banks.apply_bank_file),
+    Button(Action.BANK_CANCEL, Work.BANK_APPLY, banks.apply_bank_file),
 )
 # The work that comes from no button: a slash command, App Home opened, a deferred delivery.
 OTHER_WORK: dict[Work, Handler] = {
@@ -69,6 +72,7 @@ OTHER_WORK: dict[Work, Handler] = {
     Work.DELIVER: assessment.finish_delivery,
     Work.SESSION_REFRESH: session.refresh,  # queued by a vote's use case, a few seconds later
     Work.SESSION_ACTION_SAVE: session.action_save,  # the action form submitted (bot/slack/listeners/views.py)
+    Work.BANK_UPLOAD: banks.bank_file_shared,  # a file shared in the app's DM (bot/slack/listeners/files.py)
 }
 ROUTES = Routes(commands.SUBCOMMANDS, BUTTONS)
 

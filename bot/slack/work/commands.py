@@ -25,7 +25,7 @@ from bot.slack.ids import Work
 from bot.slack.payloads import subcommand, who_from
 from bot.slack.routes import CommandRun, Request, Subcommand
 from bot.slack.task import Task
-from bot.slack.work import dm, rights, session, team
+from bot.slack.work import banks, dm, rights, session, team
 from bot.slack.work.assessment import show
 from bot.slack.work.delivery import Delivery, deliver
 
@@ -176,6 +176,12 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "the delivery signals (GitHub, GitLab, MLflow, any CI) measured for this channel "
         "(`/compass signals add github|gitlab|mlflow|events` connects one)",
         signals_command,
+    ),
+    Subcommand(
+        "questions",
+        "questions",
+        "the question bank this workspace answers (its admins and owners can switch packs)",
+        banks.questions_command,
     ),
     Subcommand("pause", "pause", "stop invitations and reminders", _reminders(paused=True), PAUSE_ACK),
     Subcommand(

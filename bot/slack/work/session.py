@@ -60,7 +60,7 @@ def session_command(request: Request) -> Message | None:
     if not here or here.startswith("D"):
         return channel_only("session")
     try:
-        command = parse_session_command(request.args, dimension_choices(task.deps.ctx))
+        command = parse_session_command(request.args, dimension_choices(task.deps.ctx, who.workspace))
     except SessionProblem as problem:
         return build_text_message(problem.detail)
     if isinstance(command, EndSession):
@@ -116,7 +116,14 @@ def _open(task: Task, opened: Opened) -> None:
 def pick_dimension(task: Task) -> None:
     """The facilitator chose the dimension (the team had no results yet)."""
     channel = str((task.body.get("channel") or {}).get("id") or message_of(task.body)[0] or "")
-    chosen = next((d for d in dimension_choices(task.deps.ctx) if d.id == task.action.get("value")), None)
+    chosen = next(
+        (
+            d
+            for d in dimension_choices(task.deps.ctx, who_from(task.body).workspace)
+            if d.id == task.action.get("value")
+        ),
+        None,
+    )
     if chosen is None:
         raise ids.StaleButton("unknown dimension")
     reply = _start(task, channel, StartSession(chosen))
@@ -286,9 +293,7 @@ def _close(task: Task, ended: Ended, *, clicked: bool) -> None:
 
 def action_form(task: Task) -> None:
     ref = ids.decode_session(task.action.get("value"))
-    title = (
-        task.deps.ctx.bank.question(ref.question_id).title if task.deps.ctx.bank.has_question(ref.question_id) else ""
-    )
+    title = team_sessions.question_title(task.deps.ctx, who_from(task.body).workspace, ref.question_id)
     task.client.views_open(
         trigger_id=str(task.body.get("trigger_id")), view=build_action_form(ref.session_id, ref.question_id, title)
     )

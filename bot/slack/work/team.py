@@ -71,7 +71,7 @@ def target_command(request: Request) -> Message | None:
     if not here or here.startswith("D"):
         return channel_only("target")
     try:
-        command = parse_target_command(args, targets.dimension_choices(deps.ctx), now)
+        command = parse_target_command(args, targets.dimension_choices(deps.ctx, who.workspace), now)
     except TargetProblem as problem:
         return build_text_message(problem.detail)
     try:
