@@ -144,7 +144,8 @@ def _digest(
         metrics = signal_metrics.channel_metrics(session, channel_id, now, WINDOW_DAYS)
         signals = Signals(channel_id, WINDOW_DAYS, measurements(metrics))
     label = period_label(Cadence(sub.cadence), now) if sub else f"{now:%b %-d, %Y}"
-    bank = ctx.banks.of(session, ws_id)
+    in_use = ctx.banks.in_use(session, ws_id)
+    bank = in_use.bank
     return build_digest(
         bank,
         aggregate,
@@ -158,6 +159,7 @@ def _digest(
         agreed=agreed_levels(bank, sessions.agreements),
         actions=tuple(team_action(text, owner, due, now.date()) for text, owner, due in sessions.actions),
         open_actions=sessions.open_actions,
+        pack=in_use.name,
     )
 
 

@@ -104,6 +104,11 @@ class Digest:
     agreed: tuple[AgreedLevel, ...] = ()
     actions: tuple[TeamAction, ...] = ()  # the first of the open actions (overdue and soonest due first)
     open_actions: int = 0  # how many are open in all
+    # The workspace's bank: a pack's name ("core"), "custom", or None for the deployment's default;
+    # and the dimensions the previous digest had that this bank does not ask (ids, in its order).
+    pack: str | None = None
+    bank_version: str = ""
+    not_asked: tuple[str, ...] = ()
 
     @property
     def visible(self) -> bool:
@@ -121,6 +126,8 @@ class Digest:
             "overall": self.overall,
             "respondents": self.respondents,
             "dimensions": {d.id: d.mean for d in self.dimensions},
+            "pack": self.pack,
+            "bank_version": self.bank_version,
         }
         if self.measured is not None and self.measured.gap:
             snapshot["say_do"] = gap_json(self.measured.gap)
@@ -183,6 +190,7 @@ def build_digest(
     agreed: Sequence[AgreedLevel] = (),
     actions: Sequence[TeamAction] = (),
     open_actions: int | None = None,
+    pack: str | None = None,
 ) -> Digest:
     """Turn team aggregates into a digest; figures only when enough people answered.
 
@@ -192,7 +200,13 @@ def build_digest(
     they show without figures, unless a session agreed their dimension.
     ``agreed``: the levels the team's sessions agreed; a target of an agreed dimension is judged
     against the agreed level. ``actions``: the open actions to show, of ``open_actions`` in all.
+    ``pack``: the name of the workspace's bank (None: the deployment's default). Figures compare with
+    the previous digest's dimension by dimension, whatever bank each was answered on; a dimension
+    the previous digest had and this bank lacks is named as not asked.
     """
+    before_dims = (previous or {}).get("dimensions") or {}
+    asked = {d.id for d in bank.dimensions}
+    not_asked = tuple(str(d) for d in before_dims if d not in asked) if isinstance(before_dims, dict) else ()
     threshold = respondent_threshold(min_respondents)
     if targets and now is None:
         raise ValueError("targets are judged at a time: pass now")
@@ -209,6 +223,9 @@ def build_digest(
             agreed=tuple(agreed),
             actions=tuple(actions),
             open_actions=len(actions) if open_actions is None else open_actions,
+            pack=pack,
+            bank_version=bank.version,
+            not_asked=not_asked,
         )
     previous = previous or {}
     before = previous.get("dimensions") or {}
@@ -245,6 +262,9 @@ def build_digest(
         agreed=tuple(agreed),
         actions=tuple(actions),
         open_actions=len(actions) if open_actions is None else open_actions,
+        pack=pack,
+        bank_version=bank.version,
+        not_asked=not_asked,
     )
 
 

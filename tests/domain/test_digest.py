@@ -69,5 +69,25 @@ def test_team_focus_is_the_weakest_dimension_and_its_weakest_heavy_question(smal
 
 def test_the_snapshot_records_the_respondents_and_the_threshold_rule_is_shared(small_bank: Questionnaire) -> None:
     digest = build_digest(small_bank, aggregate(5, 2.0, 3.0), members=5, min_respondents=5, period="p")
-    assert digest.snapshot() == {"overall": 2.5, "respondents": 5, "dimensions": {"data": 2.0, "ops": 3.0}}
+    assert digest.snapshot() == {
+        "overall": 2.5,
+        "respondents": 5,
+        "dimensions": {"data": 2.0, "ops": 3.0},
+        "pack": None,  # the deployment's default bank
+        "bank_version": "test-1",
+    }
     assert (respondent_threshold(1), respondent_threshold(3), respondent_threshold(7)) == (3, 3, 7)
+
+
+def test_a_digest_names_its_pack_and_the_dimensions_the_last_one_had_that_it_does_not_ask(
+    small_bank: Questionnaire,
+) -> None:
+    previous = {"overall": 2.0, "dimensions": {"data": 1.5, "ops": 2.5, "prompts": 3.0}}
+    digest = build_digest(
+        small_bank, aggregate(5, 2.0, 3.0), members=5, min_respondents=3, period="p", previous=previous, pack="core"
+    )
+    assert (digest.pack, digest.bank_version, digest.not_asked) == ("core", "test-1", ("prompts",))
+    assert [d.change for d in digest.dimensions] == [0.5, 0.5]  # compared dimension by dimension
+    assert digest.snapshot()["pack"] == "core"
+    hidden = build_digest(small_bank, aggregate(1, 2.0, 3.0), members=5, min_respondents=3, period="p", pack="core")
+    assert hidden.pack == "core" and hidden.not_asked == ()

@@ -50,3 +50,27 @@ def test_a_long_list_of_problems_is_cut_and_counted() -> None:
     listed = str(message.blocks[1].to_dict())
     assert "$.questions[19].text" in listed and "$.questions[20].text" not in listed
     assert "and 25 more" in listed
+
+
+def test_a_digest_says_which_questions_its_figures_come_from_and_what_was_not_asked(
+    small_bank: Questionnaire,
+) -> None:
+    from bot.domain.digest import DimensionAggregate, TeamAggregate, build_digest
+    from bot.slack.blocks.digest import build_digest_message
+
+    def aggregate(respondents: int, data: float, ops: float) -> TeamAggregate:
+        dims = (
+            DimensionAggregate("data", respondents, data, (1, respondents - 1, 0, 0)),
+            DimensionAggregate("ops", respondents, ops, (0, 0, respondents, 0)),
+        )
+        return TeamAggregate(respondents=respondents, overall_mean=(data + ops) / 2, dimensions=dims, questions=())
+
+    previous = {"overall": 2.0, "dimensions": {"data": 1.5, "prompts": 3.0, "retrieval_data": 2.0}}
+    digest = build_digest(
+        small_bank, aggregate(4, 2.0, 3.0), members=5, min_respondents=3, period="p", previous=previous, pack="core"
+    )
+    text = str(build_digest_message(digest, "C0TEAM").as_kwargs()["blocks"])
+    assert "Answered on the *core* questions (version test-1)." in text
+    assert "Not asked in these questions, so not compared with the last digest: prompts, retrieval data." in text
+    plain = build_digest(small_bank, aggregate(4, 2.0, 3.0), members=5, min_respondents=3, period="p")
+    assert "Answered on" not in str(build_digest_message(plain, "C0TEAM").as_kwargs()["blocks"])

@@ -102,7 +102,7 @@ def build_digest_message(
         blocks.extend(measured_blocks(digest.measured))
         blocks.extend(start_session_blocks() if start_button else ())
         return Message(f"{title}: {more} more assessments needed before team results are shown.", tuple(blocks))
-    blocks.append(context(participation + " (individual answers are never shown)."))
+    blocks.append(context(participation + " (individual answers are never shown)." + bank_note(digest)))
     if digest.level is not None and digest.overall is not None:
         overall = f"{emoji(digest.level)} *Team level: {level_label(digest.level)}*  ({digest.overall:.2f} / 4)"
         delta = change_text(digest.change)
@@ -157,6 +157,18 @@ def measured_blocks(measured: MeasuredSection | None) -> list[Block]:
             f"measured {emoji(e.low)} {fits}"
         )
     return [DividerBlock(), section("\n".join(lines))]
+
+
+def bank_note(digest: Digest) -> str:
+    """Which questions the figures come from, when the workspace chose its own, and the dimensions
+    the previous digest had that they do not ask (their figures cannot be compared)."""
+    note = ""
+    if digest.pack is not None:
+        note += f" Answered on the *{digest.pack}* questions (version {digest.bank_version})."
+    if digest.not_asked:
+        names = ", ".join(d.replace("_", " ") for d in digest.not_asked)
+        note += f" Not asked in these questions, so not compared with the last digest: {names}."
+    return note
 
 
 def gap_line(gap: DimensionGap) -> str:
