@@ -188,14 +188,14 @@ def run_cli(database_url: str, *args: str) -> tuple[int, str]:
 
 def test_compass_questions_set_and_show(database: Database, database_url: str, tmp_path: Path) -> None:
     code, shown = run_cli(database_url, "show", "--workspace", TA)
-    assert code == 0 and "Bank: default" in shown and "26 questions in 5 dimensions" in shown
+    assert code == 0 and "Bank: default" in shown and "26 questions (about 12 minutes) in 5 dimensions" in shown
 
     code, out = run_cli(database_url, "set", "--workspace", TA, str(SMALL_BANK))
     assert code == 0, out
     assert f"{TA} now answers custom (was default)" in out
 
     code, shown = run_cli(database_url, "show", "--workspace", TA)
-    assert "Bank: custom, version test-1" in shown and "5 questions in 2 dimensions" in shown
+    assert "Bank: custom, version test-1" in shown and "5 questions (about 2 minutes) in 2 dimensions" in shown
     assert "Set by cli:" in shown
     code, other = run_cli(database_url, "show", "--workspace", "local")
     assert "Bank: default" in other

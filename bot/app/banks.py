@@ -66,6 +66,7 @@ class BankSummary:
     revision: int  # what a change expects to replace
     set_by: str | None = None
     set_at: datetime | None = None
+    minutes: int = 0  # to answer it all (bot/domain/reading.py)
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ def summarise(
     bank: Questionnaire, name: str, revision: int, by: str | None = None, at: datetime | None = None
 ) -> BankSummary:
     dims = tuple(DimensionSummary(d.id, d.name, len(bank.questions_in(d.id))) for d in bank.dimensions)
-    return BankSummary(name, bank.version, bank.content_hash, dims, len(bank), revision, by, at)
+    return BankSummary(name, bank.version, bank.content_hash, dims, len(bank), revision, by, at, bank.minutes)
 
 
 def _summary(in_use: InUse) -> BankSummary:

@@ -117,7 +117,7 @@ WORKSPACE_OPTION = click.option(
 def _bank_lines(summary: BankSummary) -> list[str]:
     lines = [
         f"Bank: {summary.name}, version {summary.version} (hash {summary.content_hash}, revision {summary.revision})",
-        f"{summary.questions} questions in {len(summary.dimensions)} dimensions:",
+        f"{summary.questions} questions (about {summary.minutes} minutes) in {len(summary.dimensions)} dimensions:",
     ]
     lines += [f"  - {d.name} ({d.id}): {d.questions} questions" for d in summary.dimensions]
     if summary.set_by is not None and summary.set_at is not None:

@@ -108,13 +108,13 @@ def test_an_admin_switches_to_a_pack_and_members_answer_it_while_another_workspa
     env.fake.add_user(neighbour)
 
     shown = questions_reply(env, admin, switched)
-    assert "default" in text_of(shown) and "5 questions in 2 dimensions" in text_of(shown)
+    assert "default" in text_of(shown) and "5 questions (about 2 minutes) in 2 dimensions" in text_of(shown)
     full = button(shown, "bank_switch_full")
-    assert full["text"]["text"] == "Switch to full (26 questions)"
+    assert full["text"]["text"] == "Switch to full (26 questions, ~12 min)"
     assert "No assessment is unfinished" in full["confirm"]["text"]["text"]
 
     done = click_reply(env, admin, full, switched)
-    assert "now answers *full*" in text_of(done) and "26 questions in 5 dimensions" in text_of(done)
+    assert "now answers *full*" in text_of(done) and "26 questions (about 12 minutes) in 5 dimensions" in text_of(done)
     assert done.get("replace_original") in (True, "true")
 
     answer_all(env, member, switched, FULL)

@@ -20,7 +20,7 @@ def _bank_text(summary: BankSummary) -> str:
     dims = ", ".join(f"{d.name} ({d.questions})" for d in summary.dimensions)
     return (
         f"*{summary.name}*, version {summary.version}: {summary.questions} questions "
-        f"in {len(summary.dimensions)} dimensions: {dims}."
+        f"(about {summary.minutes} minutes) in {len(summary.dimensions)} dimensions: {dims}."
     )
 
 
@@ -52,7 +52,7 @@ def build_questions_message(view: QuestionsView, *, can_change: bool, admins: fr
     elements = []
     for choice in view.choices:
         switch = button(
-            f"Switch to {choice.bank.name} ({choice.bank.questions} questions)",
+            f"Switch to {choice.bank.name} ({choice.bank.questions} questions, ~{choice.bank.minutes} min)",
             f"{Action.BANK_SWITCH}_{choice.bank.name}",
             ids.encode_bank_switch(choice.bank.name, current.revision),
         )
