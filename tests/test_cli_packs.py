@@ -225,3 +225,21 @@ def test_an_unfinished_core_assessment_continued_on_full_asks_only_what_core_lef
     assert report["answered"] == report["total"] == len(full)
     (row,) = stored(env)
     assert (row.status, row.bank_version) == (Status.COMPLETE.value, full.version)
+
+
+def test_the_terminal_answers_the_bank_set_for_the_local_workspace_and_a_pack_cannot_override_it(env, tmp_path):
+    assert compass(env, "questions", "set", "--workspace", "local", "core").exit_code == 0
+    core = load_pack("core")
+    answers = write_json(tmp_path / "answers.json", {q.id: 3 for q in core})
+
+    result = compass(env, "assess", "--answers", str(answers), "--no-input", "--json", "--user", USER)
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["total"] == len(core)  # core's ten, not COMPASS_QUESTIONS' 26
+    (row,) = stored(env)
+    assert (row.bank_version, row.bank_hash, row.bank_name) == (core.version, core.content_hash, "core")
+    refused = compass(env, "assess", "--pack", "llmops", "--answers", str(answers), "--no-input", "--user", USER)
+    assert refused.exit_code == 1
+    assert "answers the 'core' questions" in refused.output
+    assert "compass questions set --workspace local llmops" in refused.output
+    assert len(stored(env)) == 1  # nothing started

@@ -99,6 +99,21 @@ def _who(user: str | None) -> Who:
     return Who(LOCAL_WORKSPACE, user or getpass.getuser())
 
 
+def local_bank(ctx: AppContext, pack: str | None) -> Questionnaire:
+    """The bank the terminal answers: the local workspace's own when one was set, else ``ctx.bank``
+    (COMPASS_QUESTIONS or ``--pack``). A pack cannot override a bank set for the workspace: the
+    use cases would ask the workspace's, not the pack's."""
+    with ctx.sessions() as session:
+        in_use = ctx.banks.in_use(session, LOCAL_WORKSPACE)
+    if pack is not None and in_use.name is not None and in_use.bank.content_hash != ctx.bank.content_hash:
+        raise CompassError(
+            f"The terminal's workspace answers the {in_use.name!r} questions (set with `compass questions set "
+            f"--workspace local`), so --pack {pack} cannot apply: run `compass questions set --workspace local "
+            f"{pack}` to change them."
+        )
+    return in_use.bank
+
+
 @click.command()
 @click.option("--answers", "answers_source", metavar="FILE", help='Answer from a JSON file ("-" for stdin).')
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -117,13 +132,23 @@ def assess(
     if no_input and not answers_source:
         raise click.UsageError("--no-input needs --answers FILE: without a file every answer is asked.")
     config = common.settings()
-    bank = common.pack(pack) if pack is not None else common.bank(config.COMPASS_QUESTIONS)
-    scripted = read_answers(answers_source, bank) if answers_source else None
+    chosen = common.pack(pack) if pack is not None else common.bank(config.COMPASS_QUESTIONS)
+    database = common.database(config)
+    ctx = AppContext(database.sessions, chosen)
+    try:
+        # The terminal is the "local" workspace: the bank an operator set for it (`compass questions
+        # set --workspace local`) is the one its use cases ask, so the answers file is read against it.
+        bank = local_bank(ctx, pack)
+        scripted = read_answers(answers_source, bank) if answers_source else None
+    except CompassError as exc:
+        database.dispose()
+        common.fail(exc.detail)
+    except BaseException:
+        database.dispose()
+        raise
     # The questions a file leaves out are asked only on a terminal: from a pipe, a script could
     # hang or end half-way, so it is told which ids are missing before anything is stored.
     can_ask = scripted is None or (not no_input and answers_source != "-" and sys.stdin.isatty())
-    database = common.database(config)
-    ctx = AppContext(database.sessions, bank)
     who = _who(user)
     console = terminal.make_console(stderr=as_json)
     try:
