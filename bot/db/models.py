@@ -388,6 +388,17 @@ class SignalEventRow(Base):
         Index("ix_signal_events_source_type_model_at", "source_id", "type", "model", "at"),
         # checks per name, alerts and reviews per name (migration 0016)
         Index("ix_signal_events_source_type_name_at", "source_id", "type", "name", "at"),
+        # alerts per category, registered model versions documented and tracked: read off the index
+        Index(
+            "ix_signal_events_source_type_at_status",
+            "source_id",
+            "type",
+            "at",
+            "category",
+            "status",
+            "model",
+            "version",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -33,6 +33,11 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_signal_events_source_type_name_at", ["source_id", "type", "name", "at"], unique=False
         )
+        batch_op.create_index(
+            "ix_signal_events_source_type_at_status",
+            ["source_id", "type", "at", "category", "status", "model", "version"],
+            unique=False,
+        )
     with op.batch_alter_table("signal_sources", schema=None) as batch_op:
         batch_op.add_column(sa.Column("check_patterns", sa.String(length=512), server_default=sa.text("''"), nullable=False))
         batch_op.add_column(
@@ -45,6 +50,7 @@ def downgrade() -> None:
         batch_op.drop_column("alert_label")
         batch_op.drop_column("check_patterns")
     with op.batch_alter_table("signal_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_signal_events_source_type_at_status")
         batch_op.drop_index("ix_signal_events_source_type_name_at")
         batch_op.drop_column("category")
         batch_op.drop_column("value")
