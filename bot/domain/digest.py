@@ -7,7 +7,7 @@ no figures at all, only how many more answers are needed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
@@ -276,11 +276,18 @@ def _target_progress(
     agreed: Sequence[AgreedLevel] = (),
 ) -> tuple[TargetProgress, ...]:
     """Each target of a dimension the bank still has, in the bank's order: judged against the level a
-    session agreed for its dimension where one did, else against the team mean in ``dims``."""
+    session agreed for its dimension where one did, else against the team mean in ``dims``; then the
+    targets of dimensions the bank does not ask, marked so and never judged."""
     by_id = {d.id: d for d in dims}
     statements = {a.dimension_id: a for a in agreed}
     order = {d.id: i for i, d in enumerate(bank.dimensions)}
     shown = []
+    not_asked: list[TargetProgress] = []
+    for target in targets:
+        if target.dimension_id not in order:
+            # Set on another bank's dimension (the workspace switched packs): kept, said, never judged.
+            label = target.dimension_id.replace("_", " ")
+            not_asked.append(replace(progress(target, label, None, None, now or target.set_at), asked=False))
     for target in sorted((t for t in targets if t.dimension_id in order), key=lambda t: order[t.dimension_id]):
         assert now is not None
         dim = by_id.get(target.dimension_id)
@@ -290,7 +297,7 @@ def _target_progress(
             shown.append(progress(target, name, said.score, None, now, agreed_on=said.on))
             continue
         shown.append(progress(target, name, dim.mean if dim else None, dim.change if dim else None, now))
-    return tuple(shown)
+    return (*shown, *not_asked)
 
 
 @dataclass(frozen=True)

@@ -218,6 +218,7 @@ class TargetProgress:
     expected: float | None  # on the line, now
     standing: Standing | None
     agreed_on: date | None = None  # judged against the level a team session agreed on this day
+    asked: bool = True  # False: the workspace's questions (a pack without it) do not ask its dimension
 
 
 def progress(

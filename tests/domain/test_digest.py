@@ -91,3 +91,23 @@ def test_a_digest_names_its_pack_and_the_dimensions_the_last_one_had_that_it_doe
     assert digest.snapshot()["pack"] == "core"
     hidden = build_digest(small_bank, aggregate(1, 2.0, 3.0), members=5, min_respondents=3, period="p", pack="core")
     assert hidden.pack == "core" and hidden.not_asked == ()
+
+
+def test_a_target_on_a_dimension_the_bank_does_not_ask_is_kept_and_said_never_judged(
+    small_bank: Questionnaire,
+) -> None:
+    from datetime import UTC, datetime
+
+    from bot.domain.targets import Target
+
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+    targets = [
+        Target("prompts", 3, None, None, "U1", now),  # an llmops dimension; this bank is not llmops
+        Target("ops", 4, None, 2.0, "U1", now),
+    ]
+    digest = build_digest(
+        small_bank, aggregate(5, 2.0, 3.0), members=5, min_respondents=3, period="p", targets=targets, now=now
+    )
+    assert [(t.dimension_id, t.asked) for t in digest.targets] == [("ops", True), ("prompts", False)]
+    kept = digest.targets[1]
+    assert (kept.current, kept.standing, kept.expected) == (None, None, None)

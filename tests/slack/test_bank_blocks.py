@@ -74,3 +74,11 @@ def test_a_digest_says_which_questions_its_figures_come_from_and_what_was_not_as
     assert "Not asked in these questions, so not compared with the last digest: prompts, retrieval data." in text
     plain = build_digest(small_bank, aggregate(4, 2.0, 3.0), members=5, min_respondents=3, period="p")
     assert "Answered on" not in str(build_digest_message(plain, "C0TEAM").as_kwargs()["blocks"])
+
+
+def test_a_target_the_questions_do_not_ask_says_so_without_figures() -> None:
+    from bot.domain.targets import TargetProgress
+    from bot.slack.blocks.targets import target_line
+
+    line = target_line(TargetProgress("prompts", "prompts", 3, "2027-Q2", None, None, None, None, asked=False))
+    assert line.endswith("*prompts* → L3 by 2027-Q2 · not asked in the questions this workspace answers now")

@@ -26,6 +26,8 @@ def target_line(t: TargetProgress) -> str:
     """One target: where the team is now, the change since the last digest, on track / behind / reached.
     Below the threshold ``current`` is None and the line carries no figure."""
     line = f"{emoji(t.level)} *{t.dimension}* → L{t.level}" + (f" by {t.by}" if t.by else "")
+    if not t.asked:
+        return line + " · not asked in the questions this workspace answers now"
     if t.current is None:
         return line
     if t.agreed_on is not None:  # judged against the team's own statement, not the mean of its answers
