@@ -541,8 +541,7 @@ def one_questionnaire(url: str, bank_path: Path, user: str, seed: int) -> list[d
     from bot.db.setup import open_database
     from bot.domain.questionnaire import load_questionnaire
     from bot.slack.deps import Deps
-    from bot.slack.listeners.actions import work_for
-    from bot.slack.work import handlers
+    from bot.slack.work import handlers, work_for
 
     rng = random.Random(f"{seed}:{user}")
     steps: list[dict[str, Any]] = []
