@@ -14,10 +14,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
 
-from bot.db.medians import median, seconds_between
+from bot.db.medians import median_time_to_close
 from bot.db.models import SignalEventRow
 from bot.domain.alert_metrics import QUIET_LOOKBACK_DAYS, AlertFigures, by_category
 from bot.domain.signals import SignalType
@@ -40,20 +40,8 @@ def channel_alerts(session: Session, sources: Any, since: datetime, now: datetim
     counts = [(category, kind == RESOLVED, int(n or 0)) for category, kind, n in rows]
     fired = sum(n for _, resolution, n in counts if not resolution)
     resolved = sum(n for _, resolution, n in counts if resolution)
-    p50 = session.scalar(_time_to_resolve(dialect, sources, since, now)) if resolved else None
+    p50 = None
+    if resolved:
+        span = median_time_to_close(dialect, sources, opened=FIRING, closed=RESOLVED, since=since, now=now)
+        p50 = session.scalar(span)
     return AlertFigures(fired, resolved, None if p50 is None else float(p50), by_category(counts))
-
-
-def _time_to_resolve(dialect: str, sources: Any, since: datetime, now: datetime) -> Any:
-    firing = aliased(E, name="firing")
-    took = seconds_between(dialect, E.at, firing.at)
-    durations = (
-        select(took.label("v"))
-        .join(
-            firing,
-            and_(firing.source_id == E.source_id, firing.type == FIRING, firing.external_id == E.external_id),
-        )
-        .where(E.source_id.in_(sources), E.type == RESOLVED, E.at >= since, E.at <= now, took >= 0)
-        .subquery("durations")
-    )
-    return median(dialect, durations)

@@ -5,9 +5,13 @@ Medians: PostgreSQL's percentile_cont; on SQLite the middle rows of a sort.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Select, cast, func, select
+from sqlalchemy import ColumnElement, Float, Select, and_, cast, func, select
+from sqlalchemy.orm import aliased
+
+from bot.db.models import SignalEventRow
 
 
 def seconds_between(dialect: str, later: Any, earlier: Any) -> ColumnElement[float]:
@@ -27,3 +31,21 @@ def median(dialect: str, values: Any) -> Select[Any]:
     n = select(func.count()).select_from(values).scalar_subquery()
     middle = select(values.c.v).order_by(values.c.v).limit(2 - n % 2).offset((n - 1) // 2).subquery("middle")
     return select(func.avg(middle.c.v))
+
+
+def median_time_to_close(
+    dialect: str, sources: Any, *, opened: str, closed: str, since: datetime, now: datetime
+) -> Select[Any]:
+    """The median of (closed - opened) in seconds over the ``closed`` events of the window, each matched
+    to the ``opened`` event of the same source and external id (an incident and its resolution, an
+    alert firing and resolved); negative spans are left out."""
+    E = SignalEventRow
+    start = aliased(E, name="opened")
+    took = seconds_between(dialect, E.at, start.at)
+    durations = (
+        select(took.label("v"))
+        .join(start, and_(start.source_id == E.source_id, start.type == opened, start.external_id == E.external_id))
+        .where(E.source_id.in_(sources), E.type == closed, E.at >= since, E.at <= now, took >= 0)
+        .subquery("durations")
+    )
+    return median(dialect, durations)

@@ -51,6 +51,7 @@ from sqlalchemy.orm import Session, aliased
 from bot.db import alert_metrics
 from bot.db.check_metrics import checks_of
 from bot.db.medians import median as _median
+from bot.db.medians import median_time_to_close
 from bot.db.medians import seconds_between as _seconds
 from bot.db.model_doc_metrics import with_model_documentation
 from bot.db.models import SignalEventRow, SignalSource
@@ -100,6 +101,11 @@ def channel_metrics(session: Session, channel_id: str, now: datetime, days: int 
 
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def _restore(dialect: str, sources: Any, since: datetime, now: datetime) -> Select[Any]:
+    """Time to restore: incidents resolved in the window, each matched to its opening."""
+    return median_time_to_close(dialect, sources, opened=OPENED, closed=RESOLVED, since=since, now=now)
 
 
 def _in_window(since: datetime, now: datetime) -> ColumnElement[bool]:
@@ -208,21 +214,6 @@ def _lead_time(dialect: str, sources: Any, since: datetime, now: datetime) -> Se
         .subquery("leads")
     )
     return _median(dialect, leads)
-
-
-def _restore(dialect: str, sources: Any, since: datetime, now: datetime) -> Select[Any]:
-    opened = aliased(E, name="opened")
-    took = _seconds(dialect, E.at, opened.at)
-    durations = (
-        select(took.label("v"))
-        .join(
-            opened,
-            and_(opened.source_id == E.source_id, opened.type == OPENED, opened.external_id == E.external_id),
-        )
-        .where(E.source_id.in_(sources), E.type == RESOLVED, _in_window(since, now), took >= 0)
-        .subquery("durations")
-    )
-    return _median(dialect, durations)
 
 
 def _model_age(dialect: str, sources: Any, now: datetime) -> Select[Any]:
