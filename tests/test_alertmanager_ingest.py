@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 import test_signals_ingest
 from alertmanager_payloads import alertmanager_example, alertmanager_group, alertmanager_headers
+from signal_env import Env, Made
 from signal_payloads import printed_secret
 from sqlalchemy import select
-from test_signals_ingest import Env, Made
 from test_signals_real_senders import raw_post
 
 from bot.db.models import SignalSource

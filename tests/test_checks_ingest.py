@@ -6,25 +6,19 @@ the generic events API, good and bad; and what `compass signals show` then repor
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import NO_POSTGRES, POSTGRES_URL, SMALL_BANK, create_postgres_database, drop_postgres_database
-from fakeslack import FakeSlack
-from harness import AppProcess, Reply, request
-from signal_payloads import github_headers, gitlab_headers, printed_secret
-from sqlalchemy import func, select
+from harness import Reply
+from signal_env import Env, Made, serving
+from signal_payloads import github_headers, gitlab_headers
 
 from bot.cli.main import main
-from bot.db.models import SignalDelivery, SignalEventRow
-from bot.db.setup import Database, open_database
 
 WEBHOOKS = Path(__file__).resolve().parent / "data" / "webhooks"
 
@@ -34,63 +28,14 @@ def example(sender: str, name: str) -> str:
     return (WEBHOOKS / sender / name).read_text(encoding="utf-8")
 
 
-@dataclass(frozen=True)
-class Made:
-    id: str
-    path: str
-    secret: str
-
-
-@dataclass
-class Env:
-    url: str
-    app: AppProcess
-    db: Database
-
-    def cli(self, *args: str) -> str:
-        result = CliRunner().invoke(main, list(args), env={"DATABASE_URL": self.url}, catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        return result.output
-
-    def add(self, kind: str, channel: str, *extra: str) -> Made:
-        out = self.cli("signals", "add", kind, "--channel", channel, *extra)
-        source = re.search(r"^source (\w+) ", out, re.M)
-        path = re.search(r"^webhook path: (\S+)", out, re.M)
-        secret = printed_secret(out)
-        assert source and path and secret, out
-        return Made(source.group(1), path.group(1), secret)
-
-    def post(self, path: str, body: str, headers: dict[str, str]) -> Reply:
-        return request("POST", self.app.url + path, body, headers)
-
-    def counts(self, source_id: str) -> tuple[int, int]:
-        with self.db.sessions() as s:
-            deliveries = s.scalar(select(func.count(SignalDelivery.id)).where(SignalDelivery.source_id == source_id))
-            events = s.scalar(select(func.count(SignalEventRow.id)).where(SignalEventRow.source_id == source_id))
-        return int(deliveries or 0), int(events or 0)
-
-    def checks(self, source_id: str) -> list[tuple[str, str, str | None, str | None, float | None]]:
-        with self.db.sessions() as s:
-            stmt = select(SignalEventRow).where(SignalEventRow.source_id == source_id).order_by(SignalEventRow.id)
-            return [(r.type, r.external_id, r.name, r.status, r.value) for r in s.scalars(stmt)]
+def checks(env: Env, source_id: str) -> list[tuple[str, str, str | None, str | None, float | None]]:
+    return [(r.type, r.external_id, r.name, r.status, r.value) for r in env.events(source_id)]
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('checks') / 'compass.db'}"
-    else:
-        if not POSTGRES_URL:
-            pytest.skip(NO_POSTGRES)
-        url = create_postgres_database(migrated=True)
-    try:
-        with FakeSlack() as fake, AppProcess(fake.api_url, url, SMALL_BANK) as app:
-            db = open_database(url, auto_migrate=False)
-            yield Env(url, app, db)
-            db.dispose()
-    finally:
-        if request.param == "postgresql":
-            drop_postgres_database(url)
+    with serving(request.param, tmp_path_factory.mktemp("checks")) as served:
+        yield served
 
 
 def gh(env: Env, made: Made, body: str, event: str = "workflow_run", delivery: str | None = None) -> Reply:
@@ -101,7 +46,7 @@ def gh(env: Env, made: Made, body: str, event: str = "workflow_run", delivery: s
 
 
 def test_githubs_own_workflow_run_examples_are_accepted_not_refused(env: Env) -> None:
-    made = env.add("github", "C0GHPLAIN")  # no check patterns; the training pattern "train"
+    made = env.add("github", channel="C0GHPLAIN")  # no check patterns; the training pattern "train"
     for name in ("workflow_run.completed.json", "workflow_run.completed.with-pull-requests.json"):
         reply = gh(env, made, example("github", name))
         assert (reply.status, reply.json()["detail"]) == (
@@ -114,7 +59,7 @@ def test_githubs_own_workflow_run_examples_are_accepted_not_refused(env: Env) ->
 
 
 def test_githubs_completed_example_is_a_check_stored_once(env: Env) -> None:
-    made = env.add("github", "C0GHCHECKS", "--checks", "data validation, TEST")
+    made = env.add("github", "--checks", "data validation, TEST", channel="C0GHCHECKS")
     listed = env.cli("signals", "list", "--channel", "C0GHCHECKS")
     assert "checks: 'data validation', 'TEST'" in listed and made.id in listed
     body = example("github", "workflow_run.completed.json")
@@ -124,22 +69,22 @@ def test_githubs_completed_example_is_a_check_stored_once(env: Env) -> None:
     again = gh(env, made, body, delivery=delivery)  # GitHub's redelivery: the same X-GitHub-Delivery
     assert (again.status, again.json()["outcome"]) == (200, "already stored")
     assert gh(env, made, example("github", "workflow_run.requested.json")).status == 202
-    assert env.checks(made.id) == [("check", "289782451:1", "test", "passed", None)]
+    assert checks(env, made.id) == [("check", "289782451:1", "test", "passed", None)]
     assert env.counts(made.id) == (1, 1)
 
 
 def test_a_workflow_that_is_both_a_training_run_and_a_check(env: Env) -> None:
-    made = env.add("github", "C0GHBOTH", "--training-pattern", "tes", "--checks", "test")
+    made = env.add("github", "--training-pattern", "tes", "--checks", "test", channel="C0GHBOTH")
     reply = gh(env, made, example("github", "workflow_run.completed.with-pull-requests.json"))
     assert (reply.status, reply.json()["events"]) == (200, 2)
-    assert [(t, n) for t, _, n, _, _ in env.checks(made.id)] == [("training_run", None), ("check", "test")]
+    assert [(t, n) for t, _, n, _, _ in checks(env, made.id)] == [("training_run", None), ("check", "test")]
 
 
 # --- GitLab ----------------------------------------------------------------------------------
 
 
 def test_gitlabs_documented_pipeline_hook_is_a_check(env: Env) -> None:
-    made = env.add("gitlab", "C0GLCHECKS", "--checks", "pipeline for branch")
+    made = env.add("gitlab", "--checks", "pipeline for branch", channel="C0GLCHECKS")
     body = example("gitlab", "pipeline_hook.json")
     event_uuid = str(uuid.uuid4())
     first = env.post(made.path, body, gitlab_headers(made.secret, "Pipeline Hook", event_uuid))
@@ -153,11 +98,11 @@ def test_gitlabs_documented_pipeline_hook_is_a_check(env: Env) -> None:
     running["object_attributes"]["status"] = "running"
     assert env.post(made.path, json.dumps(running), gitlab_headers(made.secret, "Pipeline Hook")).status == 202
     assert env.post(made.path, body, gitlab_headers("wrong-token", "Pipeline Hook")).status == 401
-    assert env.checks(made.id) == [
+    assert checks(env, made.id) == [
         ("check", "31:success", "Pipeline for branch: master", "passed", None),
         ("check", "31:failed", "Pipeline for branch: master", "failed", None),
     ]
-    other = env.add("gitlab", "C0GLPLAIN")  # no check patterns: the pipeline is read and ignored
+    other = env.add("gitlab", channel="C0GLPLAIN")  # no check patterns: the pipeline is read and ignored
     ignored = env.post(other.path, body, gitlab_headers(other.secret, "Pipeline Hook"))
     assert (ignored.status, ignored.json()["detail"]) == (
         202,
@@ -173,7 +118,7 @@ def check(run_id: str, name: str, status: str, when: datetime, **extra: Any) -> 
 
 
 def test_checks_through_the_events_api_then_shown(env: Env) -> None:
-    made = env.add("events", "C0CICHECKS")
+    made = env.add("events", channel="C0CICHECKS")
     bearer = {"Content-Type": "application/json", "Authorization": f"Bearer {made.secret}"}
     now = datetime.now(UTC)
     batch = [
@@ -188,7 +133,7 @@ def test_checks_through_the_events_api_then_shown(env: Env) -> None:
     one_again = env.post(made.path, json.dumps(batch[0]), bearer)  # the same event alone: a new delivery, no new event
     assert one_again.status == 200
     assert env.counts(made.id) == (2, 3)
-    assert env.checks(made.id)[2] == ("check", "cov-1", "coverage", "passed", 83.5)
+    assert checks(env, made.id)[2] == ("check", "cov-1", "coverage", "passed", 83.5)
 
     shown = json.loads(env.cli("signals", "show", "--channel", "C0CICHECKS", "--json"))
     validation = shown["checks"]["Data validation (great_expectations)"]
@@ -218,7 +163,7 @@ def test_checks_through_the_events_api_then_shown(env: Env) -> None:
 def test_every_bad_check_field_is_400_naming_it_and_nothing_is_stored(
     env: Env, change: dict[str, Any], detail: str
 ) -> None:
-    made = env.add("events", "C0CIBAD")
+    made = env.add("events", channel="C0CIBAD")
     bearer = {"Content-Type": "application/json", "Authorization": f"Bearer {made.secret}"}
     good = check("ok-1", "model tests", "passed", datetime.now(UTC))
     bad = {k: v for k, v in {**good, "id": "bad-1", **change}.items() if v is not None}
@@ -228,7 +173,7 @@ def test_every_bad_check_field_is_400_naming_it_and_nothing_is_stored(
 
 
 def test_a_value_of_nan_as_sent_is_refused(env: Env) -> None:
-    made = env.add("events", "C0CINAN")
+    made = env.add("events", channel="C0CINAN")
     bearer = {"Content-Type": "application/json", "Authorization": f"Bearer {made.secret}"}
     body = '{"type": "check", "id": "n", "at": "2026-11-30T10:00:00Z", "check": "coverage", "status": "passed", '
     for value in ("NaN", "Infinity", "-Infinity", "1e999"):
@@ -238,7 +183,7 @@ def test_a_value_of_nan_as_sent_is_refused(env: Env) -> None:
 
 
 def test_an_array_of_a_thousand_checks_is_one_delivery_and_a_thousand_and_one_is_refused(env: Env) -> None:
-    made = env.add("events", "C0CIMANY")
+    made = env.add("events", channel="C0CIMANY")
     bearer = {"Content-Type": "application/json", "Authorization": f"Bearer {made.secret}"}
     when = datetime.now(UTC) - timedelta(hours=1)
     batch = [check(f"run-{i}", f"check {i % 7}", "passed" if i % 3 else "failed", when, value=i) for i in range(1000)]
@@ -249,7 +194,7 @@ def test_an_array_of_a_thousand_checks_is_one_delivery_and_a_thousand_and_one_is
 
 
 def test_checks_backfilled_with_compass_signals_import(env: Env, tmp_path: Path) -> None:
-    made = env.add("events", "C0CIIMPORT")
+    made = env.add("events", channel="C0CIIMPORT")
     when = datetime(2026, 11, 1, tzinfo=UTC)
     lines = tmp_path / "checks.jsonl"
     history = [check(f"old-{i}", "fairness", "passed", when + timedelta(days=i), value=0.02) for i in range(6)]
@@ -261,4 +206,4 @@ def test_checks_backfilled_with_compass_signals_import(env: Env, tmp_path: Path)
         main, ["signals", "import", str(broken), "--source", made.id], env={"DATABASE_URL": env.url}
     )
     assert result.exit_code == 1 and "line 2: status: 'ok' is neither 'passed' nor 'failed'" in result.output
-    assert [(n, s, v) for _, _, n, s, v in env.checks(made.id)] == [("fairness", "passed", 0.02)] * 6
+    assert [(n, s, v) for _, _, n, s, v in checks(env, made.id)] == [("fairness", "passed", 0.02)] * 6

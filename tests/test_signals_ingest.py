@@ -12,14 +12,12 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import NO_POSTGRES, POSTGRES_URL, SMALL_BANK, create_postgres_database, drop_postgres_database
-from fakeslack import FakeSlack
-from harness import AppProcess, Reply, request
+from harness import Reply, request
+from signal_env import CHANNEL, Env, Made, serving
 from signal_payloads import (
     SHA_A,
     SHA_B,
@@ -34,78 +32,17 @@ from signal_payloads import (
     mlflow_alias_created,
     mlflow_headers,
     mlflow_model_version_created,
-    printed_secret,
 )
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.cli.main import main
-from bot.db.models import SignalDelivery, SignalEventRow, SignalSource
-from bot.db.setup import Database, open_database
-
-CHANNEL = "C0MLPLATFORM"
-
-
-@dataclass(frozen=True)
-class Made:
-    id: str
-    path: str
-    secret: str
-
-
-@dataclass
-class Env:
-    url: str
-    app: AppProcess
-    db: Database
-
-    def cli(self, *args: str) -> str:
-        result = CliRunner().invoke(main, list(args), env={"DATABASE_URL": self.url}, catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        return result.output
-
-    def add(self, kind: str, *extra: str) -> Made:
-        out = self.cli("signals", "add", kind, "--channel", CHANNEL, *extra)
-        source = re.search(r"^source (\w+) ", out, re.M)
-        path = re.search(r"^webhook path: (\S+)", out, re.M)
-        # the secret or token, where the set-up guide pastes it (bot/domain/signal_setup.py)
-        secret = printed_secret(out)
-        given = extra[extra.index("--secret") + 1] if "--secret" in extra else None
-        assert source and path and (secret or given), out
-        return Made(source.group(1), path.group(1), given or secret)  # type: ignore[arg-type]
-
-    def post(self, path: str, body: str | bytes, headers: dict[str, str]) -> Reply:
-        data = body if isinstance(body, str) else body.decode("latin-1")
-        return request("POST", self.app.url + path, data, headers)
-
-    def counts(self, source_id: str) -> tuple[int, int]:
-        with self.db.sessions() as s:
-            deliveries = s.scalar(select(func.count(SignalDelivery.id)).where(SignalDelivery.source_id == source_id))
-            events = s.scalar(select(func.count(SignalEventRow.id)).where(SignalEventRow.source_id == source_id))
-        return int(deliveries or 0), int(events or 0)
-
-    def events(self, source_id: str) -> list[SignalEventRow]:
-        with self.db.sessions() as s:
-            stmt = select(SignalEventRow).where(SignalEventRow.source_id == source_id).order_by(SignalEventRow.id)
-            return list(s.scalars(stmt))
+from bot.db.models import SignalDelivery, SignalSource
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('signals') / 'compass.db'}"
-    else:
-        # A database of its own: other tests on this worker truncate the shared one between tests.
-        if not POSTGRES_URL:
-            pytest.skip(NO_POSTGRES)
-        url = create_postgres_database(migrated=True)
-    try:
-        with FakeSlack() as fake, AppProcess(fake.api_url, url, SMALL_BANK) as app:
-            db = open_database(url, auto_migrate=False)
-            yield Env(url, app, db)
-            db.dispose()
-    finally:
-        if request.param == "postgresql":
-            drop_postgres_database(url)
+    with serving(request.param, tmp_path_factory.mktemp("signals")) as served:
+        yield served
 
 
 def gh(env: Env, made: Made, event: str, payload: object, delivery: str | None = None) -> Reply:

@@ -18,9 +18,9 @@ from urllib.parse import quote_plus
 
 import pytest
 import test_signals_ingest
+from signal_env import CHANNEL, Env, Made
 from signal_payloads import gitlab_headers, mlflow_headers
 from sqlalchemy import select
-from test_signals_ingest import CHANNEL, Env, Made
 
 from bot.db import signal_metrics
 from bot.db.models import SignalDelivery

@@ -5,17 +5,12 @@ Merge Request Hook, from the senders' documented examples, signed and sent over 
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from click.testing import CliRunner
-from conftest import NO_POSTGRES, POSTGRES_URL, SMALL_BANK, create_postgres_database, drop_postgres_database
-from fakeslack import FakeSlack
-from harness import AppProcess, Reply, request
+from harness import Reply
 from review_payloads import (
     GITHUB_PR,
     GITLAB_MR,
@@ -25,68 +20,20 @@ from review_payloads import (
     github_review,
     gitlab_merge_request,
 )
-from signal_payloads import dumps, github_headers, gitlab_headers, printed_secret
-from sqlalchemy import func, select
-
-from bot.cli.main import main
-from bot.db.models import SignalDelivery, SignalEventRow
-from bot.db.setup import Database, open_database
+from signal_env import Env, serving
+from signal_payloads import dumps, github_headers, gitlab_headers
 
 CHANNEL = "C0REVIEWS"
 
 
-@dataclass
-class Env:
-    url: str
-    app: AppProcess
-    db: Database
-
-    def cli(self, *args: str) -> str:
-        result = CliRunner().invoke(main, list(args), env={"DATABASE_URL": self.url}, catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        return result.output
-
-    def add(self, kind: str, channel: str = CHANNEL) -> tuple[str, str, str]:
-        """A source made with the real command: its id, webhook path and secret."""
-        out = self.cli("signals", "add", kind, "--channel", channel)
-        source, path = re.search(r"^source (\w+) ", out, re.M), re.search(r"^webhook path: (\S+)", out, re.M)
-        secret = printed_secret(out)
-        assert source and path and secret, out
-        return source.group(1), path.group(1), secret
-
-    def post(self, path: str, body: str, headers: dict[str, str]) -> Reply:
-        return request("POST", self.app.url + path, body, headers)
-
-    def counts(self, source_id: str) -> tuple[int, int]:
-        with self.db.sessions() as s:
-            deliveries = s.scalar(select(func.count(SignalDelivery.id)).where(SignalDelivery.source_id == source_id))
-            events = s.scalar(select(func.count(SignalEventRow.id)).where(SignalEventRow.source_id == source_id))
-        return int(deliveries or 0), int(events or 0)
-
-    def events(self, source_id: str) -> list[tuple[str, str, str | None, str | None]]:
-        with self.db.sessions() as s:
-            rows = s.scalars(
-                select(SignalEventRow).where(SignalEventRow.source_id == source_id).order_by(SignalEventRow.id)
-            )
-            return [(r.type, r.external_id, r.name, r.status) for r in rows]
+def events(env: Env, source_id: str) -> list[tuple[str, str, str | None, str | None]]:
+    return [(r.type, r.external_id, r.name, r.status) for r in env.events(source_id)]
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('reviews') / 'compass.db'}"
-    else:
-        if not POSTGRES_URL:
-            pytest.skip(NO_POSTGRES)
-        url = create_postgres_database(migrated=True)
-    try:
-        with FakeSlack() as fake, AppProcess(fake.api_url, url, SMALL_BANK) as app:
-            db = open_database(url, auto_migrate=False)
-            yield Env(url, app, db)
-            db.dispose()
-    finally:
-        if request.param == "postgresql":
-            drop_postgres_database(url)
+    with serving(request.param, tmp_path_factory.mktemp("reviews"), CHANNEL) as served:
+        yield served
 
 
 def gh(env: Env, path: str, secret: str, event: str, payload: object, delivery: str | None = None) -> Reply:
@@ -118,7 +65,7 @@ def test_github_pull_request_reviewed_and_merged_is_stored_once(env: Env) -> Non
 
     # The opening came with four deliveries and is stored once.
     assert env.counts(source) == (4, 3)
-    assert env.events(source) == [
+    assert events(env, source) == [
         ("review_opened", GITHUB_PR, GITHUB_PR, None),
         ("reviewed", f"{GITHUB_PR}:237895671", GITHUB_PR, "approved"),
         ("review_merged", GITHUB_PR, GITHUB_PR, None),
@@ -154,7 +101,7 @@ def test_gitlab_merge_request_approved_and_merged_once_per_event_uuid(env: Env) 
     assert (bad.status, bad.json()["detail"]) == (400, "object_attributes.iid: missing")
     assert gl(env, path, token, gitlab_merge_request("merge", updated_at="2013-12-04 09:00:00 UTC")).status == 200
     assert env.counts(source) == (4, 3)
-    assert env.events(source) == [
+    assert events(env, source) == [
         ("review_opened", GITLAB_MR, GITLAB_MR, None),
         ("reviewed", f"{GITLAB_MR}:approval:6", GITLAB_MR, "approved"),
         ("review_merged", GITLAB_MR, GITLAB_MR, None),
@@ -163,7 +110,7 @@ def test_gitlab_merge_request_approved_and_merged_once_per_event_uuid(env: Env) 
 
 def test_the_figures_of_reviews_delivered_over_http_show_in_the_terminal(env: Env) -> None:
     channel = f"C0SHOW{uuid.uuid4().hex[:6].upper()}"
-    _, path, secret = env.add("github", channel)
+    _, path, secret = env.add("github", channel=channel)
 
     def ago(hours: float) -> str:
         return (datetime.now(UTC) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
