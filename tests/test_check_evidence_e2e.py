@@ -7,22 +7,17 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import SMALL_BANK, store_team
-from fakeslack import TEAM_ID, FakeSlack
-from harness import COMPASS, AppProcess, Slack, button, request, text_of
+from conftest import SMALL_BANK
+from fakeslack import FakeSlack
+from harness import COMPASS, AppProcess, Slack, button, text_of
 from sqlalchemy import select
+from test_evidence_e2e import report_events, team_channel
 
-from bot.app import digests
-from bot.app.context import AppContext
-from bot.app.types import Who
 from bot.db.models import Answer
-from bot.db.setup import open_database
-from bot.domain.questionnaire import load_questionnaire
 
 CHANNEL, USER = "C0CHECKED", "U0CHECKED"
 BANDS = {"passing": [3, 4], "flaky": [2, 3], "failing": 2, "few runs": [2, 3]}
@@ -41,31 +36,15 @@ def test_a_passing_check_shows_beside_the_question_that_cites_it_and_in_the_dige
     url = f"sqlite:///{tmp_path / 'compass.db'}"
     now = datetime.now(UTC)
     with FakeSlack() as fake, AppProcess(fake.api_url, url, bank_path, {"COMPASS_MIN_RESPONDENTS": "3"}) as app:
-        fake.add_channel(CHANNEL, [USER])
-        fake.add_user(USER)
-        database = open_database(url)
-        ctx = AppContext(database.sessions, load_questionnaire(bank_path))
-        digests.subscribe_digest(ctx, Who(TEAM_ID, USER), CHANNEL, "monthly", now)
-        store_team(ctx, TEAM_ID, CHANNEL, {USER: "UTC"}, now)
+        database, _ = team_channel(fake, url, bank_path, CHANNEL, {USER: "UTC"}, now)
 
-        added = subprocess.run(
-            [str(COMPASS), "signals", "add", "events", "--channel", CHANNEL, "--team", TEAM_ID, "--secret", "tok-1"],
-            env=app.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert added.returncode == 0, added.stderr
-        path = re.search(r"/signals/events/[0-9a-f]+", added.stdout)
-        assert path is not None
         name = "Data validation (great_expectations)"
         runs = [
             {"type": "check", "id": f"ge-{i}", "at": (now - timedelta(days=i)).isoformat(), "check": name,
              "status": "failed" if i == 7 else "passed"}
             for i in range(1, 13)  # 12 runs, 11 passed: 92 %, passing
         ]  # fmt: skip
-        headers = {"Content-Type": "application/json", "Authorization": "Bearer tok-1"}
-        assert request("POST", app.url + path.group(0), json.dumps(runs), headers).status == 200
+        report_events(app, runs, CHANNEL)
 
         slack = Slack(app.url, fake.response_url())
         assert slack.command(USER, "start").status == 200

@@ -11,6 +11,7 @@ import re
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 from conftest import SMALL_BANK, complete_assessment, store_team
@@ -23,11 +24,43 @@ from bot.app.context import AppContext
 from bot.app.types import Who
 from bot.cli.main import main
 from bot.db.models import Answer
-from bot.db.setup import open_database
+from bot.db.setup import Database, open_database
 from bot.domain.questionnaire import load_questionnaire
 
 CHANNEL, USER = "C0MEASURED", "U0MEASURED"
 FREQUENCY = {"on-demand": 4, "daily": [3, 4], "weekly": [2, 3], "monthly": 2, "fewer": 1}
+
+
+def team_channel(
+    fake: FakeSlack, url: str, bank_path: Path, channel: str, members: dict[str, str | None], now: datetime
+) -> tuple[Database, AppContext]:
+    """A channel whose digest is set up (by its first member) with these people as its team, as a
+    scheduled run stores them; the database and a context on the bank, for the test's own use cases."""
+    fake.add_channel(channel, list(members))
+    for user in members:
+        fake.add_user(user)
+    database = open_database(url)
+    ctx = AppContext(database.sessions, load_questionnaire(bank_path))
+    digests.subscribe_digest(ctx, Who(TEAM_ID, next(iter(members))), channel, "monthly", now)
+    store_team(ctx, TEAM_ID, channel, members, now)
+    return database, ctx
+
+
+def report_events(app: AppProcess, events: list[dict[str, Any]], channel: str) -> None:
+    """An events source for ``channel`` made by `compass signals add` as an operator runs it (token
+    tok-1), then ``events`` posted to it as a CI would."""
+    added = subprocess.run(
+        [str(COMPASS), "signals", "add", "events", "--channel", channel, "--team", TEAM_ID, "--secret", "tok-1"],
+        env=app.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert added.returncode == 0, added.stderr
+    path = re.search(r"/signals/events/[0-9a-f]+", added.stdout)
+    assert path is not None
+    headers = {"Content-Type": "application/json", "Authorization": "Bearer tok-1"}
+    assert request("POST", app.url + path.group(0), json.dumps(events), headers).status == 200
 
 
 def bank_citing_deployments(tmp_path: Path) -> tuple[Path, str]:
@@ -46,29 +79,13 @@ def test_the_question_citing_deployments_shows_the_teams_measurement_and_the_dig
     url = f"sqlite:///{tmp_path / 'compass.db'}"
     now = datetime.now(UTC)
     with FakeSlack() as fake, AppProcess(fake.api_url, url, bank_path, {"COMPASS_MIN_RESPONDENTS": "3"}) as app:
-        fake.add_channel(CHANNEL, [USER])
-        fake.add_user(USER)
-        database = open_database(url)
-        ctx = AppContext(database.sessions, load_questionnaire(bank_path))
-        digests.subscribe_digest(ctx, Who(TEAM_ID, USER), CHANNEL, "monthly", now)
-        store_team(ctx, TEAM_ID, CHANNEL, {USER: "UTC"}, now)
+        database, ctx = team_channel(fake, url, bank_path, CHANNEL, {USER: "UTC"}, now)
 
-        added = subprocess.run(
-            [str(COMPASS), "signals", "add", "events", "--channel", CHANNEL, "--team", TEAM_ID, "--secret", "tok-1"],
-            env=app.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert added.returncode == 0, added.stderr
-        path = re.search(r"/signals/events/[0-9a-f]+", added.stdout)
-        assert path is not None
         deployments = [
             {"type": "deployment", "id": f"build-{i}", "at": (now - timedelta(days=i)).isoformat(), "sha": f"{i:040x}"}
             for i in range(1, 21)  # 20 in the last 90 days: 1.6 a week, DORA's "daily" band
         ]
-        headers = {"Content-Type": "application/json", "Authorization": "Bearer tok-1"}
-        assert request("POST", app.url + path.group(0), json.dumps(deployments), headers).status == 200
+        report_events(app, deployments, CHANNEL)
 
         slack = Slack(app.url, fake.response_url())
         before = len(fake.responses)
@@ -140,29 +157,12 @@ def test_the_say_do_gap_reaches_the_report_the_digest_the_team_view_and_the_expo
     # Versioning, Validation, Rollback, A/B tests, Monitoring
     levels: list[int | None] = [3, 1, 4, 2, 3]
     with FakeSlack() as fake, AppProcess(fake.api_url, url, bank_path, {"COMPASS_MIN_RESPONDENTS": "3"}) as app:
-        fake.add_channel(CHANNEL, list(team))
-        for user in team:
-            fake.add_user(user)
-        database = open_database(url)
-        ctx = AppContext(database.sessions, load_questionnaire(bank_path))
-        digests.subscribe_digest(ctx, Who(TEAM_ID, USER), CHANNEL, "monthly", now)
-        store_team(ctx, TEAM_ID, CHANNEL, team, now)
-        added = subprocess.run(
-            [str(COMPASS), "signals", "add", "events", "--channel", CHANNEL, "--team", TEAM_ID, "--secret", "tok-1"],
-            env=app.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert added.returncode == 0, added.stderr
-        path = re.search(r"/signals/events/[0-9a-f]+", added.stdout)
-        assert path is not None
+        database, ctx = team_channel(fake, url, bank_path, CHANNEL, team, now)
         deployments = [
             {"type": "deployment", "id": f"build-{i}", "at": (now - timedelta(days=i)).isoformat(), "sha": f"{i:040x}"}
             for i in range(1, 21)  # 1.6 a week: DORA's "daily" band, which fits L3-L4
         ]
-        headers = {"Content-Type": "application/json", "Authorization": "Bearer tok-1"}
-        assert request("POST", app.url + path.group(0), json.dumps(deployments), headers).status == 200
+        report_events(app, deployments, CHANNEL)
 
         # One person answers in Slack: the report marks the answer the measurement contradicts.
         slack = Slack(app.url, fake.response_url())
