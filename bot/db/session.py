@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import threading
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -20,10 +23,23 @@ def normalize_url(url: str) -> str:
     return url
 
 
+# Connections kept open per process. SQLAlchemy's default keeps 5 and opens and closes the rest for
+# each transaction; a worker runs 8 jobs at once beside its lease and heartbeat threads, so it opened a
+# connection (and ran its PRAGMAs, or a PostgreSQL backend's start-up) for about every second click.
+POOL_SIZE = 16
+POOL_OVERFLOW = 48  # up to 64 at once: a worker with --threads 64 never waits for a connection
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalize_url(url)
+    database = make_url(url).database
+    in_memory = make_url(url).get_backend_name() == "sqlite" and database in (None, "", ":memory:")
+    if not in_memory and "poolclass" not in kwargs:  # an in-memory database has a pool of its own kind
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", POOL_OVERFLOW)
     if make_url(url).get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+        connect_args = {"timeout": WRITE_WAIT_SECONDS, "check_same_thread": False, "factory": _TurnTakingConnection}
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
         _configure_sqlite(engine)
         return engine
     # JIT off: PostgreSQL compiles any statement whose estimated cost passes jit_above_cost, and the
@@ -33,25 +49,118 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c jit=off"}, **kwargs)
 
 
+WRITE_WAIT_SECONDS = 30  # how long a transaction waits for SQLite's one writer before "database is locked"
+
+
+class WriteTurn:
+    """One writer at a time among one process's threads, for one SQLite file.
+
+    SQLite has one writer per database; a thread that finds the write lock taken waits in SQLite's
+    busy handler, which sleeps in growing steps (up to 100 ms) and does not wake when the lock is
+    freed. With a worker's eight threads all wanting the lock, most of the time went to those sleeps
+    while the lock stood free: at 100 people answering, 3.5 of the worker's threads were asleep in
+    ``BEGIN IMMEDIATE`` on average (docs/benchmarks.md, issue 17). Taking turns on a lock of our own
+    first wakes the next thread as soon as the last one commits; SQLite's busy handler is left for the
+    other processes (the web process's writes). Python's sqlite3 cannot install its own busy handler,
+    hence this lock.
+    """
+
+    _by_file: dict[str, WriteTurn] = {}
+    _made = threading.Lock()
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, database: str) -> WriteTurn:
+        key = os.path.realpath(database)
+        with cls._made:
+            return cls._by_file.setdefault(key, cls())
+
+    def take(self) -> bool:
+        # Bounded like SQLite's own wait: a thread that already holds the turn on another connection
+        # (never done on purpose) gets the "database is locked" it would have got without this lock.
+        return self._lock.acquire(timeout=WRITE_WAIT_SECONDS)
+
+    def give(self) -> None:
+        self._lock.release()
+
+
+class _TurnTakingConnection(sqlite3.Connection):
+    """A sqlite3 connection that gives its process's write turn back when its transaction ends.
+
+    SQLAlchemy has no event after a commit or rollback has reached the database (its events come
+    before), so the turn is given back here, in the DB-API connection's own methods.
+    """
+
+    turn: WriteTurn | None = None
+    holds_turn = False
+
+    def take_turn(self) -> None:
+        if self.turn is not None and not self.holds_turn:
+            self.holds_turn = self.turn.take()
+
+    def give_turn_back(self) -> None:
+        if self.holds_turn and not self.in_transaction:
+            self.holds_turn = False
+            assert self.turn is not None
+            self.turn.give()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.give_turn_back()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.give_turn_back()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self.holds_turn and self.turn is not None:
+                self.holds_turn = False
+                self.turn.give()
+
+
 def _configure_sqlite(engine: Engine) -> None:
     # pysqlite's own transaction handling starts transactions lazily and lets two
     # writers both read before one fails with "database is locked". Taking the
     # write lock at BEGIN (IMMEDIATE) serialises writers instead, and WAL lets
     # readers in other processes carry on meanwhile.
+    database = engine.url.database or ""
+    on_disk = database not in ("", ":memory:") and not database.startswith("file:")
+    turn = WriteTurn.of(database) if on_disk else None
+
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
+        if isinstance(dbapi_connection, _TurnTakingConnection):
+            dbapi_connection.turn = turn
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={WRITE_WAIT_SECONDS * 1000}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        raw = conn.connection.dbapi_connection
+        taking = isinstance(raw, _TurnTakingConnection)
+        if taking:
+            raw.take_turn()
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if taking:
+                raw.give_turn_back()
+            raise
 
 
 def make_session_factory(engine: Engine) -> SessionFactory:
