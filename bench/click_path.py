@@ -245,6 +245,12 @@ class CompassProcess(AppProcess):
     def command(self) -> list[str]:
         return [str(self.compass), "serve", "--http", "--no-scheduler", *self.args]
 
+    def with_workers(self, processes: int) -> CompassProcess:
+        """Run ``processes`` worker sidecars (the environment, so an older compass without the option runs)."""
+        if processes != 1:
+            self.env["COMPASS_WORKER_PROCESSES"] = str(processes)
+        return self
+
     def upgrade(self) -> None:
         """The release step (PostgreSQL is not migrated by ``serve``), with this executable's migrations."""
         done = subprocess.run(
@@ -406,7 +412,7 @@ def black_box(args: argparse.Namespace, backend: str, people: int, pace: str, se
         _databases.scratch_database(backend, args.server) as url,
         FakeSlack() as fake,
     ):
-        app = CompassProcess(args.compass, fake.api_url, url, args.questions)
+        app = CompassProcess(args.compass, fake.api_url, url, args.questions).with_workers(args.worker_processes)
         if args.team:
             prepare_with(args, url, users)  # also migrates, with the measured tree's migrations
         elif backend == "postgresql":
@@ -762,7 +768,7 @@ def markdown(result: dict[str, Any]) -> str:
     lines.append(
         f"{result['date']}; {result['machine']}; {result['questions']} questions ({result['bank']}); "
         f"compass: {result['compass']}; --stuck {result['stuck_s']} s, --timeout {result['timeout_s']} s; "
-        f"seed {result['seed']}; "
+        f"seed {result['seed']}; worker processes: {result.get('worker_processes', 1)}; "
         + ("the people are one team with delivery signals." if result["team"] else "the people are in no team.")
     )
     lines.append("")
@@ -818,6 +824,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--prepare-team", metavar="URL", help=argparse.SUPPRESS)  # used by a run of another tree
     parser.add_argument("--stuck", type=float, default=60.0, help="seconds without progress before a person gives up")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds a run may take before it gives up")
+    parser.add_argument(
+        "--worker-processes", type=int, default=1, help="worker processes beside serve (COMPASS_WORKER_PROCESSES)"
+    )
     parser.add_argument("--seed", type=int, default=17, help="seeds every person's answers and pauses")
     parser.add_argument("--postgres-url", default=None, help="the PostgreSQL server for scratch databases")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -883,6 +892,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "stuck_s": args.stuck,
         "timeout_s": args.timeout,
         "seed": args.seed,
+        "worker_processes": args.worker_processes,
         "team": args.team,
         "configurations": configs,
         "in_process": parts,

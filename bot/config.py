@@ -143,6 +143,8 @@ class Settings(BaseModel):
     COMPASS_BANK_ADMINS: str = ""
     # The worker: requests it handles at once.
     COMPASS_WORKER_THREADS: int = Field(default=8, ge=1, le=64)
+    # `compass serve`: how many worker processes it runs beside itself.
+    COMPASS_WORKER_PROCESSES: int = Field(default=1, ge=1, le=16)
 
     @field_validator("COMPASS_WORK_DAYS")
     @classmethod

@@ -52,7 +52,16 @@ PARENT_PID = click.option("--parent-pid", type=int, default=None, hidden=True, h
     help="Also run `compass worker`, which does the work behind each acknowledged request (default: on). "
     "Turn it off when workers run as processes of their own.",
 )
-def serve(mode: str | None, workers: int | None, with_scheduler: bool | None, with_worker: bool) -> None:
+@click.option(
+    "--worker-processes",
+    default=None,
+    type=click.IntRange(1, 16),
+    help="How many `compass worker` processes to run beside it (default: COMPASS_WORKER_PROCESSES or 1). "
+    "On PostgreSQL a second one uses a second core; SQLite has one writer, so more rarely help there.",
+)
+def serve(
+    mode: str | None, workers: int | None, with_scheduler: bool | None, with_worker: bool, worker_processes: int | None
+) -> None:
     """Run the Slack app: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on $PORT."""
     config = common.settings()
     chosen = mode is not None
@@ -70,7 +79,8 @@ def serve(mode: str | None, workers: int | None, with_scheduler: bool | None, wi
     # The worker and (over HTTP, where gunicorn forks) the scheduler are processes of
     # their own that stop with this one; a worker in here would slow the acks down.
     parent = ["--parent-pid", str(os.getpid())]
-    sidecars = [["worker", *parent]] if with_worker else []
+    processes = worker_processes or config.COMPASS_WORKER_PROCESSES
+    sidecars = [["worker", *parent] for _ in range(processes)] if with_worker else []
     if mode == "http" and with_scheduler:
         sidecars.append(["scheduler", *parent])
     if not with_worker:
