@@ -245,10 +245,13 @@ class CompassProcess(AppProcess):
     def command(self) -> list[str]:
         return [str(self.compass), "serve", "--http", "--no-scheduler", *self.args]
 
-    def with_workers(self, processes: int) -> CompassProcess:
-        """Run ``processes`` worker sidecars (the environment, so an older compass without the option runs)."""
+    def with_workers(self, processes: int, threads: int | None) -> CompassProcess:
+        """Run ``processes`` worker sidecars of ``threads`` threads (None: compass's default), set in the
+        environment, so that an older compass without the setting still runs."""
         if processes != 1:
             self.env["COMPASS_WORKER_PROCESSES"] = str(processes)
+        if threads is not None:
+            self.env["COMPASS_WORKER_THREADS"] = str(threads)
         return self
 
     def upgrade(self) -> None:
@@ -412,7 +415,8 @@ def black_box(args: argparse.Namespace, backend: str, people: int, pace: str, se
         _databases.scratch_database(backend, args.server) as url,
         FakeSlack() as fake,
     ):
-        app = CompassProcess(args.compass, fake.api_url, url, args.questions).with_workers(args.worker_processes)
+        app = CompassProcess(args.compass, fake.api_url, url, args.questions)
+        app.with_workers(args.worker_processes, args.worker_threads)
         if args.team:
             prepare_with(args, url, users)  # also migrates, with the measured tree's migrations
         elif backend == "postgresql":
@@ -768,7 +772,8 @@ def markdown(result: dict[str, Any]) -> str:
     lines.append(
         f"{result['date']}; {result['machine']}; {result['questions']} questions ({result['bank']}); "
         f"compass: {result['compass']}; --stuck {result['stuck_s']} s, --timeout {result['timeout_s']} s; "
-        f"seed {result['seed']}; worker processes: {result.get('worker_processes', 1)}; "
+        f"seed {result['seed']}; worker processes: {result.get('worker_processes', 1)}, "
+        f"threads: {result.get('worker_threads') or 'default'}; "
         + ("the people are one team with delivery signals." if result["team"] else "the people are in no team.")
     )
     lines.append("")
@@ -827,6 +832,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--worker-processes", type=int, default=1, help="worker processes beside serve (COMPASS_WORKER_PROCESSES)"
     )
+    parser.add_argument("--worker-threads", type=int, default=None, help="threads per worker (COMPASS_WORKER_THREADS)")
     parser.add_argument("--seed", type=int, default=17, help="seeds every person's answers and pauses")
     parser.add_argument("--postgres-url", default=None, help="the PostgreSQL server for scratch databases")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -893,6 +899,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "timeout_s": args.timeout,
         "seed": args.seed,
         "worker_processes": args.worker_processes,
+        "worker_threads": args.worker_threads,
         "team": args.team,
         "configurations": configs,
         "in_process": parts,

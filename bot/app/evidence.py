@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from bot.app.types import Progress, Who
-from bot.db import assessments, digests, people, signal_metrics
+from bot.db import assessments, digests, signal_metrics
 from bot.db.session import SessionFactory
 from bot.domain.evidence import Evidence, Measurement, weigh
 from bot.domain.measured import dimension_evidence, measurements
@@ -75,8 +75,7 @@ class TeamSignals:
         return self._found  # type: ignore[return-value]
 
     def _read(self) -> tuple[str, dict[str, Measurement]] | None:
-        ws_id = people.workspace_id(self._session, self._who.workspace, self._now)
-        for channel in digests.member_channels(self._session, ws_id, self._who.user):
+        for channel in digests.member_channels(self._session, self._who.workspace, self._who.user):
             measured = self._kept.of(self._session, channel, self._now)
             if measured is not None:
                 return channel, measured

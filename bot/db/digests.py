@@ -10,7 +10,15 @@ from typing import Any
 from sqlalchemy import String, and_, case, delete, func, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
-from bot.db.models import Answer, Assessment, ChannelMember, DigestSubscription, DimensionScore, Respondent
+from bot.db.models import (
+    Answer,
+    Assessment,
+    ChannelMember,
+    DigestSubscription,
+    DimensionScore,
+    Respondent,
+    Workspace,
+)
 from bot.db.sql import CHUNK, insert_or_skip, rowcount
 from bot.domain.digest import ChannelAggregate, DimensionAggregate, QuestionAggregate, Subscription, TeamAggregate
 from bot.domain.flow import Status
@@ -277,12 +285,14 @@ def channel_aggregates(session: Session, ws_id: int, since: datetime, until: dat
     ]
 
 
-def member_channels(session: Session, ws_id: int, user_id: str) -> list[str]:
-    """The digest channels ``user_id`` is a member of, oldest subscription first."""
+def member_channels(session: Session, workspace: str, user_id: str) -> list[str]:
+    """The digest channels ``user_id`` of ``workspace`` (its team id) is a member of, oldest subscription
+    first. One statement: it is read on every answer click that may show evidence."""
     stmt = (
         select(DigestSubscription.channel_id)
         .join(ChannelMember, ChannelMember.subscription_id == DigestSubscription.id)
-        .where(DigestSubscription.workspace_id == ws_id, ChannelMember.user_id == user_id)
+        .join(Workspace, Workspace.id == DigestSubscription.workspace_id)
+        .where(Workspace.external_id == workspace, ChannelMember.user_id == user_id)
         .order_by(DigestSubscription.created_at, DigestSubscription.id)
     )
     return list(session.scalars(stmt))
