@@ -20,7 +20,12 @@ with a source of delivery signals, 90 days of events, so every click reads the t
    and the calls it answered 429), by tier (the fake's TIERS: Tier 1/2/3/4, special = chat.postMessage
    and auth.test), response_url and other (a file's bytes); Tier 3 per answer against the target of
    0.05; 429s (``fake.rate_limited``).
-4. transactions and SQL statements per click, in-process: the worker's handler table
+4. CPU per answer, by process (ms): user + system time from /proc of every process under ``compass
+   serve`` (the web process and its gunicorn workers, the worker sidecars, the chart process a worker
+   starts) and of this script itself (the people and the fake Slack), from just before the first person
+   starts to the end of the run (after the reports' charts and App Homes), divided by the answers shown.
+   On a 2-core machine their sum says how close the run came to using both cores.
+5. transactions and SQL statements per click, in-process: the worker's handler table
    (``bot.slack.work.handlers(client, deps)``, a ``Deps`` over a real database, a WebClient on a fake of its
    own) runs one person's whole questionnaire, after a warm-up person; SQLAlchemy's engine events count
    ``begin``/``commit``/``rollback`` and the statements (``before_cursor_execute``; SQLite's ``BEGIN
@@ -58,6 +63,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -75,7 +81,7 @@ from urllib.parse import parse_qsl
 
 import _databases  # first: it puts this tree's tests/ on sys.path (the fake Slack, the harness)
 from fakeslack import BOT_TOKEN, TEAM_ID, TIERS, FakeSlack, Message
-from harness import AppProcess, Slack, button, buttons
+from harness import AppProcess, Slack, button, buttons, children_of
 
 ROOT = _databases.ROOT
 SHIPPED_BANK = ROOT / "questions.json"
@@ -396,6 +402,52 @@ def log_problems(log: str) -> dict[str, Any]:
     return {"lines": len(lines), "tracebacks": log.count("Traceback"), "first": distinct.most_common(5)}
 
 
+CPU_ROLES = ("worker", "charts", "web", "benchmark")
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _role(cmdline: str) -> str:
+    if "multiprocessing" in cmdline:
+        return "charts"  # the chart process a worker draws reports' charts in
+    if " worker" in cmdline:
+        return "worker"
+    return "web"  # compass serve: the gunicorn master and its forked workers
+
+
+CpuReading = dict[int, tuple[str, float]]  # pid -> (role, CPU seconds so far)
+
+
+def process_cpu(root: int) -> CpuReading:
+    """CPU seconds (user + system) so far of ``root`` and every process below it, with each one's role.
+    Read from /proc while they run: a process that has exited is no longer counted."""
+    found: CpuReading = {}
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        found[pid] = (_role(cmdline), (int(stat[11]) + int(stat[12])) / TICK)
+        todo.extend(children_of(pid))
+    return found
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cpu_by_role(before: CpuReading, after: CpuReading, own: float) -> dict[str, float]:
+    """CPU seconds each role spent between the two readings (a process started in between counts whole)."""
+    spent = dict.fromkeys(CPU_ROLES, 0.0)
+    for pid, (role, seconds) in after.items():
+        spent[role] += seconds - before.get(pid, (role, 0.0))[1]
+    spent["benchmark"] = own
+    return {role: round(seconds, 2) for role, seconds in spent.items()}
+
+
 def settle(fake: FakeSlack, finished: list[str], timeout: float = 60.0) -> None:
     """Wait for the calls that follow a report (its radar chart, drawn first, and App Home) before they are
     counted: until every finished person's DM has a file and their App Home a view, then 1 s of quiet."""
@@ -437,10 +489,13 @@ def black_box(args: argparse.Namespace, backend: str, people: int, pace: str, se
             threads = [threading.Thread(target=runner, args=(p,), daemon=True) for p in crowd_people]
             for thread in threads:
                 thread.start()
+            assert app.proc is not None
+            cpu_before, own_before = process_cpu(app.proc.pid), own_cpu()
             gate.wait()
             for thread in threads:  # a request in flight has 30 s to finish after the deadline
                 thread.join(max(0.0, deadline - time.monotonic()) + 35)
             settle(fake, [p.user for p in crowd_people if p.finished_at is not None])
+            cpu = cpu_by_role(cpu_before, process_cpu(app.proc.pid), own_cpu() - own_before)
             calls = slack_calls(fake)
             limited = fake.rate_limited
             block_errors = list(fake.block_errors)
@@ -453,7 +508,11 @@ def black_box(args: argparse.Namespace, backend: str, people: int, pace: str, se
     problems = log_problems(log)
     if problems["lines"] == 0:
         log_path.unlink(missing_ok=True)
-    return summarise_run(crowd_people, calls, limited, block_errors, replies, problems, str(log_path), load_before)
+    figures = summarise_run(crowd_people, calls, limited, block_errors, replies, problems, str(log_path), load_before)
+    answers = figures["answers"]
+    figures["cpu_s"] = cpu
+    figures["cpu_ms_per_answer"] = {r: round(1000 * v / answers, 1) if answers else None for r, v in cpu.items()}
+    return figures
 
 
 def _percentile(values: list[float], q: int) -> float | None:
@@ -670,6 +729,10 @@ FIGURES: tuple[tuple[str, str, Callable[[dict[str, Any]], Any]], ...] = (
     ("rate_limited", "429s (fake.rate_limited)", lambda r: r["rate_limited"]),
     ("failed_requests", "requests not answered 200", lambda r: r["failed_requests"]),
     ("log_problems", "app log: problem lines", lambda r: r["app_log"]["lines"]),
+    *(
+        (f"cpu_{role}", f"CPU per answer, {role} (ms)", lambda r, role=role: r["cpu_ms_per_answer"][role])
+        for role in CPU_ROLES
+    ),
 )
 
 
