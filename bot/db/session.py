@@ -28,28 +28,26 @@ def normalize_url(url: str) -> str:
 # connection (and ran its PRAGMAs, or a PostgreSQL backend's start-up) for about every second click.
 POOL_SIZE = 16
 POOL_OVERFLOW = 48  # up to 64 at once: a worker with --threads 64 never waits for a connection
+WRITE_WAIT_SECONDS = 30  # how long a transaction waits for SQLite's one writer before "database is locked"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    url = normalize_url(url)
-    database = make_url(url).database
-    in_memory = make_url(url).get_backend_name() == "sqlite" and database in (None, "", ":memory:")
+    parsed = make_url(normalize_url(url))
+    sqlite = parsed.get_backend_name() == "sqlite"
+    in_memory = sqlite and (parsed.database or "") in ("", ":memory:")
     if not in_memory and "poolclass" not in kwargs:  # an in-memory database has a pool of its own kind
         kwargs.setdefault("pool_size", POOL_SIZE)
         kwargs.setdefault("max_overflow", POOL_OVERFLOW)
-    if make_url(url).get_backend_name() == "sqlite":
+    if sqlite:
         connect_args = {"timeout": WRITE_WAIT_SECONDS, "check_same_thread": False, "factory": _TurnTakingConnection}
-        engine = create_engine(url, connect_args=connect_args, **kwargs)
-        _configure_sqlite(engine)
+        engine = create_engine(parsed, connect_args=connect_args, **kwargs)
+        _configure_sqlite(engine, in_memory)
         return engine
     # JIT off: PostgreSQL compiles any statement whose estimated cost passes jit_above_cost, and the
     # metric statements' correlated subplans are estimated far above it while running in ~10-20 ms;
     # compiling one took ~700 ms of a channel's metrics at 1M events (docs/benchmarks.md, issue 19).
     # Compass runs short OLTP statements only: nothing here gains from JIT.
-    return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c jit=off"}, **kwargs)
-
-
-WRITE_WAIT_SECONDS = 30  # how long a transaction waits for SQLite's one writer before "database is locked"
+    return create_engine(parsed, pool_pre_ping=True, connect_args={"options": "-c jit=off"}, **kwargs)
 
 
 class WriteTurn:
@@ -101,7 +99,12 @@ class _TurnTakingConnection(sqlite3.Connection):
             self.holds_turn = self.turn.take()
 
     def give_turn_back(self) -> None:
-        if self.holds_turn and not self.in_transaction:
+        """Give the turn back unless a transaction is still open (a COMMIT that failed)."""
+        if not self.in_transaction:
+            self._release_turn()
+
+    def _release_turn(self) -> None:
+        if self.holds_turn:
             self.holds_turn = False
             assert self.turn is not None
             self.turn.give()
@@ -122,28 +125,25 @@ class _TurnTakingConnection(sqlite3.Connection):
         try:
             super().close()
         finally:
-            if self.holds_turn and self.turn is not None:
-                self.holds_turn = False
-                self.turn.give()
+            self._release_turn()  # whatever became of the transaction: a closed connection has none
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, in_memory: bool) -> None:
     # pysqlite's own transaction handling starts transactions lazily and lets two
     # writers both read before one fails with "database is locked". Taking the
     # write lock at BEGIN (IMMEDIATE) serialises writers instead, and WAL lets
     # readers in other processes carry on meanwhile.
     database = engine.url.database or ""
-    on_disk = database not in ("", ":memory:") and not database.startswith("file:")
-    turn = WriteTurn.of(database) if on_disk else None
+    # A "file:" URI may name a shared in-memory database, which has no file to key a turn by.
+    turn = None if in_memory or database.startswith("file:") else WriteTurn.of(database)
 
     @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: Any, _record: Any) -> None:
+    def _connect(dbapi_connection: _TurnTakingConnection, _record: Any) -> None:
         dbapi_connection.isolation_level = None
-        if isinstance(dbapi_connection, _TurnTakingConnection):
-            dbapi_connection.turn = turn
+        dbapi_connection.turn = turn
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        if engine.url.database not in (None, "", ":memory:"):
+        if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={WRITE_WAIT_SECONDS * 1000}")
@@ -151,15 +151,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        raw = conn.connection.dbapi_connection
-        taking = isinstance(raw, _TurnTakingConnection)
-        if taking:
-            raw.take_turn()
+        raw: _TurnTakingConnection = conn.connection.dbapi_connection  # make_engine's factory made it
+        raw.take_turn()
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
-            if taking:
-                raw.give_turn_back()
+            raw.give_turn_back()
             raise
 
 
