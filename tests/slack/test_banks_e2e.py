@@ -8,47 +8,29 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import SHIPPED_BANK, SMALL_BANK
-from fakeslack import BOT_TOKEN, FakeSlack
-from harness import FORM, AppProcess, Slack, button, buttons, text_of
+from fakeslack import BOT_TOKEN
+from harness import FORM, button, buttons, text_of
+from served_app import Served as Env
+from served_app import served
 from sqlalchemy import select
 
 from bot.config import pack_path
 from bot.db.models import Assessment, QuestionBank, Respondent, Workspace
-from bot.db.setup import Database, open_database
 
 NAMED = "U0NAMEDADMIN"  # in COMPASS_BANK_ADMINS, not a Slack admin
 SMALL = json.loads(SMALL_BANK.read_text(encoding="utf-8"))["questions"]
 FULL = json.loads(SHIPPED_BANK.read_text(encoding="utf-8"))["questions"]
 
 
-@dataclass
-class Env:
-    fake: FakeSlack
-    app: AppProcess
-    slack: Slack
-    db: Database
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('banks') / 'compass.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    with (
-        FakeSlack() as fake,
-        AppProcess(fake.api_url, url, SMALL_BANK, extra_env={"COMPASS_BANK_ADMINS": NAMED}) as app,
-    ):
-        db = open_database(url, auto_migrate=False)
-        yield Env(fake, app, Slack(app.url, fake.response_url()), db)
-        db.dispose()
-        assert fake.block_errors == [], fake.block_errors
+    with served(request, tmp_path_factory, {"COMPASS_BANK_ADMINS": NAMED}) as env:
+        yield env
 
 
 _n = iter(range(1, 100_000))

@@ -7,42 +7,22 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from conftest import SMALL_BANK
-from fakeslack import FakeSlack
-from harness import AppProcess, Slack, button, buttons, text_of
+from harness import button, buttons, text_of
+from served_app import Served as Env
+from served_app import served
 from sqlalchemy import func, select
 
 from bot.db.models import Answer, Assessment
-from bot.db.setup import Database, open_database
-
-
-@dataclass
-class Env:
-    fake: FakeSlack
-    app: AppProcess
-    slack: Slack
-    db: Database
-
-    def restart(self) -> None:
-        self.app.stop()
-        self.app.start()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'compass.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    with FakeSlack() as fake, AppProcess(fake.api_url, url, SMALL_BANK) as app:
-        db = open_database(url, auto_migrate=False)
-        yield Env(fake, app, Slack(app.url, fake.response_url()), db)
-        db.dispose()
-        assert fake.block_errors == [], fake.block_errors
+    with served(request, tmp_path_factory) as env:
+        yield env
 
 
 _users = iter(range(1, 10_000))

@@ -9,22 +9,22 @@ import json
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import SMALL_BANK
-from fakeslack import BOT_TOKEN, TEAM_ID, FakeSlack
-from harness import COMPASS, FORM, AppProcess, Slack, button, text_of
+from fakeslack import BOT_TOKEN, TEAM_ID
+from harness import COMPASS, FORM, button, text_of
+from served_app import Served as Env
+from served_app import served
 from slack_sdk import WebClient
 from sqlalchemy import func, select
 
 from bot.app.context import AppContext
 from bot.app.outreach import OutreachSettings
 from bot.db.models import Answer, Assessment, ChannelMember, Respondent, Send, Workspace
-from bot.db.setup import Database, open_database
 from bot.domain.questionnaire import load_questionnaire
 from bot.slack.scheduled import post_digest_now
 
@@ -32,26 +32,10 @@ QUESTIONS = json.loads(Path(SMALL_BANK).read_text())["questions"]
 REPORT = "Your MLOps maturity report"
 
 
-@dataclass
-class Env:
-    fake: FakeSlack
-    app: AppProcess
-    slack: Slack
-    db: Database
-    url: str
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('rights') / 'compass.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    with FakeSlack() as fake, AppProcess(fake.api_url, url, SMALL_BANK) as app:
-        db = open_database(url, auto_migrate=False)
-        yield Env(fake, app, Slack(app.url, fake.response_url()), db, url)
-        db.dispose()
-        assert fake.block_errors == [], fake.block_errors
+    with served(request, tmp_path_factory) as env:
+        yield env
 
 
 _users = iter(range(1, 10_000))
