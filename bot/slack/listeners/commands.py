@@ -26,14 +26,14 @@ def compass_command(routes: Routes) -> Callable[..., None]:
             lines = [(s.usage, s.help) for s in routes.subcommands if s.help]
             ack(**build_unknown_command_message(name, lines).as_kwargs())
             return
+        if spec.queued:  # before the ack, as in enqueue.ack_and_queue: a person's requests stay in order
+            queue(deps_of(context), Work.COMMAND, command)
         if callable(spec.ack):
             ack(**spec.ack().as_kwargs())
         elif spec.ack:
             ack(text=spec.ack)
         else:
             ack()
-        if spec.queued:
-            queue(deps_of(context), Work.COMMAND, command)
 
     return handle_compass_command
 

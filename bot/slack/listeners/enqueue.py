@@ -27,8 +27,11 @@ def ack_and_queue(kind: Work) -> Callable[..., None]:
     """A Bolt listener that acknowledges at once and leaves the work to the worker."""
 
     def listener(ack: Ack, body: dict[str, Any], context: Any) -> None:
-        ack()
+        # Queued before the ack (put only hands the body to the outbox's writer, it never waits): Bolt
+        # answers Slack as soon as ack() returns, so a person's next click could otherwise be queued
+        # before this one and be done first (a changed vote overwritten by the vote it changed).
         queue(deps_of(context), kind, body)
+        ack()
 
     listener.__name__ = f"queue_{kind.value}"
     return listener
